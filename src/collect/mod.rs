@@ -1,0 +1,4 @@
+//! Collectors: each fills its part of the [`Evidence`](crate::evidence::Evidence).
+
+pub mod git;
+pub mod render;

@@ -1,0 +1,1 @@
+//! Render collector: deploys, events and logs, from the API or from saved files.

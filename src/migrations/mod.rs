@@ -1,0 +1,3 @@
+//! Migration analysis: read revision files statically, build the graph, simulate the schema.
+
+pub mod model;

@@ -1,0 +1,78 @@
+//! Where files are read from: the working directory, or the tree of a commit.
+//!
+//! Migration discovery and parsing take a [`FileSource`] so that the same code describes the
+//! migrations on disk (`postmortem check`) and the ones a failed deploy actually ran
+//! (`postmortem report`, read from that deploy's commit).
+
+use std::path::{Path, PathBuf};
+
+/// A read-only tree of files addressed by `/`-separated paths relative to its root.
+pub trait FileSource {
+    /// Every file below the root, sorted, skipping folders no migration lives in
+    /// (`.git`, `node_modules`, virtualenvs, build output).
+    fn list_files(&self) -> std::io::Result<Vec<String>>;
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>>;
+    /// For messages: `working directory /repo`, `commit 1a2b3c4`.
+    fn describe(&self) -> String;
+}
+
+/// Folders never worth walking into when looking for migrations or test configuration.
+pub fn is_skipped_dir(name: &str) -> bool {
+    matches!(
+        name,
+        ".git" | "node_modules" | ".venv" | "venv" | "env" | "__pycache__" | "target" | ".tox"
+            | ".mypy_cache" | ".pytest_cache" | "site-packages" | "dist" | "build"
+    )
+}
+
+pub struct WorkDir {
+    root: PathBuf,
+}
+
+impl WorkDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        WorkDir { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+impl FileSource for WorkDir {
+    fn list_files(&self) -> std::io::Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut stack = vec![(self.root.clone(), String::new())];
+        while let Some((dir, prefix)) = stack.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                // An unreadable subfolder must not hide the rest of the tree.
+                Err(e) if !prefix.is_empty() && e.kind() == std::io::ErrorKind::PermissionDenied => continue,
+                Err(e) => return Err(e),
+            };
+            for entry in entries {
+                let entry = entry?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+                let kind = entry.file_type()?;
+                if kind.is_dir() {
+                    if !is_skipped_dir(&name) {
+                        stack.push((entry.path(), rel));
+                    }
+                } else if kind.is_file() {
+                    out.push(rel);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        std::fs::read(self.root.join(path))
+    }
+
+    fn describe(&self) -> String {
+        format!("working directory {}", self.root.display())
+    }
+}
