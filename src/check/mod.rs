@@ -11,7 +11,6 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analyze::Analysis;
 use crate::collect::git::MigrationHistory;
 use crate::evidence::Evidence;
 
@@ -191,10 +190,10 @@ pub struct RuleMeta {
     pub help: &'static str,
 }
 
-/// Everything a rule may read.
+/// Everything a rule may read. Rules that need log forensics call `crate::analyze::logs`
+/// themselves: analysis runs after the checks, because root-cause ranking uses the findings.
 pub struct CheckContext<'a> {
     pub evidence: &'a Evidence,
-    pub analysis: &'a Analysis,
     /// The git history's migration mentions and migration file changes, when a repository was read.
     pub history: Option<&'a MigrationHistory>,
 }
