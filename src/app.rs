@@ -1,0 +1,246 @@
+//! One function per command. Each returns the exit status it ends with; errors go back to
+//! `main.rs`, which prints them and exits 2.
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use crate::cli::{
+    CheckArgs, CheckFormat, Cli, CollectArgs, Command, InitArgs, MigrationsArgs, MigrationsFormat,
+    RenderArgs, ReportArgs, ReportFormat,
+};
+use crate::config::{self, Config, FileConfig};
+use crate::evidence::{Evidence, SCHEMA_VERSION};
+use crate::report::{self, check_output};
+use crate::source::WorkDir;
+use crate::{pipeline, Error, Result};
+
+/// How a successful run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    /// `check` found something at or above --fail-on.
+    Findings,
+    /// The report was written, but a source was unavailable (see its notes).
+    Partial,
+}
+
+impl Status {
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Ok => 0,
+            Status::Findings => 1,
+            Status::Partial => 3,
+        }
+    }
+}
+
+/// What the binary hands over: the parsed command line, the wall clock and `RENDER_API_KEY`.
+/// Nothing below reads the clock or the key from the environment by itself.
+pub fn run(cli: Cli, clock: DateTime<Utc>, api_key: Option<String>) -> Result<Status> {
+    match cli.command {
+        Command::Report(args) => report_cmd(args, clock, api_key),
+        Command::Collect(args) => collect_cmd(args, clock, api_key),
+        Command::Render(args) => render_cmd(args, clock),
+        Command::Check(args) => check_cmd(args, clock),
+        Command::Migrations(args) => migrations_cmd(args),
+        Command::Init(args) => init_cmd(args),
+    }
+}
+
+fn write_output(path: Option<&Path>, text: &str) -> Result<()> {
+    match path {
+        Some(path) => std::fs::write(path, text).map_err(|e| Error::io(path, e)),
+        None => {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`| head`) is the reader's choice, not an error worth a message.
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.map_err(|e| Error::io("<stdout>", e)),
+            }
+        }
+    }
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string_pretty(value)
+        .map(|s| s + "\n")
+        .map_err(|e| Error::Usage(format!("cannot serialise output: {e}")))
+}
+
+fn read_template(path: Option<&Path>) -> Result<Option<String>> {
+    path.map(|p| std::fs::read_to_string(p).map_err(|e| Error::io(p, e)))
+        .transpose()
+}
+
+fn emit_report(
+    evidence: Evidence,
+    format: ReportFormat,
+    template: Option<&Path>,
+    now: Option<DateTime<Utc>>,
+    output: Option<&Path>,
+) -> Result<()> {
+    let text = match format {
+        ReportFormat::Json => to_json(&evidence)?,
+        ReportFormat::Context => to_json(&pipeline::context(evidence, now))?,
+        ReportFormat::Markdown => {
+            let template = read_template(template)?;
+            report::render(&pipeline::context(evidence, now), template.as_deref())?
+        }
+    };
+    write_output(output, &text)
+}
+
+fn report_cmd(args: ReportArgs, clock: DateTime<Utc>, api_key: Option<String>) -> Result<Status> {
+    let config = Config::resolve(&args.source, None, api_key, clock)?;
+    let evidence = pipeline::collect(&config, !args.quiet)?;
+    let partial = pipeline::is_partial(&evidence);
+    let template = args.template.as_deref().or(config.template.as_deref());
+    emit_report(evidence, args.format, template, config.now, args.out.output.as_deref())?;
+    Ok(if partial { Status::Partial } else { Status::Ok })
+}
+
+fn collect_cmd(args: CollectArgs, clock: DateTime<Utc>, api_key: Option<String>) -> Result<Status> {
+    let config = Config::resolve(&args.source, None, api_key, clock)?;
+    let evidence = pipeline::collect(&config, !args.quiet)?;
+    let partial = pipeline::is_partial(&evidence);
+    write_output(args.out.output.as_deref(), &to_json(&evidence)?)?;
+    Ok(if partial { Status::Partial } else { Status::Ok })
+}
+
+/// Reads a snapshot, refusing one from a newer format instead of misreading it.
+pub fn read_evidence(path: &Path) -> Result<Evidence> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let malformed = |e: serde_json::Error| Error::Malformed {
+        path: path.to_path_buf(),
+        position: Some((e.line(), e.column())),
+        message: e.to_string(),
+    };
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(malformed)?;
+    match value.get("schema_version").and_then(|v| v.as_u64()) {
+        Some(v) if v > u64::from(SCHEMA_VERSION) => {
+            return Err(Error::Malformed {
+                path: path.to_path_buf(),
+                position: None,
+                message: format!(
+                    "evidence schema_version {v} is newer than this postmortem understands ({SCHEMA_VERSION}): upgrade postmortem"
+                ),
+            })
+        }
+        Some(_) => {}
+        None => {
+            return Err(Error::Malformed {
+                path: path.to_path_buf(),
+                position: None,
+                message: "not an evidence snapshot: no `schema_version` (write one with `postmortem collect -o FILE`)".into(),
+            })
+        }
+    }
+    serde_json::from_str(&text).map_err(malformed)
+}
+
+fn render_cmd(args: RenderArgs, clock: DateTime<Utc>) -> Result<Status> {
+    let mut evidence = read_evidence(&args.evidence)?;
+    if let Some(path) = &args.config {
+        evidence.incident = FileConfig::load(path)?.incident;
+    }
+    evidence.normalize();
+    let now = args
+        .now
+        .as_deref()
+        .map(|s| config::parse_time(s, clock, "--now"))
+        .transpose()?;
+    emit_report(evidence, args.format, args.template.as_deref(), now, args.out.output.as_deref())?;
+    Ok(Status::Ok)
+}
+
+fn check_cmd(args: CheckArgs, clock: DateTime<Utc>) -> Result<Status> {
+    if args.list_rules {
+        let mut text = String::new();
+        for rule in crate::check::REGISTRY {
+            let m = rule.meta();
+            text.push_str(&format!("{:<26} {:<8} {}\n", m.name, m.severity.as_str(), m.summary));
+        }
+        let m = &crate::check::UNUSED_IGNORE;
+        text.push_str(&format!("{:<26} {:<8} {}\n", m.name, m.severity.as_str(), m.summary));
+        write_output(args.out.output.as_deref(), &text)?;
+        return Ok(Status::Ok);
+    }
+    let config = Config::resolve(&args.source, args.fail_on.as_deref(), None, clock)?;
+    let evidence = pipeline::check(&config, args.range.as_deref())?;
+    let findings = &evidence.findings;
+    let text = match args.format {
+        CheckFormat::Text => check_output::text(findings),
+        CheckFormat::Json => to_json(&check_output::json(findings))?,
+        CheckFormat::Github => check_output::github(findings),
+        CheckFormat::Sarif => to_json(&check_output::sarif(findings))?,
+    };
+    write_output(args.out.output.as_deref(), &text)?;
+    let failing = findings.iter().any(|f| f.severity >= config.fail_on);
+    Ok(if failing { Status::Findings } else { Status::Ok })
+}
+
+fn migrations_cmd(args: MigrationsArgs) -> Result<Status> {
+    let base = args.repo.clone().unwrap_or_else(|| ".".into());
+    if !base.is_dir() {
+        return Err(Error::Usage(format!("--repo {}: no such folder", base.display())));
+    }
+    let source = WorkDir::new(&base);
+    let folders: Vec<String> = if args.dirs.is_empty() {
+        crate::migrations::discover(&source).map_err(|e| Error::io(&base, e))?
+    } else {
+        let mut folders = Vec::new();
+        for dir in &args.dirs {
+            let full = base.join(dir);
+            if !full.is_dir() {
+                return Err(Error::Usage(format!("{}: no such migration folder", full.display())));
+            }
+            folders.push(
+                dir.components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            );
+        }
+        folders
+    };
+    if folders.is_empty() {
+        return Err(Error::Usage(format!(
+            "no migration folder found under {} (looked for alembic.ini's script_location and */alembic/versions): pass the folder as an argument",
+            base.display()
+        )));
+    }
+    let (sets, findings) = pipeline::migrations_only(&source, &folders);
+    let text = match args.format {
+        MigrationsFormat::Text => crate::migrations::output::text(&sets, &findings),
+        MigrationsFormat::Json => to_json(&crate::migrations::output::json(&sets, &findings))?,
+    };
+    write_output(args.out.output.as_deref(), &text)?;
+    Ok(Status::Ok)
+}
+
+fn write_new(path: &Path, text: &str, force: bool) -> Result<()> {
+    if path.exists() && !force {
+        return Err(Error::Usage(format!(
+            "{} already exists: pass --force to overwrite it",
+            path.display()
+        )));
+    }
+    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+}
+
+fn init_cmd(args: InitArgs) -> Result<Status> {
+    write_new(&args.output, config::STARTER, args.force)?;
+    eprintln!("wrote {}", args.output.display());
+    if let Some(template) = &args.template {
+        write_new(template, report::BUILTIN_TEMPLATE, args.force)?;
+        eprintln!(
+            "wrote {}: edit it, then pass --template {} (or set `template:` in {})",
+            template.display(),
+            template.display(),
+            args.output.display()
+        );
+    }
+    Ok(Status::Ok)
+}

@@ -1,0 +1,226 @@
+//! Command-line definitions. Values here are raw; `config.rs` merges them with incident.yaml
+//! and the defaults.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "postmortem",
+    version,
+    about = "Write the postmortem of a failed Render deploy from the facts",
+    long_about = "Write the postmortem of a failed Render deploy from the facts: what Render saw \
+(deploys, events, logs), what changed in git between the last good deploy and the first bad one, \
+and which migration broke and why (read statically, without running Python or a database).\n\n\
+Run `postmortem report` in the service's repository after an outage; run `postmortem check` in CI \
+so the next bad migration never ships.",
+    after_help = "Exit codes: 0 success; 1 `check` found something at or above --fail-on; \
+2 error (bad input, unreachable source, bad flag); 3 report written but partial (a source was \
+unavailable: see its notes)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Collect, analyse, check and write the postmortem in one go (the main job)
+    Report(ReportArgs),
+    /// Write the evidence snapshot (JSON) and nothing else
+    Collect(CollectArgs),
+    /// Render a saved evidence snapshot to markdown, offline (no network, no repository)
+    Render(RenderArgs),
+    /// Run the rules as a CI gate: exit 0 when clean, 1 on findings at/above --fail-on, 2 on errors
+    Check(CheckArgs),
+    /// Show the migration graph (heads, merges) and its findings
+    Migrations(MigrationsArgs),
+    /// Write a starter incident.yaml, and with --template the builtin report template
+    Init(InitArgs),
+}
+
+/// Options every collecting command shares; each can also be set in incident.yaml.
+#[derive(Debug, Args, Default, Clone)]
+pub struct SourceArgs {
+    /// incident.yaml to read; ./postmortem.yaml is read when present
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Git repository (or a folder inside one) [default: .]
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+
+    /// Render service: an ID (srv-…) or a name, resolved through the API
+    #[arg(long, value_name = "ID", env = "RENDER_SERVICE_ID")]
+    pub service: Option<String>,
+
+    /// Render API base URL [default: https://api.render.com/v1]
+    #[arg(long, value_name = "URL", env = "RENDER_API_URL")]
+    pub render_api_url: Option<String>,
+
+    /// Read Render data from saved files instead of the API: raw API pages or Render CLI
+    /// `-o json` output (deploys, events, logs)
+    #[arg(long, value_name = "DIR")]
+    pub render_data: Option<PathBuf>,
+
+    /// Start of the incident window: RFC 3339 or relative to now (48h, 7d)
+    /// [default: the last good deploy before the first failure]
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// End of the incident window: RFC 3339 or relative to now [default: the newest deploy]
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Migration folder (repeatable) [default: discovered from alembic.ini or **/alembic/versions]
+    #[arg(long = "migrations", value_name = "DIR")]
+    pub migrations: Vec<PathBuf>,
+
+    /// Disable a rule (repeatable); see `postmortem check --list-rules`
+    #[arg(long, value_name = "RULE")]
+    pub disable: Vec<String>,
+
+    /// The time to treat as "now" (RFC 3339): the end of an unresolved incident, and the base
+    /// of relative --since/--until [default: the clock]
+    #[arg(long, value_name = "TIME", env = "POSTMORTEM_NOW")]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ReportFormat {
+    /// The postmortem document
+    #[default]
+    Markdown,
+    /// The evidence snapshot, findings included (same as `collect`)
+    Json,
+    /// The template context: what a custom --template can use
+    Context,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Write there instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
+    /// Render with this Tera template instead of the builtin one (`postmortem init --template`
+    /// writes the builtin one out to start from)
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+    /// Do not draw progress on stderr
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// Do not draw progress on stderr
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Evidence snapshot written by `postmortem collect` or `report --format json`
+    #[arg(value_name = "EVIDENCE.json")]
+    pub evidence: PathBuf,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// Output format (`json` re-emits the snapshot normalised)
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
+    /// Render with this Tera template instead of the builtin one
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+    /// incident.yaml whose narrative (impact, status updates, lessons) replaces the snapshot's
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The time to treat as "now" for an unresolved incident (RFC 3339)
+    #[arg(long, value_name = "TIME", env = "POSTMORTEM_NOW")]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum CheckFormat {
+    /// file:line, rule, message, an excerpt and the help
+    #[default]
+    Text,
+    /// {"findings": [...]}
+    Json,
+    /// GitHub Actions workflow annotations (::error file=…,line=…::)
+    Github,
+    /// SARIF 2.1.0, for code-scanning uploads
+    Sarif,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: CheckFormat,
+    /// Lowest severity that fails the check (exit 1) [default: error]
+    #[arg(long, value_name = "SEVERITY", value_parser = ["error", "warning", "info"])]
+    pub fail_on: Option<String>,
+    /// Only scan commits in this range for phantom migrations (`A..B`) [default: all of HEAD's history]
+    #[arg(long, value_name = "A..B")]
+    pub range: Option<String>,
+    /// List the rules and exit
+    #[arg(long)]
+    pub list_rules: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum MigrationsFormat {
+    /// The graph drawn as text, then the findings
+    #[default]
+    Text,
+    /// {"migration_sets": [...], "findings": [...]}
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrationsArgs {
+    /// Migration folders [default: discovered under --repo]
+    #[arg(value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Folder to discover migrations in when no DIR is given [default: .]
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: MigrationsFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write the starter configuration
+    #[arg(short, long, value_name = "FILE", default_value = "postmortem.yaml")]
+    pub output: PathBuf,
+    /// Also write the builtin report template to this file, to customise and pass to --template
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "postmortem.md.tera")]
+    pub template: Option<PathBuf>,
+    /// Overwrite existing files
+    #[arg(long)]
+    pub force: bool,
+}

@@ -1,0 +1,213 @@
+//! The stages wired together: collect → check → analyze → render. Each command in `app.rs`
+//! runs the part of this it needs.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use crate::analyze;
+use crate::check::{self, CheckContext, CheckOptions, Excerpt, Finding};
+use crate::collect::git::{GitRepo, MigrationHistory};
+use crate::collect::{self, render::RenderSettings};
+use crate::config::Config;
+use crate::evidence::{Evidence, Service};
+use crate::migrations::{self, model::MigrationSet};
+use crate::report::{self, ReportContext};
+use crate::source::{FileSource, WorkDir};
+use crate::{Error, Result};
+
+/// Lines shown before and after a finding's line in excerpts: enough to show the whole
+/// `op.create_table(...)` call around a foreign key.
+const EXCERPT_BEFORE: u32 = 6;
+const EXCERPT_AFTER: u32 = 3;
+
+/// Which note sources mean the evidence lacks something a complete report would have.
+pub fn is_partial(evidence: &Evidence) -> bool {
+    evidence
+        .notes
+        .iter()
+        .any(|n| n.source.starts_with("render") || n.source.starts_with("git"))
+}
+
+/// Everything `report` and `collect` gather: Render, git, migrations (at the code the failing
+/// deploy ran), database facts, then the rules. The returned evidence is normalised.
+pub fn collect(config: &Config, progress: bool) -> Result<Evidence> {
+    let mut evidence = Evidence::new(Service::default());
+    evidence.incident = config.incident.clone();
+    evidence.window.since = config.since;
+    evidence.window.until = config.until;
+
+    if config.service.is_some() || config.render_data.is_some() {
+        let settings = RenderSettings {
+            api_url: config.render_api_url.clone(),
+            api_key: config.api_key().map(collect::render::ApiKey::new),
+            service: config.service.clone(),
+            data_dir: config.render_data.clone(),
+            since: config.since,
+            until: config.until,
+            progress,
+        };
+        collect::render::collect(&settings, &mut evidence)?;
+    } else {
+        evidence.note(
+            "render",
+            "no Render service given (--service, RENDER_SERVICE_ID or --render-data): deploys, events and logs were not collected",
+        );
+    }
+
+    let repo = GitRepo::open(&config.repo)?;
+    collect::git::collect(&repo, &mut evidence)?;
+
+    // Describe the migrations the newest failed deploy ran, not whatever is checked out now.
+    let failing_commit = evidence
+        .deploys
+        .iter()
+        .filter(|d| d.status.is_failure())
+        .find_map(|d| d.commit.as_ref().and_then(|c| repo.resolve(&c.sha)));
+    let history;
+    match &failing_commit {
+        Some(sha) => {
+            let tree = repo.tree(sha)?;
+            let folders = migration_folders(config, &repo, &tree)?;
+            load_migrations(&tree, &folders, &mut evidence);
+            collect::dbfacts::collect(&tree, &mut evidence);
+            history = repo.migration_history(&folders)?;
+            let prior = std::mem::take(&mut evidence.findings);
+            run_checks(&mut evidence, Some(&history), config, prior, &tree);
+        }
+        None => {
+            let root = repo.workdir().map(Path::to_path_buf).unwrap_or(config.repo.clone());
+            let workdir = WorkDir::new(root);
+            let folders = migration_folders(config, &repo, &workdir)?;
+            load_migrations(&workdir, &folders, &mut evidence);
+            collect::dbfacts::collect(&workdir, &mut evidence);
+            history = repo.migration_history(&folders)?;
+            let prior = std::mem::take(&mut evidence.findings);
+            run_checks(&mut evidence, Some(&history), config, prior, &workdir);
+        }
+    }
+    evidence.normalize();
+    Ok(evidence)
+}
+
+/// `postmortem check`: the working tree's migrations and the history's commit messages.
+pub fn check(config: &Config, range: Option<&str>) -> Result<Evidence> {
+    let mut evidence = Evidence::new(Service::default());
+    let repo = GitRepo::open(&config.repo)?;
+    let root = repo.workdir().map(Path::to_path_buf).unwrap_or(config.repo.clone());
+    let workdir = WorkDir::new(root);
+    let folders = migration_folders(config, &repo, &workdir)?;
+    load_migrations(&workdir, &folders, &mut evidence);
+    collect::dbfacts::collect(&workdir, &mut evidence);
+    let history = repo.migration_history_in(&folders, range, config.since)?;
+    let prior = std::mem::take(&mut evidence.findings);
+    run_checks(&mut evidence, Some(&history), config, prior, &workdir);
+    evidence.normalize();
+    Ok(evidence)
+}
+
+fn load_migrations(source: &dyn FileSource, folders: &[String], evidence: &mut Evidence) {
+    let (sets, findings) = migrations::load(source, folders);
+    evidence.migration_sets = sets;
+    evidence.findings.extend(findings);
+}
+
+fn run_checks(
+    evidence: &mut Evidence,
+    history: Option<&MigrationHistory>,
+    config: &Config,
+    prior: Vec<Finding>,
+    source: &dyn FileSource,
+) {
+    let options = CheckOptions {
+        disabled: config.disabled.clone(),
+    };
+    let ctx = CheckContext { evidence, history };
+    let mut findings = check::run(&ctx, &options, prior);
+    attach_excerpts(&mut findings, source);
+    evidence.findings = findings;
+}
+
+/// Findings point at file:line; the excerpt travels with them so `render` needs no repository.
+pub fn attach_excerpts(findings: &mut [Finding], source: &dyn FileSource) {
+    for f in findings.iter_mut().filter(|f| f.excerpt.is_none()) {
+        let (Some(file), Some(line)) = (&f.file, f.line) else {
+            continue;
+        };
+        if let Ok(bytes) = source.read(file) {
+            let text = String::from_utf8_lossy(&bytes);
+            f.excerpt = Excerpt::around(&text, line, EXCERPT_BEFORE, EXCERPT_AFTER);
+        }
+    }
+}
+
+/// Folders given in the config (relative to the working directory or the repository), else
+/// discovered under the repository path the user pointed at.
+fn migration_folders(config: &Config, repo: &GitRepo, source: &dyn FileSource) -> Result<Vec<String>> {
+    if config.migrations.is_empty() {
+        let all = migrations::discover(source).map_err(|e| Error::io(&config.repo, e))?;
+        let prefix = repo.prefix();
+        let under: Vec<String> = all
+            .iter()
+            .filter(|f| prefix.is_empty() || f.starts_with(&format!("{prefix}/")) || f.as_str() == prefix)
+            .cloned()
+            .collect();
+        return Ok(if under.is_empty() { all } else { under });
+    }
+    let root = repo.workdir().map(Path::to_path_buf);
+    config
+        .migrations
+        .iter()
+        .map(|dir| repo_relative(dir, root.as_deref()))
+        .collect()
+}
+
+fn repo_relative(dir: &Path, root: Option<&Path>) -> Result<String> {
+    let Some(root) = root else {
+        return Ok(slashes(dir));
+    };
+    let absolute: PathBuf = if dir.is_absolute() {
+        dir.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| Error::io(dir, e))?
+            .join(dir)
+    };
+    let canonical = absolute.canonicalize().map_err(|e| Error::io(dir, e))?;
+    let root = root.canonicalize().map_err(|e| Error::io(root, e))?;
+    match canonical.strip_prefix(&root) {
+        Ok(rel) => Ok(slashes(rel)),
+        Err(_) => Err(Error::Usage(format!(
+            "--migrations {}: not inside the repository {}",
+            dir.display(),
+            root.display()
+        ))),
+    }
+}
+
+fn slashes(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Analysis and the template context, from evidence alone (what `render` does offline).
+pub fn context(evidence: Evidence, now: Option<DateTime<Utc>>) -> ReportContext {
+    let analysis = analyze::analyze(&evidence, now);
+    report::context::build(evidence, analysis)
+}
+
+/// The analysis and checks of a set of migration folders, for `postmortem migrations`.
+pub fn migrations_only(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, Vec<Finding>) {
+    let mut evidence = Evidence::new(Service::default());
+    let (sets, prior) = migrations::load(source, folders);
+    evidence.migration_sets = sets;
+    let ctx = CheckContext {
+        evidence: &evidence,
+        history: None,
+    };
+    let mut findings = check::run(&ctx, &CheckOptions::default(), prior);
+    attach_excerpts(&mut findings, source);
+    (evidence.migration_sets, findings)
+}
