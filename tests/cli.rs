@@ -1,0 +1,111 @@
+//! The binary as a user runs it: exit codes, error messages, help.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn postmortem(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_postmortem"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("RENDER_API_KEY")
+        .env_remove("RENDER_SERVICE_ID")
+        .env_remove("RENDER_API_URL")
+        .env("POSTMORTEM_NOW", "2025-11-10T18:15:00Z")
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn version_and_help_list_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = postmortem(&["--version"], dir.path());
+    assert_eq!(v.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&v.stdout).starts_with("postmortem "));
+    let help = String::from_utf8_lossy(&postmortem(&["--help"], dir.path()).stdout).into_owned();
+    for cmd in ["report", "collect", "render", "check", "migrations", "init"] {
+        assert!(help.contains(cmd), "{cmd} missing from --help:\n{help}");
+    }
+    let report_help = String::from_utf8_lossy(&postmortem(&["report", "--help"], dir.path()).stdout).into_owned();
+    for flag in ["--config", "--repo", "--service", "--render-api-url", "--render-data", "--since", "--until", "--migrations", "--output", "--format", "RENDER_SERVICE_ID"] {
+        assert!(report_help.contains(flag), "{flag} missing from report --help");
+    }
+}
+
+#[test]
+fn a_bad_flag_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = postmortem(&["report", "--no-such-flag"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn a_malformed_config_names_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("postmortem.yaml"), "service: srv-a\nrepo: [unclosed\n").unwrap();
+    let o = postmortem(&["report"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("postmortem.yaml:"), "{err}");
+}
+
+#[test]
+fn an_unknown_config_key_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("incident.yaml"), "incident:\n  impact: down\n  impakt: typo\n").unwrap();
+    let o = postmortem(&["check", "--config", "incident.yaml"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("impakt") && err.contains("incident.yaml:3:"), "{err}");
+}
+
+#[test]
+fn render_refuses_what_is_not_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.json"), "{\"a\": 1}").unwrap();
+    std::fs::write(dir.path().join("broken.json"), "{\n  \"schema_version\": 1,\n  oops\n}").unwrap();
+    let o = postmortem(&["render", "x.json"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("schema_version"), "{}", stderr(&o));
+    let o = postmortem(&["render", "broken.json"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("broken.json:3:"), "{}", stderr(&o));
+    let o = postmortem(&["render", "missing.json"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("missing.json"), "{}", stderr(&o));
+}
+
+#[test]
+fn report_outside_a_repository_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = postmortem(&["report", "--quiet"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("git"), "{}", stderr(&o));
+}
+
+#[test]
+fn init_writes_config_and_template_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = postmortem(&["init", "--template"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let template = std::fs::read_to_string(dir.path().join("postmortem.md.tera")).unwrap();
+    assert_eq!(template, postmortem::report::BUILTIN_TEMPLATE);
+    assert!(dir.path().join("postmortem.yaml").is_file());
+    let again = postmortem(&["init"], dir.path());
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("--force"));
+}
+
+#[test]
+fn list_rules_names_every_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = postmortem(&["check", "--list-rules"], dir.path());
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for rule in postmortem::check::REGISTRY {
+        assert!(out.contains(rule.meta().name));
+    }
+}

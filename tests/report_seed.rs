@@ -1,0 +1,141 @@
+//! The seed incident end to end: a real git repository, a loopback Render API, the real
+//! pipeline. The report is snapshotted; the facts the seed postmortem got wrong are asserted.
+
+#[path = "support/render_api.rs"]
+mod render_api;
+#[path = "support/seed.rs"]
+mod seed;
+
+use std::path::Path;
+
+use clap::Parser;
+use postmortem::app::{self, Status};
+use postmortem::cli::Cli;
+
+struct Run {
+    _dir: tempfile::TempDir,
+    _server: render_api::RunningFake,
+    repo: std::path::PathBuf,
+    url: String,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+fn setup() -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let seed = seed::build(&repo);
+    let server = render_api::FakeRender {
+        api_key: seed::API_KEY.to_string(),
+        services: seed.render.services,
+        deploys: seed.render.deploys,
+        events: seed.render.events,
+        logs: seed.render.logs,
+        faults: Default::default(),
+    }
+    .start();
+    Run {
+        url: server.url(),
+        _server: server,
+        repo,
+        now: seed.now,
+        _dir: dir,
+    }
+}
+
+fn run(r: &Run, extra: &[&str]) -> (Status, String) {
+    let out = r.repo.parent().unwrap().join(format!("out-{}", extra.join("_").replace(['/', '-', '.'], "")));
+    let mut args: Vec<String> = vec!["postmortem".into()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(
+        [
+            "--repo",
+            r.repo.to_str().unwrap(),
+            "--service",
+            seed::SERVICE_NAME,
+            "--render-api-url",
+            &r.url,
+            "--now",
+            "2025-11-10T18:15:00Z",
+            "--quiet",
+            "-o",
+            out.to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    let status = app::run(Cli::parse_from(args), r.now, Some(seed::API_KEY.into())).unwrap();
+    (status, std::fs::read_to_string(out).unwrap())
+}
+
+fn section<'a>(report: &'a str, heading: &str) -> &'a str {
+    let start = report.find(heading).unwrap_or_else(|| panic!("no section {heading}:\n{report}"));
+    let rest = &report[start..];
+    let end = rest[heading.len()..].find("\n## ").map_or(rest.len(), |i| i + heading.len());
+    &rest[..end]
+}
+
+#[test]
+fn seed_report_finds_the_facts_itself() {
+    let r = setup();
+    let (status, report) = run(&r, &["report"]);
+    assert_eq!(status, Status::Ok, "{report}");
+
+    // 14 failed deploys, all exit 1, in the table.
+    let evidence = section(&report, "## Failure Evidence");
+    assert_eq!(evidence.matches("| update_failed").count(), 14, "{evidence}");
+    assert!(evidence.contains("14 with `\"nonZeroExit\": 1`"), "{evidence}");
+
+    // The root cause, at the foreign key's line, with the conversion that came too late.
+    let root = section(&report, "## Root Cause Analysis");
+    assert!(root.contains("36b3e62b4148_add_deals_and_pipeline_stages_tables.py"), "{root}");
+    assert!(root.contains("DatatypeMismatch"), "{root}");
+    assert!(root.contains(":39"), "{root}");
+
+    // The six phantom migrations, and nothing else, from the two "fix" commits.
+    let attempts = section(&report, "## Previous Fix Attempts");
+    for id in ["3a15202c7dc2", "0cbf1e0e3ab5", "dc2c0f69c1b1", "9a3aba324f7f", "e19f4551fcb0", "f5b6c2c9d4f2"] {
+        assert!(attempts.contains(id), "{id} missing:\n{attempts}");
+    }
+    assert!(!attempts.contains("36b3e62b4148`: never"), "{attempts}");
+
+    // Where the seed was wrong: the checklist names the real head, never a phantom.
+    let checklist = section(&report, "## Verification Checklist");
+    assert!(checklist.contains("`36b3e62b4148 (head)`"), "{checklist}");
+    assert!(!checklist.contains("dc2c0f69c1b1"), "{checklist}");
+
+    assert!(!report.contains(seed::API_KEY));
+    insta::assert_snapshot!("seed_report", report);
+}
+
+#[test]
+fn collect_then_render_offline_gives_the_same_report() {
+    let r = setup();
+    let (_, direct) = run(&r, &["report"]);
+    let (_, evidence) = run(&r, &["collect"]);
+    assert!(!evidence.contains(seed::API_KEY));
+    let snapshot = r.repo.parent().unwrap().join("evidence.json");
+    std::fs::write(&snapshot, &evidence).unwrap();
+    let out = r.repo.parent().unwrap().join("rendered.md");
+    let cli = Cli::parse_from([
+        "postmortem",
+        "render",
+        snapshot.to_str().unwrap(),
+        "--now",
+        "2025-11-10T18:15:00Z",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(app::run(cli, r.now, None).unwrap(), Status::Ok);
+    assert_eq!(std::fs::read_to_string(out).unwrap(), direct);
+
+    // The snapshot round-trips through the model unchanged.
+    let parsed = app::read_evidence(Path::new(&snapshot)).unwrap();
+    assert_eq!(serde_json::to_string_pretty(&parsed).unwrap() + "\n", evidence);
+}
+
+#[test]
+fn same_inputs_same_bytes() {
+    let a = setup();
+    let b = setup();
+    assert_eq!(run(&a, &["report"]).1, run(&b, &["report"]).1);
+}
