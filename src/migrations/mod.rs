@@ -86,8 +86,12 @@ pub fn load_dir(dir: &Path) -> std::io::Result<(Vec<MigrationSet>, Vec<Finding>)
     let mut folders = discover(&source)?;
     if folders.is_empty() {
         let files = source.list_files()?;
-        if discover::revision_files(&files, ".").next().is_some() {
-            folders.push(".".to_string());
+        // A bare script directory (`versions/` without alembic.ini) or the versions folder itself.
+        for candidate in ["versions", "."] {
+            if discover::revision_files(&files, candidate).next().is_some() {
+                folders.push(candidate.to_string());
+                break;
+            }
         }
     }
     let (sets, mut findings) = load(&source, &folders);

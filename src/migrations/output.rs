@@ -33,7 +33,7 @@ pub fn text(sets: &[MigrationSet], findings: &[Finding]) -> String {
             ("merge points", &set.mergepoints),
         ] {
             let list = if ids.is_empty() { "-".to_string() } else { ids.join(", ") };
-            let _ = writeln!(out, "  {:<14}{list}", format!("{label}:"));
+            let _ = writeln!(out, "  {:<15}{list}", format!("{label}:"));
         }
         out.push('\n');
         for rev in topological_order(set).into_iter().rev() {
