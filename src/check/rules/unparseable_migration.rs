@@ -45,7 +45,11 @@ pub fn finding(file: &str, failure: &ParseFailure, source: &[u8]) -> Finding {
     let message = format!(
         "`{file}` cannot be parsed ({failure}): Alembic fails to load the folder, so every migration command fails"
     );
-    Finding::new(&META, message)
+    let mut finding = Finding::new(&META, message);
+    if failure.message.starts_with("not valid UTF-8") {
+        finding = finding.help("Save the file as UTF-8, or declare its encoding on its first line.");
+    }
+    finding
         .file(file)
         .line(failure.line)
         .excerpt(Excerpt::around(&text, failure.line, 2, 2))
