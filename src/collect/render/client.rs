@@ -57,6 +57,22 @@ impl ApiKey {
     }
 }
 
+impl ApiKey {
+    /// Replaces the key where collected text (a log line, a commit message) contains it,
+    /// counting the replacements as `render-api-key`.
+    pub(crate) fn redact_in(
+        &self,
+        text: &mut String,
+        counts: &mut std::collections::BTreeMap<String, u32>,
+    ) {
+        if self.0.len() >= 4 && text.contains(&self.0) {
+            let n = text.matches(&self.0).count() as u32;
+            *text = text.replace(&self.0, "[REDACTED:render-api-key]");
+            *counts.entry("render-api-key".to_string()).or_default() += n;
+        }
+    }
+}
+
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ApiKey(****)")

@@ -84,6 +84,18 @@ pub fn collect(settings: &RenderSettings, evidence: &mut Evidence) -> crate::Res
         events,
         mut logs,
     } = collected;
+    // Belt and braces: whatever the redactor knows, the key in hand never reaches the evidence.
+    if let Some(key) = &settings.api_key {
+        for line in &mut logs {
+            key.redact_in(&mut line.message, &mut evidence.redactions);
+        }
+        for message in deploys
+            .iter_mut()
+            .filter_map(|d| d.commit.as_mut()?.message.as_mut())
+        {
+            key.redact_in(message, &mut evidence.redactions);
+        }
+    }
     assemble::attribute_failures(&mut deploys, &events);
     assemble::attach_logs(&mut logs, &deploys);
     evidence.service = service;
