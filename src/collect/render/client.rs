@@ -1,0 +1,438 @@
+//! HTTP to Render's API: Bearer auth, timeouts, and retries that honour Render's rate limit.
+//!
+//! Every GET goes through [`Client::get`]. A 429 waits for `Retry-After` (else `RateLimit-Reset`,
+//! read as seconds or as an epoch), and makes every other thread of the same client wait too,
+//! since Render's GETs share one bucket per user. A 5xx, a timeout or a dropped connection is
+//! retried with exponential backoff and jitter, up to [`RetryPolicy::max_attempts`] tries. Every
+//! single sleep is capped by [`RetryPolicy::max_sleep`] (tests set it low so that they never wait
+//! long; the default honours Render's longest documented reset).
+
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use reqwest::blocking::Response;
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, USER_AGENT};
+use reqwest::Url;
+use serde_json::Value;
+
+/// The environment variable Render's own CLI reads, and so does this tool.
+pub const API_KEY_VAR: &str = "RENDER_API_KEY";
+
+/// A Render API key. It can only leave this type as an `Authorization` header: `Debug` and
+/// `Display` print `ApiKey(****)`, and it is never serialised.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into())
+    }
+
+    /// `RENDER_API_KEY` when it is set and not blank.
+    pub fn from_env() -> Option<Self> {
+        std::env::var(API_KEY_VAR)
+            .ok()
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .map(ApiKey)
+    }
+
+    fn bearer(&self) -> String {
+        format!("Bearer {}", self.0)
+    }
+
+    /// Removes the key from text that came back from the server (an error body that echoes
+    /// the request, say) before that text goes into an error or a note.
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        if self.0.len() >= 4 && text.contains(&self.0) {
+            text.replace(&self.0, "****")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+impl ApiKey {
+    /// Replaces the key where collected text (a log line, a commit message) contains it,
+    /// counting the replacements as `render-api-key`.
+    pub(crate) fn redact_in(
+        &self,
+        text: &mut String,
+        counts: &mut std::collections::BTreeMap<String, u32>,
+    ) {
+        if self.0.len() >= 4 && text.contains(&self.0) {
+            let n = text.matches(&self.0).count() as u32;
+            *text = text.replace(&self.0, "[REDACTED:render-api-key]");
+            *counts.entry("render-api-key".to_string()).or_default() += n;
+        }
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(****)")
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(****)")
+    }
+}
+
+/// How hard to try before calling a source unavailable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Tries per request for 5xx, timeouts and connection failures (the first try included).
+    pub max_attempts: u32,
+    /// Waits on 429 per request before giving up on it.
+    pub max_rate_limit_waits: u32,
+    /// First backoff; doubles on each retry, with jitter.
+    pub base_delay: Duration,
+    /// Cap on any one sleep, `Retry-After` included.
+    pub max_sleep: Duration,
+    pub connect_timeout: Duration,
+    /// Whole-request timeout (headers and body).
+    pub request_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            max_rate_limit_waits: 6,
+            base_delay: Duration::from_millis(500),
+            max_sleep: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why a GET did not give a JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchError {
+    /// 401/403: the key is missing, wrong, or cannot see this resource. Stops collection.
+    Rejected {
+        status: u16,
+        message: String,
+    },
+    NotFound {
+        message: String,
+    },
+    /// Another 4xx: the request itself is wrong (a limit above the maximum, say).
+    BadRequest {
+        status: u16,
+        message: String,
+    },
+    /// Still failing after every retry: `what` is the last failure ("HTTP 503", "timeout").
+    Unavailable {
+        what: String,
+        tries: u32,
+    },
+    /// 2xx whose body is not JSON.
+    BadBody {
+        message: String,
+    },
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchError::Rejected { status, message } => write!(f, "HTTP {status}: {message}"),
+            FetchError::NotFound { message } => write!(f, "HTTP 404: {message}"),
+            FetchError::BadRequest { status, message } => write!(f, "HTTP {status}: {message}"),
+            FetchError::Unavailable { what, tries } => {
+                write!(
+                    f,
+                    "{what} after {tries} tr{}",
+                    if *tries == 1 { "y" } else { "ies" }
+                )
+            }
+            FetchError::BadBody { message } => write!(f, "unreadable response: {message}"),
+        }
+    }
+}
+
+pub struct Client {
+    http: reqwest::blocking::Client,
+    base: String,
+    key: ApiKey,
+    policy: RetryPolicy,
+    /// Set by a 429 on any thread: no request leaves before it.
+    paused_until: Mutex<Option<Instant>>,
+    round_trips: AtomicUsize,
+}
+
+impl Client {
+    pub fn new(base_url: &str, key: ApiKey, policy: RetryPolicy) -> crate::Result<Self> {
+        let base = base_url.trim_end_matches('/').to_string();
+        Url::parse(&base)
+            .map_err(|e| crate::Error::Usage(format!("invalid Render API URL {base:?}: {e}")))?;
+        let http = reqwest::blocking::Client::builder()
+            .connect_timeout(policy.connect_timeout)
+            .timeout(policy.request_timeout)
+            .build()
+            .map_err(|e| crate::Error::Render(format!("cannot start the HTTP client: {e}")))?;
+        Ok(Client {
+            http,
+            base,
+            key,
+            policy,
+            paused_until: Mutex::new(None),
+            round_trips: AtomicUsize::new(0),
+        })
+    }
+
+    /// HTTP requests sent so far, retries included.
+    pub fn round_trips(&self) -> usize {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+
+    pub fn key(&self) -> &ApiKey {
+        &self.key
+    }
+
+    /// GET `{base}{path}?{query}` with retries; a repeated key (`resource=a&resource=b`) is
+    /// given as repeated pairs.
+    pub fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, FetchError> {
+        let mut url =
+            Url::parse(&format!("{}{}", self.base, path)).map_err(|e| FetchError::BadRequest {
+                status: 0,
+                message: format!("invalid URL for {path}: {e}"),
+            })?;
+        if !query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in query {
+                pairs.append_pair(k, v);
+            }
+        }
+        let mut failures = 0u32;
+        let mut rate_limited = 0u32;
+        loop {
+            self.wait_while_paused();
+            self.round_trips.fetch_add(1, Ordering::Relaxed);
+            let sent = self
+                .http
+                .get(url.clone())
+                .header(AUTHORIZATION, self.key.bearer())
+                .header(ACCEPT, "application/json")
+                .header(
+                    USER_AGENT,
+                    concat!("postmortem/", env!("CARGO_PKG_VERSION")),
+                )
+                .send();
+            let failure = match sent {
+                Ok(resp) => match self.answer(resp) {
+                    Answer::Body(v) => return Ok(v),
+                    Answer::Fatal(e) => return Err(e),
+                    Answer::RateLimited(wait) => {
+                        rate_limited += 1;
+                        if rate_limited > self.policy.max_rate_limit_waits {
+                            return Err(FetchError::Unavailable {
+                                what: "HTTP 429 (rate limited)".into(),
+                                tries: failures + rate_limited,
+                            });
+                        }
+                        let wait = wait
+                            .unwrap_or_else(|| self.backoff(rate_limited))
+                            .min(self.policy.max_sleep);
+                        self.pause_all(wait);
+                        continue;
+                    }
+                    Answer::Transient(what) => what,
+                },
+                Err(e) => describe_send_error(&e),
+            };
+            failures += 1;
+            if failures >= self.policy.max_attempts {
+                return Err(FetchError::Unavailable {
+                    what: self.key.scrub(&failure),
+                    tries: failures + rate_limited,
+                });
+            }
+            std::thread::sleep(self.backoff(failures));
+        }
+    }
+
+    fn answer(&self, resp: Response) -> Answer {
+        let status = resp.status().as_u16();
+        if status == 429 {
+            let wait = rate_limit_wait(resp.headers(), Utc::now());
+            return Answer::RateLimited(wait);
+        }
+        let headers_ok = (200..300).contains(&status);
+        let body = match resp.text() {
+            Ok(b) => b,
+            // The body timed out or the connection dropped mid-body: worth another try.
+            Err(e) => return Answer::Transient(describe_send_error(&e)),
+        };
+        if headers_ok {
+            return match serde_json::from_str(&body) {
+                Ok(v) => Answer::Body(v),
+                Err(e) => Answer::Fatal(FetchError::BadBody {
+                    message: format!("HTTP {status} body is not JSON: {e}"),
+                }),
+            };
+        }
+        let message = self.key.scrub(&error_message(&body));
+        match status {
+            401 | 403 => Answer::Fatal(FetchError::Rejected { status, message }),
+            404 | 410 => Answer::Fatal(FetchError::NotFound { message }),
+            500..=599 => Answer::Transient(format!("HTTP {status}")),
+            _ => Answer::Fatal(FetchError::BadRequest { status, message }),
+        }
+    }
+
+    fn wait_while_paused(&self) {
+        loop {
+            let until = match self.paused_until.lock() {
+                Ok(guard) => *guard,
+                Err(poisoned) => *poisoned.into_inner(),
+            };
+            match until {
+                Some(t) if t > Instant::now() => std::thread::sleep(t - Instant::now()),
+                _ => return,
+            }
+        }
+    }
+
+    fn pause_all(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut guard = match self.paused_until.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if guard.is_none_or(|t| t < until) {
+            *guard = Some(until);
+        }
+        drop(guard);
+        self.wait_while_paused();
+    }
+
+    /// Exponential backoff with "equal jitter": half fixed, half random, so that parallel
+    /// workers that failed together do not retry together.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .policy
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let capped = exp.min(self.policy.max_sleep);
+        let half = capped / 2;
+        let nanos = half.as_nanos().max(1) as u64;
+        half + Duration::from_nanos(RandomState::new().hash_one(attempt) % nanos)
+    }
+}
+
+enum Answer {
+    Body(Value),
+    Fatal(FetchError),
+    RateLimited(Option<Duration>),
+    Transient(String),
+}
+
+fn describe_send_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timeout".to_string()
+    } else if e.is_connect() {
+        "connection failed".to_string()
+    } else {
+        format!("request failed: {e}")
+    }
+}
+
+/// Render's error body is `{"id"?, "message"?, "code"?}`; anything else is shown as is.
+fn error_message(body: &str) -> String {
+    let parsed: Option<Value> = serde_json::from_str(body).ok();
+    let message = parsed
+        .as_ref()
+        .and_then(|v| v.get("message"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let text = message.unwrap_or_else(|| body.trim().to_string());
+    let mut short: String = text.chars().take(200).collect();
+    if short.is_empty() {
+        short = "no message".to_string();
+    }
+    short
+}
+
+/// How long a 429 asks to wait: `Retry-After` (seconds or an HTTP date), else `RateLimit-Reset`,
+/// which Render documents as epoch seconds but shows as seconds-to-wait; values above 1e9 are
+/// read as an epoch.
+pub fn rate_limit_wait(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(v) = header("retry-after") {
+        if let Ok(secs) = v.parse::<f64>() {
+            if secs.is_finite() && secs >= 0.0 {
+                return Some(Duration::from_secs_f64(secs.min(86_400.0)));
+            }
+        }
+        if let Ok(at) = DateTime::parse_from_rfc2822(v) {
+            let secs = (at.with_timezone(&Utc) - now).num_milliseconds().max(0);
+            return Some(Duration::from_millis(secs as u64));
+        }
+    }
+    let reset = header("ratelimit-reset")?.parse::<i64>().ok()?;
+    if reset > 1_000_000_000 {
+        let wait = (reset - now.timestamp()).max(0);
+        Some(Duration::from_secs(wait as u64))
+    } else {
+        Some(Duration::from_secs(reset.max(0) as u64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn retry_after_wins_then_reset_as_seconds_or_epoch() {
+        let now = Utc.with_ymd_and_hms(2025, 11, 10, 18, 0, 0).unwrap();
+        let both = headers(&[("Retry-After", "2"), ("RateLimit-Reset", "45")]);
+        assert_eq!(rate_limit_wait(&both, now), Some(Duration::from_secs(2)));
+        let secs = headers(&[("RateLimit-Reset", "45")]);
+        assert_eq!(rate_limit_wait(&secs, now), Some(Duration::from_secs(45)));
+        let epoch = headers(&[("RateLimit-Reset", &(now.timestamp() + 7).to_string())]);
+        assert_eq!(rate_limit_wait(&epoch, now), Some(Duration::from_secs(7)));
+        let date = headers(&[("Retry-After", "Mon, 10 Nov 2025 18:00:03 GMT")]);
+        assert_eq!(rate_limit_wait(&date, now), Some(Duration::from_secs(3)));
+        assert_eq!(rate_limit_wait(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn key_never_shows_in_debug_display_or_scrubbed_text() {
+        let key = ApiKey::new("rnd_supersecret123");
+        assert_eq!(format!("{key:?} {key}"), "ApiKey(****) ApiKey(****)");
+        assert_eq!(key.scrub("bad key rnd_supersecret123"), "bad key ****");
+    }
+
+    #[test]
+    fn unavailable_reads_like_a_note() {
+        let e = FetchError::Unavailable {
+            what: "HTTP 503".into(),
+            tries: 4,
+        };
+        assert_eq!(e.to_string(), "HTTP 503 after 4 tries");
+    }
+}
