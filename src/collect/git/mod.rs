@@ -320,6 +320,9 @@ pub fn collect(repo: &GitRepo, evidence: &mut Evidence) -> Result<()> {
     } else if !tips.is_empty() && since.is_some() {
         range = repo.walk(&tips, &[], None)?;
         windowed = true;
+    } else if !tips.is_empty() && first_failed.is_none() {
+        // No failure to explain: the deployed commits themselves are the whole story.
+        range = tips.clone();
     } else if !tips.is_empty() {
         range = repo.walk(&tips, &[], Some(UNBOUNDED_COMMIT_LIMIT))?;
         notes.push((
