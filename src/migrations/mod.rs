@@ -1,3 +1,6 @@
 //! Migration analysis: read revision files statically, build the graph, simulate the schema.
 
 pub mod model;
+pub mod ddl;
+pub mod pgtypes;
+pub mod schema;
