@@ -4,3 +4,5 @@ pub mod model;
 pub mod ddl;
 pub mod pgtypes;
 pub mod schema;
+#[cfg(test)]
+pub(crate) mod testkit;

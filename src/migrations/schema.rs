@@ -353,11 +353,18 @@ impl Schema {
         let Some(from) = self.column_type(table, column).cloned() else {
             return Vec::new();
         };
+        // A foreign key that already did not pair was reported where it was declared;
+        // PostgreSQL never got this far, so judging it again would only echo that finding.
+        let pairing_before: Vec<(String, ForeignKeyState)> = self
+            .foreign_keys_using(table, column)
+            .into_iter()
+            .filter(|(fk_table, fk)| self.mismatch(fk_table, fk).is_none())
+            .collect();
         if let Some(c) = self.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
             c.sql_type = to.clone();
         }
         let mut conflicts = Vec::new();
-        for (fk_table, fk) in self.foreign_keys_using(table, column) {
+        for (fk_table, fk) in pairing_before {
             if let Some(mismatch) = self.mismatch(&fk_table, &fk) {
                 conflicts.push(Conflict::AlterReferenced {
                     table: table.to_string(),
