@@ -4,6 +4,9 @@ pub mod alembic;
 pub mod discover;
 pub mod graph;
 pub mod model;
+pub mod schema;
+pub mod pgtypes;
+pub mod ddl;
 pub mod output;
 
 use std::path::Path;

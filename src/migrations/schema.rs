@@ -1,0 +1,711 @@
+//! The database schema as the migrations build it, operation by operation.
+//!
+//! `alembic upgrade head` runs every revision, in dependency order, against one database; this
+//! module replays the same operations on a [`Schema`] (tables, column types, nullability,
+//! primary keys, unique sets, foreign keys) and reports, for each operation, the foreign-key
+//! pairings PostgreSQL would refuse at that point ([`Conflict`]). Both schema rules read the
+//! result of [`simulate`].
+//!
+//! What cannot be understood statically ([`Operation::Opaque`]) marks the tables it may touch
+//! as unknown: no conflict is ever reported about an unknown table, because its real shape is
+//! a guess.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::migrations::model::{
+    Column, ForeignKey, MigrationSet, Operation, OperationAt, Revision, SqlType,
+};
+use crate::migrations::pgtypes;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Schema {
+    tables: BTreeMap<String, Table>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Table {
+    /// In creation order, as PostgreSQL lists them.
+    pub columns: Vec<ColumnState>,
+    pub primary_key: Vec<String>,
+    pub unique: Vec<Vec<String>>,
+    /// Foreign keys declared on this (referencing) table.
+    pub foreign_keys: Vec<ForeignKeyState>,
+    /// An opaque operation may have changed this table: no rule reasons about it.
+    pub unknown: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnState {
+    pub name: String,
+    pub sql_type: SqlType,
+    pub nullable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForeignKeyState {
+    /// The name given in the migration, if any.
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+    pub ref_table: String,
+    pub ref_columns: Vec<String>,
+    /// Where it was declared.
+    pub revision: String,
+    pub file: String,
+    pub line: u32,
+}
+
+impl ForeignKeyState {
+    /// The name PostgreSQL gives it: the declared one, else `<table>_<columns>_fkey`.
+    pub fn pg_name(&self, table: &str) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("{table}_{}_fkey", self.columns.join("_")))
+    }
+}
+
+/// One side of a foreign key, with the column types at a given moment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FkSide {
+    pub table: String,
+    pub columns: Vec<String>,
+    pub types: Vec<SqlType>,
+}
+
+/// A foreign key whose column types PostgreSQL refuses to pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mismatch {
+    /// The referencing side.
+    pub source: FkSide,
+    /// The referenced side.
+    pub target: FkSide,
+    /// Index of the first column pair PostgreSQL refuses.
+    pub rejected_pair: usize,
+    /// The name PostgreSQL gives the constraint.
+    pub fk_name: String,
+    /// Where the foreign key was declared.
+    pub fk_revision: String,
+    pub fk_file: String,
+    pub fk_line: u32,
+}
+
+impl Mismatch {
+    /// The first refused pair: (referencing column, type, referenced column, type).
+    pub fn rejected(&self) -> Option<(&str, &SqlType, &str, &SqlType)> {
+        let i = self.rejected_pair;
+        Some((
+            self.source.columns.get(i)?,
+            self.source.types.get(i)?,
+            self.target.columns.get(i)?,
+            self.target.types.get(i)?,
+        ))
+    }
+}
+
+/// What PostgreSQL would refuse at one operation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Conflict {
+    /// The operation declares a foreign key between types that do not pair.
+    FkTypeMismatch(Mismatch),
+    /// The operation changes the type of a column an existing foreign key uses, and the
+    /// foreign key's types no longer pair (PostgreSQL rebuilds the constraint and fails).
+    AlterReferenced {
+        table: String,
+        column: String,
+        from: SqlType,
+        to: SqlType,
+        /// With the types as they would be after the change.
+        mismatch: Mismatch,
+    },
+}
+
+/// Where an operation is: which revision, which file.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub revision: &'a str,
+    pub file: &'a str,
+}
+
+impl Schema {
+    pub fn new() -> Self {
+        Schema::default()
+    }
+
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.get(name)
+    }
+
+    pub fn tables(&self) -> impl Iterator<Item = (&str, &Table)> {
+        self.tables.iter().map(|(name, table)| (name.as_str(), table))
+    }
+
+    /// True when the table is absent or an opaque operation may have changed it.
+    pub fn is_unknown(&self, table: &str) -> bool {
+        self.tables.get(table).is_none_or(|t| t.unknown)
+    }
+
+    /// The column's type, when the table is known and has it.
+    pub fn column_type(&self, table: &str, column: &str) -> Option<&SqlType> {
+        let t = self.tables.get(table).filter(|t| !t.unknown)?;
+        t.column(column).map(|c| &c.sql_type)
+    }
+
+    /// Applies one operation and returns what PostgreSQL would refuse in it, judged on the
+    /// schema as it stands. The operation is applied even when it conflicts, as its author
+    /// meant it, so that later operations are judged against the intended schema.
+    pub fn apply(&mut self, op: &Operation, origin: Origin<'_>) -> Vec<Conflict> {
+        let mut conflicts = Vec::new();
+        match op {
+            Operation::CreateTable {
+                table,
+                columns,
+                foreign_keys,
+                primary_key,
+                unique,
+            } => {
+                let mut created = Table {
+                    columns: columns.iter().map(ColumnState::from_column).collect(),
+                    primary_key: primary_key_of(primary_key, columns),
+                    unique: unique.clone(),
+                    ..Table::default()
+                };
+                created
+                    .unique
+                    .extend(columns.iter().filter(|c| c.unique).map(|c| vec![c.name.clone()]));
+                // PostgreSQL creates the table first and then adds its foreign keys, which is
+                // why a self-reference works.
+                self.tables.insert(table.clone(), created);
+                for fk in foreign_keys {
+                    conflicts.extend(self.add_foreign_key(table, fk, origin));
+                }
+            }
+            Operation::AddColumn { table, column } => {
+                if let Some(t) = self.tables.get_mut(table) {
+                    t.columns.retain(|c| c.name != column.name);
+                    t.columns.push(ColumnState::from_column(column));
+                    if column.primary_key {
+                        t.primary_key = vec![column.name.clone()];
+                    }
+                    if column.unique {
+                        t.unique.push(vec![column.name.clone()]);
+                    }
+                }
+            }
+            Operation::DropColumn { table, column } => {
+                if let Some(t) = self.tables.get_mut(table) {
+                    t.columns.retain(|c| &c.name != column);
+                    // PostgreSQL drops the table's own constraints on the column with it.
+                    t.foreign_keys.retain(|fk| !fk.columns.contains(column));
+                    t.unique.retain(|set| !set.contains(column));
+                    t.primary_key.retain(|c| c != column);
+                }
+            }
+            Operation::AlterColumn {
+                table,
+                column,
+                new_type,
+                nullable,
+                new_name,
+                ..
+            } => {
+                if let Some(to) = new_type {
+                    conflicts.extend(self.change_type(table, column, to));
+                }
+                if let Some(t) = self.tables.get_mut(table) {
+                    if let (Some(nullable), Some(c)) = (nullable, t.column_mut(column)) {
+                        c.nullable = *nullable;
+                    }
+                }
+                if let Some(to) = new_name {
+                    self.rename_column(table, column, to);
+                }
+            }
+            Operation::CreateForeignKey {
+                name,
+                table,
+                foreign_key,
+            } => {
+                let mut fk = foreign_key.clone();
+                if fk.name.is_none() {
+                    fk.name.clone_from(name);
+                }
+                conflicts.extend(self.add_foreign_key(table, &fk, origin));
+            }
+            Operation::DropConstraint {
+                name,
+                table,
+                constraint_type,
+            } => self.drop_constraint(table, name, constraint_type.as_deref()),
+            Operation::DropTable { table } => {
+                self.tables.remove(table);
+            }
+            Operation::RenameTable { from, to } => {
+                if let Some(t) = self.tables.remove(from) {
+                    self.tables.insert(to.clone(), t);
+                    for t in self.tables.values_mut() {
+                        for fk in &mut t.foreign_keys {
+                            if &fk.ref_table == from {
+                                fk.ref_table.clone_from(to);
+                            }
+                        }
+                    }
+                }
+            }
+            Operation::CreateIndex {
+                table,
+                columns,
+                unique,
+                ..
+            } => {
+                if let (true, Some(t)) = (*unique, self.tables.get_mut(table)) {
+                    t.unique.push(columns.clone());
+                }
+            }
+            // Index names do not say which columns they covered; only uniqueness is lost,
+            // which no rule here depends on.
+            Operation::DropIndex { .. } => {}
+            Operation::Opaque { call, tables } => {
+                if changes_schema(call) {
+                    self.mark_unknown(tables);
+                }
+            }
+        }
+        conflicts
+    }
+
+    fn mark_unknown(&mut self, tables: &[String]) {
+        if tables.is_empty() {
+            self.tables.values_mut().for_each(|t| t.unknown = true);
+        } else {
+            for name in tables {
+                self.tables.entry(name.clone()).or_default().unknown = true;
+            }
+        }
+    }
+
+    fn add_foreign_key(
+        &mut self,
+        table: &str,
+        fk: &ForeignKey,
+        origin: Origin<'_>,
+    ) -> Option<Conflict> {
+        let ref_columns = if fk.ref_columns.is_empty() {
+            // `REFERENCES t` without columns means t's primary key.
+            self.tables
+                .get(&fk.ref_table)
+                .map(|t| t.primary_key.clone())
+                .unwrap_or_default()
+        } else {
+            fk.ref_columns.clone()
+        };
+        let state = ForeignKeyState {
+            name: fk.name.clone(),
+            columns: fk.columns.clone(),
+            ref_table: fk.ref_table.clone(),
+            ref_columns,
+            revision: origin.revision.to_string(),
+            file: origin.file.to_string(),
+            line: fk.line,
+        };
+        let conflict = self.mismatch(table, &state).map(Conflict::FkTypeMismatch);
+        if let Some(t) = self.tables.get_mut(table) {
+            t.foreign_keys.push(state);
+        }
+        conflict
+    }
+
+    /// The foreign key's refused pair, when both tables are known, every column exists with a
+    /// judgeable type and PostgreSQL certainly refuses one pair.
+    pub fn mismatch(&self, table: &str, fk: &ForeignKeyState) -> Option<Mismatch> {
+        if fk.columns.len() != fk.ref_columns.len() || fk.columns.is_empty() {
+            return None;
+        }
+        let source = self.side(table, &fk.columns)?;
+        let target = self.side(&fk.ref_table, &fk.ref_columns)?;
+        let rejected_pair = source
+            .types
+            .iter()
+            .zip(&target.types)
+            .position(|(a, b)| pgtypes::fk_rejected(a.kind, b.kind))?;
+        Some(Mismatch {
+            source,
+            target,
+            rejected_pair,
+            fk_name: fk.pg_name(table),
+            fk_revision: fk.revision.clone(),
+            fk_file: fk.file.clone(),
+            fk_line: fk.line,
+        })
+    }
+
+    fn side(&self, table: &str, columns: &[String]) -> Option<FkSide> {
+        let types = columns
+            .iter()
+            .map(|c| self.column_type(table, c).cloned())
+            .collect::<Option<Vec<_>>>()?;
+        Some(FkSide {
+            table: table.to_string(),
+            columns: columns.to_vec(),
+            types,
+        })
+    }
+
+    fn change_type(&mut self, table: &str, column: &str, to: &SqlType) -> Vec<Conflict> {
+        let Some(from) = self.column_type(table, column).cloned() else {
+            return Vec::new();
+        };
+        // A foreign key that already did not pair was reported where it was declared;
+        // PostgreSQL never got this far, so judging it again would only echo that finding.
+        let pairing_before: Vec<(String, ForeignKeyState)> = self
+            .foreign_keys_using(table, column)
+            .into_iter()
+            .filter(|(fk_table, fk)| self.mismatch(fk_table, fk).is_none())
+            .collect();
+        if let Some(c) = self.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
+            c.sql_type = to.clone();
+        }
+        let mut conflicts = Vec::new();
+        for (fk_table, fk) in pairing_before {
+            if let Some(mismatch) = self.mismatch(&fk_table, &fk) {
+                conflicts.push(Conflict::AlterReferenced {
+                    table: table.to_string(),
+                    column: column.to_string(),
+                    from: from.clone(),
+                    to: to.clone(),
+                    mismatch,
+                });
+            }
+        }
+        conflicts
+    }
+
+    /// Every foreign key that uses the column, on either side, with its table.
+    pub fn foreign_keys_using(&self, table: &str, column: &str) -> Vec<(String, ForeignKeyState)> {
+        let column = column.to_string();
+        self.tables
+            .iter()
+            .flat_map(|(name, t)| t.foreign_keys.iter().map(move |fk| (name, fk)))
+            .filter(|(name, fk)| {
+                (name.as_str() == table && fk.columns.contains(&column))
+                    || (fk.ref_table == table && fk.ref_columns.contains(&column))
+            })
+            .map(|(name, fk)| (name.clone(), fk.clone()))
+            .collect()
+    }
+
+    fn rename_column(&mut self, table: &str, from: &str, to: &str) {
+        let rename = |cols: &mut Vec<String>| {
+            cols.iter_mut()
+                .filter(|c| c.as_str() == from)
+                .for_each(|c| *c = to.to_string())
+        };
+        for (name, t) in &mut self.tables {
+            if name == table {
+                if let Some(c) = t.column_mut(from) {
+                    c.name = to.to_string();
+                }
+                rename(&mut t.primary_key);
+                t.unique.iter_mut().for_each(rename);
+            }
+            for fk in &mut t.foreign_keys {
+                if name == table {
+                    rename(&mut fk.columns);
+                }
+                if fk.ref_table == table {
+                    rename(&mut fk.ref_columns);
+                }
+            }
+        }
+    }
+
+    fn drop_constraint(&mut self, table: &str, name: &str, kind: Option<&str>) {
+        let Some(t) = self.tables.get_mut(table) else {
+            return;
+        };
+        let before = t.foreign_keys.len();
+        t.foreign_keys.retain(|fk| fk.pg_name(table) != name);
+        if t.foreign_keys.len() != before {
+            return;
+        }
+        let primary = format!("{table}_pkey");
+        if name == primary || kind == Some("primary") {
+            t.primary_key.clear();
+            return;
+        }
+        let unique_index = t
+            .unique
+            .iter()
+            .position(|cols| format!("{table}_{}_key", cols.join("_")) == name);
+        match (unique_index, kind) {
+            (Some(i), _) => {
+                t.unique.remove(i);
+            }
+            (None, Some("unique" | "check")) => {}
+            // A foreign key under a name we cannot match (a naming convention, a truncated
+            // default): which one went is unknown, so the table is.
+            (None, _) => t.unknown = true,
+        }
+    }
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&ColumnState> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    fn column_mut(&mut self, name: &str) -> Option<&mut ColumnState> {
+        self.columns.iter_mut().find(|c| c.name == name)
+    }
+}
+
+impl ColumnState {
+    fn from_column(column: &Column) -> Self {
+        ColumnState {
+            name: column.name.clone(),
+            sql_type: column.sql_type.clone(),
+            // SQLAlchemy's default: nullable unless primary key.
+            nullable: column.nullable.unwrap_or(!column.primary_key),
+        }
+    }
+}
+
+/// The table's primary key: the `PrimaryKeyConstraint`, or the columns flagged
+/// `primary_key=True`.
+pub fn primary_key_of(declared: &[String], columns: &[Column]) -> Vec<String> {
+    if !declared.is_empty() {
+        return declared.to_vec();
+    }
+    columns
+        .iter()
+        .filter(|c| c.primary_key)
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// False for an `op.execute` whose visible SQL only reads or writes rows: data never changes
+/// what a foreign key may pair. Anything else that is opaque may change the schema.
+pub fn changes_schema(call: &str) -> bool {
+    let Some(args) = call.trim_start().strip_prefix("op.execute(") else {
+        return true;
+    };
+    let sql = args
+        .trim_start()
+        .trim_start_matches("sa.text(")
+        .trim_start_matches("text(")
+        .trim_start_matches(['r', 'R', 'b', 'B', 'u', 'U'])
+        .trim_start_matches(['"', '\''])
+        .trim_start();
+    let upper = sql.to_ascii_uppercase();
+    let first = upper.split_whitespace().next().unwrap_or("");
+    if !matches!(first, "INSERT" | "UPDATE" | "DELETE" | "SELECT") {
+        return true;
+    }
+    upper
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .any(|word| matches!(word, "ALTER" | "CREATE" | "DROP" | "RENAME" | "EXECUTE" | "DO"))
+}
+
+/// Revisions in an order `alembic upgrade head` may run them: every parent before its
+/// children, ties in file order. Parents that do not exist count as applied (the graph rules
+/// report them); revisions caught in a cycle are left out, since Alembic cannot run them.
+pub fn upgrade_order(set: &MigrationSet) -> Vec<&Revision> {
+    let mut first_by_id: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, rev) in set.revisions.iter().enumerate() {
+        first_by_id.entry(rev.id.as_str()).or_insert(i);
+    }
+    let known = |id: &String| first_by_id.contains_key(id.as_str());
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    let mut order = Vec::new();
+    let mut pending: Vec<&Revision> = first_by_id
+        .values()
+        .filter_map(|&i| set.revisions.get(i))
+        .collect();
+    pending.sort_by(|a, b| a.file.cmp(&b.file).then_with(|| a.id.cmp(&b.id)));
+    loop {
+        let ready = pending.iter().position(|rev| {
+            rev.parents
+                .iter()
+                .all(|p| !known(p) || done.contains(p.as_str()))
+        });
+        let Some(i) = ready else { break };
+        let rev = pending.remove(i);
+        done.insert(rev.id.as_str());
+        order.push(rev);
+    }
+    order
+}
+
+/// One revision's replay: the schema before it and what each operation would hit.
+#[derive(Debug, Clone)]
+pub struct RevisionRun<'a> {
+    pub revision: &'a Revision,
+    pub before: Schema,
+    /// `(index into revision.upgrade, conflict)`, in operation order.
+    pub conflicts: Vec<(usize, Conflict)>,
+}
+
+/// Replays a migration set from an empty database.
+pub fn simulate(set: &MigrationSet) -> Vec<RevisionRun<'_>> {
+    let mut schema = Schema::new();
+    let mut runs = Vec::new();
+    for revision in upgrade_order(set) {
+        let before = schema.clone();
+        let conflicts = replay(&mut schema, revision, revision.upgrade.iter());
+        runs.push(RevisionRun {
+            revision,
+            before,
+            conflicts,
+        });
+    }
+    runs
+}
+
+fn replay<'o>(
+    schema: &mut Schema,
+    revision: &Revision,
+    ops: impl Iterator<Item = &'o OperationAt>,
+) -> Vec<(usize, Conflict)> {
+    let origin = Origin {
+        revision: &revision.id,
+        file: &revision.file,
+    };
+    ops.enumerate()
+        .flat_map(|(i, op)| {
+            schema
+                .apply(&op.op, origin)
+                .into_iter()
+                .map(move |c| (i, c))
+        })
+        .collect()
+}
+
+/// Replays `ops` (a revision's operations, perhaps reordered) from `before`.
+pub fn replay_ops(before: &Schema, revision: &Revision, ops: &[&OperationAt]) -> Vec<Conflict> {
+    let mut schema = before.clone();
+    replay(&mut schema, revision, ops.iter().copied())
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect()
+}
+
+/// For an FK refused at `failing` (an index into the revision's operations): the first later
+/// operation of the same revision after which the FK's types pair, if any.
+pub fn late_fix(run: &RevisionRun<'_>, failing: usize, mismatch: &Mismatch) -> Option<usize> {
+    let mut schema = run.before.clone();
+    let origin = Origin {
+        revision: &run.revision.id,
+        file: &run.revision.file,
+    };
+    let fk = ForeignKeyState {
+        name: None,
+        columns: mismatch.source.columns.clone(),
+        ref_table: mismatch.target.table.clone(),
+        ref_columns: mismatch.target.columns.clone(),
+        revision: mismatch.fk_revision.clone(),
+        file: mismatch.fk_file.clone(),
+        line: mismatch.fk_line,
+    };
+    for (i, op) in run.revision.upgrade.iter().enumerate() {
+        schema.apply(&op.op, origin);
+        let changes_a_type = match &op.op {
+            Operation::AlterColumn {
+                table,
+                column,
+                new_type: Some(_),
+                ..
+            } => {
+                (table == &mismatch.source.table && mismatch.source.columns.contains(column))
+                    || (table == &mismatch.target.table && mismatch.target.columns.contains(column))
+            }
+            _ => false,
+        };
+        if i > failing && changes_a_type && schema.mismatch(&mismatch.source.table, &fk).is_none()
+        {
+            // Only a fix if the columns are still there to pair.
+            let paired = schema.side(&fk.ref_table, &fk.ref_columns).is_some()
+                && schema.side(&mismatch.source.table, &fk.columns).is_some();
+            if paired {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
+
+/// An order of the revision's operations in which no foreign key is refused: every type
+/// change of a column that a refused FK uses moves as early as it can (right after whatever in
+/// the revision creates its table or column), everything else keeps its order. `None` when
+/// there is nothing to move or the moved order still conflicts when replayed.
+pub fn proposed_order(run: &RevisionRun<'_>) -> Option<Vec<usize>> {
+    let ops = &run.revision.upgrade;
+    let mut fk_columns: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut first_failing = usize::MAX;
+    for (i, conflict) in &run.conflicts {
+        if let Conflict::FkTypeMismatch(m) = conflict {
+            first_failing = first_failing.min(*i);
+            for side in [&m.source, &m.target] {
+                for c in &side.columns {
+                    fk_columns.insert((side.table.clone(), c.clone()));
+                }
+            }
+        }
+    }
+    let movable: Vec<usize> = ops
+        .iter()
+        .enumerate()
+        .filter(|(i, op)| {
+            *i > first_failing
+                && match &op.op {
+                    Operation::AlterColumn {
+                        table,
+                        column,
+                        new_type: Some(_),
+                        ..
+                    } => fk_columns.contains(&(table.clone(), column.clone())),
+                    _ => false,
+                }
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if movable.is_empty() {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..ops.len()).filter(|i| !movable.contains(i)).collect();
+    // Moved operations keep their relative order.
+    let mut next_slot = 0;
+    for &m in &movable {
+        let Some(target) = ops.get(m).and_then(|op| op.op.table()) else {
+            continue;
+        };
+        // After the last earlier op that creates or reshapes the altered table.
+        let after_dependency = order
+            .iter()
+            .rposition(|&i| {
+                i < m
+                    && ops.get(i).is_some_and(|op| match &op.op {
+                        Operation::CreateTable { table, .. }
+                        | Operation::AddColumn { table, .. } => table == target,
+                        Operation::RenameTable { to, .. } => to == target,
+                        _ => false,
+                    })
+            })
+            .map_or(0, |p| p + 1);
+        let slot = after_dependency.max(next_slot);
+        order.insert(slot, m);
+        next_slot = slot + 1;
+    }
+    let reordered: Vec<&OperationAt> = order.iter().filter_map(|&i| ops.get(i)).collect();
+    let conflicts = replay_ops(&run.before, run.revision, &reordered);
+    let before_alters = run
+        .conflicts
+        .iter()
+        .filter(|(_, c)| matches!(c, Conflict::AlterReferenced { .. }))
+        .count();
+    let fk_free = !conflicts
+        .iter()
+        .any(|c| matches!(c, Conflict::FkTypeMismatch(_)));
+    let alters = conflicts
+        .iter()
+        .filter(|c| matches!(c, Conflict::AlterReferenced { .. }))
+        .count();
+    (fk_free && alters <= before_alters).then_some(order)
+}
