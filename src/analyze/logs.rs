@@ -173,9 +173,10 @@ impl<'a> Parser<'a> {
             }
             let from = c.get(1).map(|m| m.as_str().trim().to_string()).unwrap_or_default();
             let to = c.get(2).map(|m| m.as_str().to_string()).unwrap_or_default();
+            // Alembic pads the message; runs of spaces carry nothing.
             let message = c
                 .get(3)
-                .map(|m| m.as_str().trim().to_string())
+                .map(|m| m.as_str().split_whitespace().collect::<Vec<_>>().join(" "))
                 .filter(|m| !m.is_empty());
             self.running = Some((from, to, message));
             self.in_migration = true;
