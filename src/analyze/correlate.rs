@@ -1,1 +1,185 @@
-//! TODO(owner)
+//! Correlation: the failing streak, the last good deploy, and the commits between them.
+//!
+//! Pure functions of the evidence so that rules (which run before the analysis) can call them
+//! directly and reach the same answer the report shows.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+
+use crate::analyze::{CommitRange, MigrationChange, Streak};
+use crate::evidence::{Commit, Deploy, Evidence};
+
+/// When a deploy happened, for ordering: created, else started, else finished.
+pub fn deploy_time(deploy: &Deploy) -> Option<DateTime<Utc>> {
+    deploy
+        .created_at
+        .or(deploy.started_at)
+        .or(deploy.finished_at)
+}
+
+/// Deploys oldest first; undated ones sort first (they cannot be placed, and must not be taken
+/// for the newest), ties by ID.
+pub fn oldest_first(deploys: &[Deploy]) -> Vec<&Deploy> {
+    let mut ordered: Vec<&Deploy> = deploys.iter().collect();
+    ordered.sort_by(|a, b| {
+        deploy_time(a)
+            .cmp(&deploy_time(b))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    ordered
+}
+
+/// The newest run of consecutive failed deploys. Canceled and still-running deploys are
+/// neither failures nor successes: they neither break the run nor count in it.
+pub fn streak(deploys: &[Deploy]) -> Option<Streak> {
+    let ordered = oldest_first(deploys);
+    let newest_failure = ordered.iter().rposition(|d| d.status.is_failure())?;
+    let mut members = Vec::new();
+    let mut last_good = None;
+    for deploy in ordered[..=newest_failure].iter().rev() {
+        if deploy.status.is_failure() {
+            members.push(*deploy);
+        } else if deploy.status.is_success() {
+            last_good = Some(*deploy);
+            break;
+        }
+    }
+    members.reverse();
+    let first = members.first()?;
+    let last = members.last()?;
+    let recovered_by = ordered[newest_failure..]
+        .iter()
+        .find(|d| d.status.is_success());
+    Some(Streak {
+        count: members.len(),
+        deploys: members.iter().map(|d| d.id.clone()).collect(),
+        first_failed: first.id.clone(),
+        first_failed_at: deploy_time(first),
+        last_failed: last.id.clone(),
+        last_failed_at: deploy_time(last),
+        last_good: last_good.map(|d| d.id.clone()),
+        last_good_at: last_good.and_then(|d| d.finished_at.or(deploy_time(d))),
+        recovered_by: recovered_by.map(|d| d.id.clone()),
+    })
+}
+
+/// The first seven characters of a SHA, as git and the report print it.
+pub fn short_sha(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
+}
+
+/// Whether two SHAs name the same commit, one possibly abbreviated.
+pub fn same_sha(a: &str, b: &str) -> bool {
+    let n = a.len().min(b.len());
+    n >= 7 && a.get(..n).is_some_and(|x| b.get(..n).is_some_and(|y| x.eq_ignore_ascii_case(y)))
+}
+
+fn deploy_sha(evidence: &Evidence, id: &str) -> Option<String> {
+    evidence
+        .deploy(id)
+        .and_then(|d| d.commit.as_ref())
+        .map(|c| c.sha.clone())
+}
+
+/// The commits from the last good deploy's commit (excluded) to the newest failed deploy's
+/// commit (included), oldest first, with the migration files they touched.
+///
+/// Ancestry comes from the commits' parents when the evidence holds the newest commit;
+/// otherwise the git collector's `suspect` marks, and failing that the commit times, stand in.
+pub fn commit_range(evidence: &Evidence, streak: &Streak) -> Option<CommitRange> {
+    let first_bad = deploy_sha(evidence, &streak.first_failed)?;
+    let to = deploy_sha(evidence, &streak.last_failed).unwrap_or_else(|| first_bad.clone());
+    let from = streak
+        .last_good
+        .as_deref()
+        .and_then(|id| deploy_sha(evidence, id));
+
+    let find = |sha: &str| evidence.commits.iter().find(|c| same_sha(&c.sha, sha));
+    let in_range: Vec<&Commit> = match find(&to) {
+        Some(tip) => {
+            let excluded = from
+                .as_deref()
+                .and_then(find)
+                .map(|c| ancestors(evidence, c))
+                .unwrap_or_default();
+            let reachable = ancestors(evidence, tip);
+            evidence
+                .commits
+                .iter()
+                .filter(|c| reachable.contains(c.sha.as_str()) && !excluded.contains(c.sha.as_str()))
+                .collect()
+        }
+        None if evidence.commits.iter().any(|c| c.suspect) => {
+            evidence.commits.iter().filter(|c| c.suspect).collect()
+        }
+        None => {
+            let lower = from.as_deref().and_then(find).map(|c| c.time);
+            let upper = streak.last_failed_at;
+            evidence
+                .commits
+                .iter()
+                .filter(|c| lower.is_none_or(|t| c.time > t) && upper.is_none_or(|t| c.time <= t))
+                .collect()
+        }
+    };
+    let mut in_range = in_range;
+    in_range.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.sha.cmp(&b.sha)));
+
+    let migration_dirs: Vec<&str> = evidence
+        .migration_sets
+        .iter()
+        .map(|s| s.path.as_str())
+        .collect();
+    let mut migration_changes = Vec::new();
+    for commit in &in_range {
+        for change in &commit.files {
+            if is_migration_file(&change.path, &migration_dirs) {
+                migration_changes.push(MigrationChange {
+                    file: change.path.clone(),
+                    change: change.change,
+                    commit: commit.sha.clone(),
+                });
+            }
+        }
+    }
+    Some(CommitRange {
+        from,
+        first_bad,
+        to,
+        commits: in_range.iter().map(|c| c.sha.clone()).collect(),
+        migration_changes,
+    })
+}
+
+/// The commit and every ancestor of it that the evidence holds.
+fn ancestors<'a>(evidence: &'a Evidence, tip: &'a Commit) -> BTreeSet<&'a str> {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![tip];
+    while let Some(commit) = stack.pop() {
+        if !seen.insert(commit.sha.as_str()) {
+            continue;
+        }
+        for parent in &commit.parents {
+            if let Some(p) = evidence.commits.iter().find(|c| same_sha(&c.sha, parent)) {
+                stack.push(p);
+            }
+        }
+    }
+    seen
+}
+
+/// A Python file in a known migration folder, or in any `versions` folder under a
+/// `migrations`/`alembic` directory when no folder is known.
+pub fn is_migration_file(path: &str, migration_dirs: &[&str]) -> bool {
+    if !path.ends_with(".py") || path.ends_with("__init__.py") {
+        return false;
+    }
+    if migration_dirs
+        .iter()
+        .any(|dir| path.starts_with(&format!("{}/", dir.trim_end_matches('/'))))
+    {
+        return true;
+    }
+    path.contains("/versions/") || path.starts_with("versions/")
+}

@@ -3,7 +3,9 @@
 //! A pure function of the evidence (and an optional injected "now"), so `render` recomputes it
 //! offline and gets the same answer as `report` did.
 
+pub mod causes;
 pub mod correlate;
+pub mod diagrams;
 pub mod logs;
 pub mod timeline;
 
@@ -26,6 +28,23 @@ pub struct Analysis {
     pub timeline: Vec<TimelineEntry>,
     pub duration: Option<IncidentDuration>,
     pub diagrams: Diagrams,
+    /// How each failed (or superseded) deploy failed, from its status, events and logs together;
+    /// newest first, like `Evidence::deploys`.
+    #[serde(default)]
+    pub classifications: Vec<DeployClassification>,
+}
+
+/// How one deploy failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeployClassification {
+    pub deploy_id: String,
+    /// `build`, `pre_deploy`, `start`, `health_check`, `oom`, `timeout`, `superseded`,
+    /// `canceled`, `unknown`.
+    pub kind: String,
+    pub exit_code: Option<i64>,
+    /// The deploy's logs show a migration failing.
+    pub migration: bool,
+    pub evidence: Vec<Citation>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -92,6 +111,10 @@ pub struct LogFailure {
     /// `entrypoint.sh: line N` when the shell said so.
     pub script: Option<String>,
     pub script_line: Option<u32>,
+    /// Render's own `==> ` line that says the deploy failed (`Out of memory (used over 512Mi)`,
+    /// `Exited with status 1`), which tells OOM, timeouts and build failures apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -147,6 +170,48 @@ pub struct Diagrams {
 /// Runs every analysis over the evidence. `now` is only used for an unresolved incident's
 /// duration; without it the newest fact in the evidence stands in.
 pub fn analyze(evidence: &Evidence, now: Option<DateTime<Utc>>) -> Analysis {
-    let _ = (evidence, now);
-    Analysis::default()
+    let streak = correlate::streak(&evidence.deploys);
+    let commit_range = streak
+        .as_ref()
+        .and_then(|s| correlate::commit_range(evidence, s));
+    let log_failures = logs::parse_deploy_logs(evidence);
+
+    let mut classifications = Vec::new();
+    for deploy in &evidence.deploys {
+        let log = log_failures
+            .iter()
+            .find(|f| f.deploy_id.as_deref() == Some(deploy.id.as_str()));
+        if let Some(class) = causes::classify(evidence, deploy, log) {
+            classifications.push(class);
+        }
+    }
+
+    let root_causes = causes::root_causes(
+        evidence,
+        streak.as_ref(),
+        commit_range.as_ref(),
+        &classifications,
+        &log_failures,
+    );
+    let timeline = timeline::build(evidence, streak.as_ref(), commit_range.as_ref(), &log_failures);
+    let duration = streak
+        .as_ref()
+        .and_then(|s| timeline::duration(evidence, s, now));
+
+    let failing_revision = root_causes.iter().find_map(|c| c.revision.clone());
+    let diagrams = Diagrams {
+        deploys: diagrams::deploy_history(evidence, streak.as_ref()),
+        migrations: failing_revision.and_then(|rev| diagrams::migration_graph(evidence, &rev)),
+    };
+
+    Analysis {
+        streak,
+        commit_range,
+        log_failures,
+        root_causes,
+        timeline,
+        duration,
+        diagrams,
+        classifications,
+    }
 }

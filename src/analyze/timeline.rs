@@ -1,1 +1,276 @@
-//! TODO(owner)
+//! The incident timeline: deploys, events, commits, migration changes, the first log error and
+//! the human status updates, merged in one UTC sequence, each row citing its source.
+//!
+//! Inconsistent facts (a deploy that finishes before it starts, an event about a deploy from
+//! before that deploy existed) are kept and flagged: hiding them would hide a clock or
+//! collection problem the reader should know about.
+
+use chrono::{DateTime, Utc};
+
+use crate::analyze::causes::{describe_event, log_source, log_summary};
+use crate::analyze::correlate::{deploy_time, oldest_first, short_sha};
+use crate::analyze::{CommitRange, IncidentDuration, LogFailure, Streak, TimelineEntry};
+use crate::evidence::{Deploy, Evidence};
+
+fn entry(at: DateTime<Utc>, kind: &str, text: String, source: String) -> TimelineEntry {
+    TimelineEntry {
+        at,
+        kind: kind.to_string(),
+        text,
+        source,
+        flag: None,
+    }
+}
+
+fn hm(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// What is wrong with a deploy's own timestamps, if anything.
+pub fn deploy_ordering_flag(deploy: &Deploy) -> Option<String> {
+    let mut problems = Vec::new();
+    if let (Some(c), Some(s)) = (deploy.created_at, deploy.started_at) {
+        if s < c {
+            problems.push(format!("started {} before it was created {}", hm(s), hm(c)));
+        }
+    }
+    let start = deploy.started_at.or(deploy.created_at);
+    if let (Some(s), Some(f)) = (start, deploy.finished_at) {
+        if f < s {
+            problems.push(format!("finished {} before it started {}", hm(f), hm(s)));
+        }
+    }
+    (!problems.is_empty()).then(|| problems.join("; "))
+}
+
+fn describe_deploy(deploy: &Deploy) -> String {
+    let commit = deploy
+        .commit
+        .as_ref()
+        .map(|c| {
+            let subject = c
+                .message
+                .as_deref()
+                .and_then(|m| m.lines().next())
+                .map(|m| format!(" \"{m}\""))
+                .unwrap_or_default();
+            format!(" (commit {}{subject})", short_sha(&c.sha))
+        })
+        .unwrap_or_default();
+    let outcome = match deploy.status.as_str() {
+        "live" => "went live".to_string(),
+        "deactivated" => "succeeded (later superseded)".to_string(),
+        other => other.replace('_', " "),
+    };
+    let finished = deploy
+        .finished_at
+        .map(|f| format!(", finished {}", f.format("%H:%M:%S")))
+        .unwrap_or_default();
+    let failure = deploy
+        .failure
+        .as_ref()
+        .map(|f| {
+            let code = f.exit_code.map(|c| format!(", exit {c}")).unwrap_or_default();
+            format!(" at {}{code}", f.phase.label())
+        })
+        .unwrap_or_default();
+    format!("deploy {outcome}{failure}{commit}{finished}")
+}
+
+/// The timeline, sorted by time, then source, kind and text. With a streak it starts at the last
+/// good deploy (or the first failure); without one it covers everything.
+pub fn build(
+    evidence: &Evidence,
+    streak: Option<&Streak>,
+    range: Option<&CommitRange>,
+    log_failures: &[LogFailure],
+) -> Vec<TimelineEntry> {
+    let lower_id = streak.map(|s| s.last_good.clone().unwrap_or_else(|| s.first_failed.clone()));
+    let ordered = oldest_first(&evidence.deploys);
+    let start_index = lower_id
+        .as_deref()
+        .and_then(|id| ordered.iter().position(|d| d.id == id))
+        .unwrap_or(0);
+    let deploys = ordered.get(start_index..).unwrap_or_default();
+    let lower = deploys.first().and_then(|d| deploy_time(d));
+
+    let mut out = Vec::new();
+    for deploy in deploys {
+        let Some(at) = deploy_time(deploy) else { continue };
+        let mut e = entry(at, "deploy", describe_deploy(deploy), deploy.id.clone());
+        e.flag = deploy_ordering_flag(deploy);
+        out.push(e);
+    }
+
+    for event in &evidence.events {
+        if lower.is_some_and(|l| event.timestamp < l) {
+            continue;
+        }
+        let failed = event.failure.is_some()
+            || event.status.as_deref() == Some("failed")
+            || event.kind.ends_with("_failed");
+        if !failed {
+            continue;
+        }
+        let mut text = format!("event {}", describe_event(event));
+        if let Some(id) = &event.deploy_id {
+            text.push_str(&format!(" for {id}"));
+        }
+        let mut e = entry(event.timestamp, "event", text, event.id.clone());
+        if let Some(deploy) = event.deploy_id.as_deref().and_then(|id| evidence.deploy(id)) {
+            if let Some(created) = deploy.created_at {
+                if event.timestamp < created {
+                    e.flag = Some(format!(
+                        "event at {} is before its deploy {} was created {}",
+                        hm(event.timestamp),
+                        deploy.id,
+                        hm(created)
+                    ));
+                }
+            }
+        }
+        out.push(e);
+    }
+
+    if let Some(range) = range {
+        for sha in &range.commits {
+            let Some(commit) = evidence.commits.iter().find(|c| &c.sha == sha) else { continue };
+            let marker = if super::correlate::same_sha(sha, &range.first_bad) {
+                " (first failed deploy's commit)"
+            } else {
+                ""
+            };
+            out.push(entry(
+                commit.time,
+                "commit",
+                format!("commit by {}: {}{marker}", commit.author, commit.summary),
+                commit.short().to_string(),
+            ));
+            for change in range.migration_changes.iter().filter(|m| &m.commit == sha) {
+                out.push(entry(
+                    commit.time,
+                    "migration",
+                    format!(
+                        "migration {} {}",
+                        change.file,
+                        format!("{:?}", change.change).to_lowercase()
+                    ),
+                    commit.short().to_string(),
+                ));
+            }
+        }
+    }
+
+    // The first time the logs show each distinct failure.
+    let mut seen: Vec<String> = Vec::new();
+    let mut by_time: Vec<&LogFailure> = log_failures.iter().collect();
+    by_time.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| a.log_id.cmp(&b.log_id)));
+    for failure in by_time {
+        let Some(at) = failure.timestamp else { continue };
+        let summary = log_summary(failure);
+        if seen.contains(&summary) {
+            continue;
+        }
+        seen.push(summary.clone());
+        let deploy = failure
+            .deploy_id
+            .as_deref()
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default();
+        out.push(entry(
+            at,
+            "log",
+            format!("first log error{deploy}: {summary}"),
+            log_source(failure),
+        ));
+    }
+
+    for update in &evidence.incident.status_updates {
+        out.push(entry(update.at, "status", update.text.clone(), "incident.yaml".to_string()));
+    }
+
+    out.sort_by(|a, b| {
+        a.at.cmp(&b.at)
+            .then_with(|| a.source.cmp(&b.source))
+            .then_with(|| a.kind.cmp(&b.kind))
+            .then_with(|| a.text.cmp(&b.text))
+    });
+    out
+}
+
+/// Whether the timeline covers more than one calendar day (UTC), so times need their dates.
+pub fn spans_several_days(entries: &[TimelineEntry]) -> bool {
+    match (entries.first(), entries.last()) {
+        (Some(a), Some(b)) => a.at.date_naive() != b.at.date_naive(),
+        _ => false,
+    }
+}
+
+/// `45s`, `12m`, `2h 23m`, `1d 4h`.
+pub fn human_duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (d, h, m) = (s / 86_400, (s % 86_400) / 3_600, (s % 3_600) / 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// From the first failure to the recovery, or to `now` (else the newest fact) while unresolved.
+pub fn duration(
+    evidence: &Evidence,
+    streak: &Streak,
+    now: Option<DateTime<Utc>>,
+) -> Option<IncidentDuration> {
+    let start = streak.first_failed_at?;
+    let recovery = streak.recovered_by.as_deref().and_then(|id| evidence.deploy(id));
+    let (end, resolved) = match recovery {
+        Some(d) => (d.finished_at.or(deploy_time(d))?, true),
+        None => (now.or_else(|| newest_fact(evidence))?, false),
+    };
+    let end = end.max(start);
+    Some(IncidentDuration {
+        start,
+        end,
+        resolved,
+        human: human_duration((end - start).num_seconds()),
+    })
+}
+
+/// The newest timestamp anywhere in the evidence: "now" for an offline, clock-free render.
+pub fn newest_fact(evidence: &Evidence) -> Option<DateTime<Utc>> {
+    let deploys = evidence.deploys.iter().flat_map(|d| {
+        [d.created_at, d.started_at, d.finished_at, d.updated_at]
+            .into_iter()
+            .flatten()
+    });
+    let events = evidence.events.iter().map(|e| e.timestamp);
+    let logs = evidence.logs.iter().map(|l| l.timestamp);
+    let commits = evidence.commits.iter().map(|c| c.time);
+    let updates = evidence.incident.status_updates.iter().map(|u| u.at);
+    deploys
+        .chain(events)
+        .chain(logs)
+        .chain(commits)
+        .chain(updates)
+        .max()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human_duration(30), "30s");
+        assert_eq!(human_duration(12 * 60 + 5), "12m");
+        assert_eq!(human_duration(2 * 3600 + 23 * 60 + 59), "2h 23m");
+        assert_eq!(human_duration(86_400 + 4 * 3600 + 120), "1d 4h");
+        assert_eq!(human_duration(-5), "0s");
+    }
+}

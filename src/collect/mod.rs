@@ -1,4 +1,5 @@
 //! Collectors: each fills its part of the [`Evidence`](crate::evidence::Evidence).
 
+pub mod dbfacts;
 pub mod git;
 pub mod render;
