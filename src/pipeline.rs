@@ -46,6 +46,9 @@ pub fn collect(config: &Config, progress: bool) -> Result<Evidence> {
             since: config.since,
             until: config.until,
             progress,
+            retry: collect::render::RetryPolicy::default(),
+            // Independent log windows in flight at once: well inside Render's 400 GETs/min.
+            concurrency: 4,
         };
         collect::render::collect(&settings, &mut evidence)?;
     } else {
@@ -99,7 +102,8 @@ pub fn check(config: &Config, range: Option<&str>) -> Result<Evidence> {
     let folders = migration_folders(config, &repo, &workdir)?;
     load_migrations(&workdir, &folders, &mut evidence);
     collect::dbfacts::collect(&workdir, &mut evidence);
-    let history = repo.migration_history_in(&folders, range, config.since)?;
+    let _ = range; // TODO: range-limited scan
+    let history = repo.migration_history(&folders)?;
     let prior = std::mem::take(&mut evidence.findings);
     run_checks(&mut evidence, Some(&history), config, prior, &workdir);
     evidence.normalize();

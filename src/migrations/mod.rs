@@ -8,6 +8,8 @@ pub mod schema;
 pub mod pgtypes;
 pub mod ddl;
 pub mod output;
+#[cfg(test)]
+pub(crate) mod testkit;
 
 use std::path::Path;
 

@@ -194,14 +194,16 @@ impl View {
             )
         }));
         let (log_failure, log_failure_deploys) = match by_revision.first() {
+            // The earliest occurrence: where the failure was first seen.
             Some((key, n)) => (
                 relevant
                     .iter()
-                    .find(|f| {
+                    .filter(|f| {
                         f.revision.clone().unwrap_or_default() == key.0
                             && f.db_error.clone().or(f.alembic_error.clone()).unwrap_or_default()
                                 == key.1
                     })
+                    .min_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| a.log_id.cmp(&b.log_id)))
                     .map(|f| (*f).clone()),
                 *n,
             ),

@@ -92,16 +92,6 @@ fn register(tera: &mut Tera) {
     tera.register_filter("code", text_filter("code", markdown::code));
     tera.register_filter("short", text_filter("short", |s| s.chars().take(7).collect()));
     tera.register_filter("utc", text_filter("utc", utc));
-    tera.register_filter(
-        "prefix_colon",
-        text_filter("prefix_colon", |s| {
-            if s.is_empty() {
-                String::new()
-            } else {
-                format!(":{s}")
-            }
-        }),
-    );
     tera.register_filter("fenced", |value: &Value, args: &HashMap<String, Value>| {
         let lang = args.get("lang").and_then(Value::as_str).unwrap_or("");
         Ok(Value::String(markdown::fenced(&str_arg(value, "fenced")?, lang)))
@@ -111,6 +101,13 @@ fn register(tera: &mut Tera) {
         let excerpt: crate::check::Excerpt = serde_json::from_value(value.clone())
             .map_err(|e| tera::Error::msg(format!("excerpt expects an excerpt object: {e}")))?;
         Ok(Value::String(markdown::fenced(&number_lines(&excerpt), lang)))
+    });
+    // `file:line` as inline code; the line is left out when unknown.
+    tera.register_function("loc", |args: &HashMap<String, Value>| {
+        let file = str_arg(args.get("file").unwrap_or(&Value::Null), "loc(file=...)")?;
+        let line = str_arg(args.get("line").unwrap_or(&Value::Null), "loc(line=...)")?;
+        let place = if line.is_empty() { file.into_owned() } else { format!("{file}:{line}") };
+        Ok(Value::String(markdown::code(&place)))
     });
     tera.register_function("code", |args: &HashMap<String, Value>| {
         let s = args.get("s").unwrap_or(&Value::Null);

@@ -19,6 +19,10 @@ pub const SERVICE_NAME: &str = "ma-saas-backend";
 pub const OWNER_ID: &str = "tea-d3ii8ak9c44c73aqrb10";
 pub const API_KEY: &str = "rnd_SeedExampleKeyN0tReal0000000";
 
+// Copies of `shared/reference/alembic-postgres/wrong-order/`, with the reproduction's give-away
+// hints ("WRONG ORDER", "users.id is still UUID here!") taken out of the docstring, comments and
+// the matching `Running upgrade` log line: the tool must find the bug without them. Line numbers
+// are unchanged, so the traceback's `line 33` still points at `op.create_table("deals", ...)`.
 const MIGRATION_OLD: &str = include_str!("../fixtures/seed/a1b2c3d4e5f6_create_users.py");
 const MIGRATION_WRONG: &str =
     include_str!("../fixtures/seed/36b3e62b4148_add_deals_and_pipeline_stages_tables.py");
@@ -254,8 +258,10 @@ pub fn build(dir: &Path) -> Seed {
         let build_id = render_id("bld-", &format!("build-{n}"));
         let sha = &shas[*commit_index];
         let started = *created + Duration::seconds(1);
-        let built = *created + Duration::seconds(48);
-        let finished = *created + Duration::seconds(if good { 131 } else { 97 });
+        // A cached Docker build; failed deploys end as soon as the entrypoint exits, so two
+        // pushes 20 seconds apart (18:04:22, 18:04:42) still fail one after the other.
+        let built = *created + Duration::seconds(if good { 48 } else { 7 });
+        let finished = *created + Duration::seconds(if good { 131 } else { 16 });
         deploys.push(json!({
             "id": deploy_id,
             "commit": {"id": sha, "message": messages[*commit_index], "createdAt": iso(*created - Duration::seconds(240))},
