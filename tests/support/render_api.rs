@@ -1,4 +1,4 @@
-//! A loopback stand-in for Render's REST API, speaking real HTTP (tiny_http), for tests,
+//! A loopback stand-in for Render's REST API, speaking real HTTP/1.1 over loopback TCP, for tests,
 //! examples and benchmarks. Include it with
 //! `#[path = "../tests/support/render_api.rs"] mod render_api;`.
 //!
@@ -9,7 +9,7 @@
 //! `now - 1h … now` default window when `startTime`/`endTime` are left out. Faults
 //! (429 with `Retry-After: 1`, 503, latency, small log pages) are switched on per path prefix.
 //!
-//! Depends on std, serde_json, chrono and tiny_http only.
+//! Depends on std, serde_json and chrono only.
 #![allow(dead_code)]
 
 use std::collections::HashSet;
@@ -21,7 +21,6 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
-const WORKERS: usize = 8;
 const MAX_CURSOR_LIMIT: usize = 100;
 
 pub struct FakeRender {
@@ -89,7 +88,8 @@ pub struct RunningFake {
     url: String,
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
+    addr: std::net::SocketAddr,
+    acceptor: Option<JoinHandle<()>>,
 }
 
 struct Shared {
@@ -106,37 +106,42 @@ struct State {
 
 impl FakeRender {
     pub fn start(self) -> RunningFake {
-        let server = match tiny_http::Server::http("127.0.0.1:0") {
-            Ok(s) => Arc::new(s),
+        let listener = match std::net::TcpListener::bind("127.0.0.1:0") {
+            Ok(l) => l,
             Err(e) => panic!("fake Render API cannot listen on loopback: {e}"),
         };
-        let port = server
-            .server_addr()
-            .to_ip()
-            .map(|a| a.port())
-            .unwrap_or_default();
+        let addr = match listener.local_addr() {
+            Ok(a) => a,
+            Err(e) => panic!("fake Render API has no address: {e}"),
+        };
         let shared = Arc::new(Shared {
             data: self,
             state: Mutex::new(State::default()),
         });
         let stop = Arc::new(AtomicBool::new(false));
-        let threads = (0..WORKERS)
-            .map(|_| {
-                let (server, shared, stop) = (server.clone(), shared.clone(), stop.clone());
-                std::thread::spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        if let Ok(Some(request)) = server.recv_timeout(Duration::from_millis(20)) {
-                            serve(&shared, request);
-                        }
+        // A thread per connection, each serving its kept-alive requests in order, as a real
+        // server does: a client with several connections in flight is never made to wait
+        // behind another connection's idle socket.
+        let acceptor = {
+            let (shared, stop) = (shared.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
                     }
-                })
+                    if let Ok(stream) = stream {
+                        let shared = shared.clone();
+                        std::thread::spawn(move || serve_connection(&shared, stream));
+                    }
+                }
             })
-            .collect();
+        };
         RunningFake {
-            url: format!("http://127.0.0.1:{port}/v1"),
+            url: format!("http://127.0.0.1:{}/v1", addr.port()),
             shared,
             stop,
-            threads,
+            addr,
+            acceptor: Some(acceptor),
         }
     }
 }
@@ -163,9 +168,81 @@ impl RunningFake {
 impl Drop for RunningFake {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads.drain(..) {
+        // Wake the acceptor so it sees the flag.
+        let _ = std::net::TcpStream::connect(self.addr);
+        if let Some(t) = self.acceptor.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// One HTTP/1.1 request: method, target, headers (names lower-cased). `None` at end of stream.
+fn read_request(
+    reader: &mut impl std::io::BufRead,
+) -> Option<(String, String, Vec<(String, String)>)> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let target = parts.next()?.to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).ok()? == 0 {
+            return None;
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = h.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+        }
+    }
+    Some((method, target, headers))
+}
+
+fn serve_connection(shared: &Shared, stream: std::net::TcpStream) {
+    // Idle keep-alive connections end on their own, so no thread outlives its test for long.
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let Ok(write_half) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = std::io::BufReader::new(stream);
+    let mut writer = std::io::BufWriter::new(write_half);
+    while let Some((method, target, headers)) = read_request(&mut reader) {
+        let close = headers
+            .iter()
+            .any(|(n, v)| n == "connection" && v.eq_ignore_ascii_case("close"));
+        let (status, response_headers, body) = serve(shared, &method, &target, &headers);
+        let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
+        for (name, value) in response_headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        use std::io::Write;
+        if writer.write_all(head.as_bytes()).is_err()
+            || writer.write_all(body.as_bytes()).is_err()
+            || writer.flush().is_err()
+            || close
+        {
+            return;
+        }
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        429 => "Too Many Requests",
+        503 => "Service Unavailable",
+        _ => "Status",
     }
 }
 
@@ -200,14 +277,18 @@ impl Answer {
     }
 }
 
-fn serve(shared: &Shared, request: tiny_http::Request) {
-    let method = request.method().to_string();
-    let (path, query) = split_url(request.url());
+fn serve(
+    shared: &Shared,
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+) -> (u16, Vec<(String, String)>, String) {
+    let method = method.to_string();
+    let (path, query) = split_url(target);
     let expected = format!("Bearer {}", shared.data.api_key);
-    let authorized = request
-        .headers()
+    let authorized = headers
         .iter()
-        .any(|h| h.field.equiv("Authorization") && h.value.as_str() == expected);
+        .any(|(name, value)| name == "authorization" && *value == expected);
     if !shared.data.faults.latency.is_zero() {
         std::thread::sleep(shared.data.faults.latency);
     }
@@ -225,8 +306,6 @@ fn serve(shared: &Shared, request: tiny_http::Request) {
         authorized,
         status: answer.status,
     });
-    let mut response =
-        tiny_http::Response::from_string(answer.body.to_string()).with_status_code(answer.status);
     let mut headers = vec![
         (
             "Content-Type",
@@ -237,12 +316,11 @@ fn serve(shared: &Shared, request: tiny_http::Request) {
         ("Ratelimit-Reset", "60".to_string()),
     ];
     headers.extend(answer.headers);
-    for (name, value) in headers {
-        if let Ok(h) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
-            response.add_header(h);
-        }
-    }
-    let _ = request.respond(response);
+    let headers = headers
+        .into_iter()
+        .map(|(n, v)| (n.to_string(), v))
+        .collect();
+    (answer.status, headers, answer.body.to_string())
 }
 
 fn matches_prefix(path: &str, prefix: &str) -> bool {
