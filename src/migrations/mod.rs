@@ -1,7 +1,7 @@
 //! Migration analysis: read revision files statically, build the graph, simulate the schema.
 
-pub mod model;
 pub mod ddl;
+pub mod model;
 pub mod pgtypes;
 pub mod schema;
 #[cfg(test)]

@@ -135,7 +135,9 @@ impl Schema {
     }
 
     pub fn tables(&self) -> impl Iterator<Item = (&str, &Table)> {
-        self.tables.iter().map(|(name, table)| (name.as_str(), table))
+        self.tables
+            .iter()
+            .map(|(name, table)| (name.as_str(), table))
     }
 
     /// True when the table is absent or an opaque operation may have changed it.
@@ -168,9 +170,12 @@ impl Schema {
                     unique: unique.clone(),
                     ..Table::default()
                 };
-                created
-                    .unique
-                    .extend(columns.iter().filter(|c| c.unique).map(|c| vec![c.name.clone()]));
+                created.unique.extend(
+                    columns
+                        .iter()
+                        .filter(|c| c.unique)
+                        .map(|c| vec![c.name.clone()]),
+                );
                 // PostgreSQL creates the table first and then adds its foreign keys, which is
                 // why a self-reference works.
                 self.tables.insert(table.clone(), created);
@@ -360,7 +365,11 @@ impl Schema {
             .into_iter()
             .filter(|(fk_table, fk)| self.mismatch(fk_table, fk).is_none())
             .collect();
-        if let Some(c) = self.tables.get_mut(table).and_then(|t| t.column_mut(column)) {
+        if let Some(c) = self
+            .tables
+            .get_mut(table)
+            .and_then(|t| t.column_mut(column))
+        {
             c.sql_type = to.clone();
         }
         let mut conflicts = Vec::new();
@@ -501,7 +510,12 @@ pub fn changes_schema(call: &str) -> bool {
     }
     upper
         .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-        .any(|word| matches!(word, "ALTER" | "CREATE" | "DROP" | "RENAME" | "EXECUTE" | "DO"))
+        .any(|word| {
+            matches!(
+                word,
+                "ALTER" | "CREATE" | "DROP" | "RENAME" | "EXECUTE" | "DO"
+            )
+        })
 }
 
 /// Revisions in an order `alembic upgrade head` may run them: every parent before its
@@ -618,8 +632,7 @@ pub fn late_fix(run: &RevisionRun<'_>, failing: usize, mismatch: &Mismatch) -> O
             }
             _ => false,
         };
-        if i > failing && changes_a_type && schema.mismatch(&mismatch.source.table, &fk).is_none()
-        {
+        if i > failing && changes_a_type && schema.mismatch(&mismatch.source.table, &fk).is_none() {
             // Only a fix if the columns are still there to pair.
             let paired = schema.side(&fk.ref_table, &fk.ref_columns).is_some()
                 && schema.side(&mismatch.source.table, &fk.columns).is_some();

@@ -24,7 +24,11 @@ pub fn uuid() -> SqlType {
 }
 
 pub fn varchar(n: u32) -> SqlType {
-    ty(TypeKind::Varchar, Some(n), &format!("sa.String(length={n})"))
+    ty(
+        TypeKind::Varchar,
+        Some(n),
+        &format!("sa.String(length={n})"),
+    )
 }
 
 pub fn integer() -> SqlType {
@@ -189,7 +193,12 @@ fn pipeline_stages(first: u32) -> Operation {
             col("name", varchar(100), Some(false), first + 4),
             col("position", integer(), Some(false), first + 5),
         ],
-        vec![fk(&["organization_id"], "organizations", &["id"], first + 6)],
+        vec![fk(
+            &["organization_id"],
+            "organizations",
+            &["id"],
+            first + 6,
+        )],
         &["id"],
     )
 }
@@ -305,7 +314,12 @@ pub fn n1_fk_int_varchar() -> MigrationSet {
                     at(
                         16,
                         16,
-                        create_table("tags", vec![pk_col("code", varchar(36), 16)], Vec::new(), &[]),
+                        create_table(
+                            "tags",
+                            vec![pk_col("code", varchar(36), 16)],
+                            Vec::new(),
+                            &[],
+                        ),
                     ),
                     at(
                         17,

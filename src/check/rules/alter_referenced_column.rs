@@ -109,7 +109,10 @@ fn finding(
     let new_type = ddl_type(to).unwrap_or_else(|| to.to_string());
     let fk_table = ident(src);
     let fix = vec![
-        format!("ALTER TABLE {fk_table} DROP CONSTRAINT {}", ident(&mismatch.fk_name)),
+        format!(
+            "ALTER TABLE {fk_table} DROP CONSTRAINT {}",
+            ident(&mismatch.fk_name)
+        ),
         format!(
             "ALTER TABLE {} ALTER COLUMN {} TYPE {new_type}{using}",
             ident(table),
@@ -124,9 +127,21 @@ fn finding(
         format!(
             "ALTER TABLE {fk_table} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
             ident(&mismatch.fk_name),
-            mismatch.source.columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", "),
+            mismatch
+                .source
+                .columns
+                .iter()
+                .map(|c| ident(c))
+                .collect::<Vec<_>>()
+                .join(", "),
             ident(dst),
-            mismatch.target.columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", "),
+            mismatch
+                .target
+                .columns
+                .iter()
+                .map(|c| ident(c))
+                .collect::<Vec<_>>()
+                .join(", "),
         ),
     ];
     let help = format!(

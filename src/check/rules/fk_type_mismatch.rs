@@ -74,12 +74,13 @@ fn finding(run: &RevisionRun<'_>, index: usize, mismatch: &Mismatch) -> Option<F
     );
     if let Some(OperationAt {
         line,
-        op: Operation::AlterColumn {
-            table,
-            column,
-            new_type: Some(to),
-            ..
-        },
+        op:
+            Operation::AlterColumn {
+                table,
+                column,
+                new_type: Some(to),
+                ..
+            },
         ..
     }) = fix_op
     {
@@ -224,7 +225,9 @@ mod tests {
         assert_eq!(findings.len(), 1, "{findings:#?}");
         assert_eq!(findings[0].line, Some(20));
         assert!(findings[0].data["proposed_order"].is_null());
-        assert!(findings[0].message.ends_with("and the whole revision rolls back"));
+        assert!(findings[0]
+            .message
+            .ends_with("and the whole revision rolls back"));
     }
 
     #[test]
