@@ -75,11 +75,8 @@ impl Evidence {
     /// whatever order the sources answered in.
     pub fn normalize(&mut self) {
         // Newest first, as Render lists them and as the report's tables read.
-        self.deploys.sort_by(|a, b| {
-            b.created_at
-                .cmp(&a.created_at)
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        self.deploys
+            .sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
         self.events
             .sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| a.id.cmp(&b.id)));
         self.logs

@@ -20,19 +20,8 @@ pub trait FileSource {
 pub fn is_skipped_dir(name: &str) -> bool {
     matches!(
         name,
-        ".git"
-            | "node_modules"
-            | ".venv"
-            | "venv"
-            | "env"
-            | "__pycache__"
-            | "target"
-            | ".tox"
-            | ".mypy_cache"
-            | ".pytest_cache"
-            | "site-packages"
-            | "dist"
-            | "build"
+        ".git" | "node_modules" | ".venv" | "venv" | "env" | "__pycache__" | "target" | ".tox"
+            | ".mypy_cache" | ".pytest_cache" | "site-packages" | "dist" | "build"
     )
 }
 
@@ -58,21 +47,13 @@ impl FileSource for WorkDir {
             let entries = match std::fs::read_dir(&dir) {
                 Ok(entries) => entries,
                 // An unreadable subfolder must not hide the rest of the tree.
-                Err(e)
-                    if !prefix.is_empty() && e.kind() == std::io::ErrorKind::PermissionDenied =>
-                {
-                    continue
-                }
+                Err(e) if !prefix.is_empty() && e.kind() == std::io::ErrorKind::PermissionDenied => continue,
                 Err(e) => return Err(e),
             };
             for entry in entries {
                 let entry = entry?;
                 let name = entry.file_name().to_string_lossy().into_owned();
-                let rel = if prefix.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{prefix}/{name}")
-                };
+                let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
                 let kind = entry.file_type()?;
                 if kind.is_dir() {
                     if !is_skipped_dir(&name) {

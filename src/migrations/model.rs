@@ -159,10 +159,7 @@ impl Operation {
         match self {
             Operation::CreateTable { table, .. } => format!("CREATE TABLE {table}"),
             Operation::AddColumn { table, column } => {
-                format!(
-                    "ALTER TABLE {table} ADD COLUMN {} {}",
-                    column.name, column.sql_type
-                )
+                format!("ALTER TABLE {table} ADD COLUMN {} {}", column.name, column.sql_type)
             }
             Operation::DropColumn { table, column } => {
                 format!("ALTER TABLE {table} DROP COLUMN {column}")
@@ -177,9 +174,9 @@ impl Operation {
                 ..
             } => match (new_type, new_name, nullable) {
                 (Some(to), _, _) => match existing_type {
-                    Some(from) => {
-                        format!("ALTER TABLE {table} ALTER COLUMN {column} TYPE {to} (from {from})")
-                    }
+                    Some(from) => format!(
+                        "ALTER TABLE {table} ALTER COLUMN {column} TYPE {to} (from {from})"
+                    ),
                     None => format!("ALTER TABLE {table} ALTER COLUMN {column} TYPE {to}"),
                 },
                 (None, Some(name), _) => {
