@@ -1,8 +1,106 @@
 //! Migration analysis: read revision files statically, build the graph, simulate the schema.
 
+pub mod alembic;
 pub mod ddl;
+pub mod discover;
+pub mod graph;
 pub mod model;
+pub mod output;
 pub mod pgtypes;
 pub mod schema;
 #[cfg(test)]
 pub(crate) mod testkit;
+
+use std::path::Path;
+
+use crate::check::rules::{duplicate_revision, missing_parent, multiple_heads, revision_cycle, unparseable_migration};
+use crate::check::Finding;
+use crate::source::{FileSource, WorkDir};
+use model::MigrationSet;
+
+pub use discover::discover;
+
+/// Parses every revision file of each folder (not `__init__.py`), builds each set's graph and
+/// fills its heads, bases, branch points and merge points. A file that cannot be read or
+/// parsed becomes an `unparseable-migration` finding; the other files are still analysed.
+pub fn load(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, Vec<Finding>) {
+    let mut findings = Vec::new();
+    let files = match source.list_files() {
+        Ok(files) => files,
+        Err(e) => {
+            for folder in folders {
+                findings.push(unparseable_migration::unreadable(folder, &format!("cannot list {}: {e}", source.describe())));
+            }
+            return (Vec::new(), findings);
+        }
+    };
+    let mut sets = Vec::with_capacity(folders.len());
+    for folder in folders {
+        let mut revisions = Vec::new();
+        for file in discover::revision_files(&files, folder) {
+            let bytes = match source.read(file) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    findings.push(unparseable_migration::unreadable(file, &format!("cannot read it: {e}")));
+                    continue;
+                }
+            };
+            match alembic::parse_revision(file, &bytes) {
+                Ok(revision) => revisions.push(revision),
+                Err(failure) => findings.push(unparseable_migration::finding(file, &failure, &bytes)),
+            }
+        }
+        revisions.sort_by(|a, b| a.file.cmp(&b.file));
+        let mut set = MigrationSet {
+            path: folder.clone(),
+            framework: "alembic".to_string(),
+            commit: None,
+            revisions,
+            heads: Vec::new(),
+            bases: Vec::new(),
+            branchpoints: Vec::new(),
+            mergepoints: Vec::new(),
+        };
+        graph::compute(&mut set);
+        sets.push(set);
+    }
+    sets.sort_by(|a, b| a.path.cmp(&b.path));
+    (sets, findings)
+}
+
+/// The graph rules (`multiple-heads`, `missing-parent`, `duplicate-revision`,
+/// `revision-cycle`) over the given sets, sorted. `postmortem check` runs the same rules
+/// through the registry; this is for `postmortem migrations`, which has no evidence.
+pub fn graph_findings(sets: &[MigrationSet]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for set in sets {
+        findings.extend(multiple_heads::check_set(set));
+        findings.extend(missing_parent::check_set(set));
+        findings.extend(duplicate_revision::check_set(set));
+        findings.extend(revision_cycle::check_set(set));
+    }
+    crate::check::sort_findings(&mut findings);
+    findings
+}
+
+/// `postmortem migrations DIR`: the sets discovered under `dir`, or `dir` itself when it is a
+/// folder of revision files; with the parse findings and the graph findings, sorted.
+/// Paths in the result are relative to `dir`.
+pub fn load_dir(dir: &Path) -> std::io::Result<(Vec<MigrationSet>, Vec<Finding>)> {
+    let source = WorkDir::new(dir);
+    let mut folders = discover(&source)?;
+    if folders.is_empty() {
+        let files = source.list_files()?;
+        // A bare script directory (`versions/` without alembic.ini) or the versions folder itself.
+        for candidate in ["versions", "."] {
+            if discover::revision_files(&files, candidate).next().is_some() {
+                folders.push(candidate.to_string());
+                break;
+            }
+        }
+    }
+    let (sets, mut findings) = load(&source, &folders);
+    findings.extend(graph_findings(&sets));
+    crate::check::sort_findings(&mut findings);
+    Ok((sets, findings))
+}

@@ -1,0 +1,397 @@
+//! Reads one Alembic revision file with a real Python parser (rustpython-parser), without
+//! running it: the module-level `revision`, `down_revision`, `branch_labels`, `depends_on`,
+//! the docstring, `# postmortem: ignore[...]` comments, and what `upgrade()` does.
+//!
+//! Only literals are trusted. A value that Python would have to compute makes the file
+//! unreadable for the graph (a [`ParseFailure`]); a statement in `upgrade()` that cannot be
+//! understood becomes [`Operation::Opaque`](crate::migrations::model::Operation::Opaque) so
+//! that no rule guesses about the tables it may touch.
+
+mod ops;
+mod types;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use regex::Regex;
+use rustpython_parser::ast::{self, Constant, Expr, Ranged, Stmt};
+use rustpython_parser::text_size::TextRange;
+use rustpython_parser::Parse;
+
+use crate::migrations::model::{IgnoreComment, Revision};
+
+/// Why a file could not be read, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseFailure {
+    /// 1-based.
+    pub line: u32,
+    /// 1-based, in characters.
+    pub column: u32,
+    pub message: String,
+}
+
+impl std::fmt::Display for ParseFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
+    }
+}
+
+/// Parses one revision file. `file` is the path stored in the result (relative to the
+/// repository root); `source` the raw bytes, decoded as Python would (UTF-8, or the PEP 263
+/// Latin-1 declaration).
+pub fn parse_revision(file: &str, source: &[u8]) -> Result<Revision, ParseFailure> {
+    let text = decode(source)?;
+    let body = ast::Suite::parse(&text, file).map_err(|e| {
+        let lines = LineIndex::new(&text);
+        let offset = u32::from(e.offset) as usize;
+        let (line, column) = lines.line_column(&text, offset);
+        ParseFailure {
+            line,
+            column,
+            message: format!("Python syntax error: {}", e.error),
+        }
+    })?;
+    let module = Module::new(&text, &body);
+    module.revision(file)
+}
+
+/// Python's own decoding rules for a source file, reduced to what migrations use.
+fn decode(source: &[u8]) -> Result<String, ParseFailure> {
+    let source = source.strip_prefix(b"\xef\xbb\xbf").unwrap_or(source);
+    if let Some(encoding) = declared_encoding(source) {
+        let normalized = encoding.to_ascii_lowercase().replace('_', "-");
+        match normalized.as_str() {
+            "utf-8" | "utf8" | "ascii" | "us-ascii" => {}
+            "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "l1" => {
+                return Ok(source.iter().map(|&b| char::from(b)).collect());
+            }
+            _ => {
+                return Err(ParseFailure {
+                    line: 1,
+                    column: 1,
+                    message: format!(
+                        "declares the source encoding `{encoding}`, which this tool does not read; save the file as UTF-8"
+                    ),
+                })
+            }
+        }
+    }
+    match std::str::from_utf8(source) {
+        Ok(text) => Ok(text.to_string()),
+        Err(e) => {
+            let valid = source.get(..e.valid_up_to()).unwrap_or_default();
+            let line = valid.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+            let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+            let prefix = valid.get(line_start..).unwrap_or_default();
+            let column = String::from_utf8_lossy(prefix).chars().count() as u32 + 1;
+            let byte = source.get(e.valid_up_to()).copied().unwrap_or(0);
+            Err(ParseFailure {
+                line,
+                column,
+                message: format!(
+                    "not valid UTF-8 (byte 0x{byte:02x}) and no encoding declared: Python refuses to import it (SyntaxError: Non-UTF-8 code)"
+                ),
+            })
+        }
+    }
+}
+
+/// PEP 263: `# -*- coding: latin-1 -*-` on one of the first two lines.
+fn declared_encoding(source: &[u8]) -> Option<String> {
+    static CODING: OnceLock<Regex> = OnceLock::new();
+    let re = CODING.get_or_init(|| {
+        Regex::new(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)").expect("static regex")
+    });
+    for raw in source.split(|&b| b == b'\n').take(2) {
+        let line = String::from_utf8_lossy(raw);
+        if let Some(c) = re.captures(&line) {
+            return c.get(1).map(|m| m.as_str().to_string());
+        }
+        if !line.trim_start().starts_with('#') {
+            break;
+        }
+    }
+    None
+}
+
+/// Byte offset to line (and column) numbers.
+pub(crate) struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub(crate) fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// 1-based line of a byte offset.
+    pub(crate) fn line(&self, offset: usize) -> u32 {
+        self.starts.partition_point(|&s| s <= offset) as u32
+    }
+
+    fn line_column(&self, text: &str, offset: usize) -> (u32, u32) {
+        let line = self.line(offset);
+        let start = self
+            .starts
+            .get(line.saturating_sub(1) as usize)
+            .copied()
+            .unwrap_or(0);
+        let column = text
+            .get(start..offset.min(text.len()))
+            .map_or(0, |s| s.chars().count()) as u32
+            + 1;
+        (line, column)
+    }
+}
+
+/// A parsed module and what is needed to interpret names in it.
+pub(crate) struct Module<'a> {
+    text: &'a str,
+    body: &'a [Stmt],
+    lines: LineIndex,
+    /// Local name -> dotted path it stands for: `sa` -> `sqlalchemy`,
+    /// `postgresql` -> `sqlalchemy.dialects.postgresql`, `op` -> `alembic.op`.
+    imports: HashMap<String, String>,
+}
+
+impl<'a> Module<'a> {
+    fn new(text: &'a str, body: &'a [Stmt]) -> Self {
+        let mut module = Module {
+            text,
+            body,
+            lines: LineIndex::new(text),
+            imports: HashMap::new(),
+        };
+        module.add_imports(body);
+        // Imports inside `upgrade()` are common (`from sqlalchemy.dialects import postgresql`).
+        if let Some(upgrade) = module.upgrade() {
+            module.add_imports(&upgrade.body);
+        }
+        module
+    }
+
+    fn add_imports(&mut self, body: &[Stmt]) {
+        for stmt in body {
+            match stmt {
+                Stmt::Import(import) => {
+                    for alias in &import.names {
+                        let name = alias.name.as_str();
+                        match &alias.asname {
+                            Some(asname) => {
+                                self.imports.insert(asname.to_string(), name.to_string());
+                            }
+                            None => {
+                                // `import sqlalchemy.dialects.postgresql` binds `sqlalchemy`.
+                                let root = name.split('.').next().unwrap_or(name);
+                                self.imports.insert(root.to_string(), root.to_string());
+                            }
+                        }
+                    }
+                }
+                Stmt::ImportFrom(import) => {
+                    let Some(module) = &import.module else {
+                        continue;
+                    };
+                    for alias in &import.names {
+                        let local = alias.asname.as_ref().unwrap_or(&alias.name);
+                        self.imports
+                            .insert(local.to_string(), format!("{}.{}", module, alias.name));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn upgrade(&self) -> Option<&'a ast::StmtFunctionDef> {
+        self.body.iter().find_map(|stmt| match stmt {
+            Stmt::FunctionDef(def) if def.name.as_str() == "upgrade" => Some(def),
+            _ => None,
+        })
+    }
+
+    /// The dotted path an expression names, through the imports: `sa.String` ->
+    /// `sqlalchemy.String`. `None` for anything not rooted in an import.
+    pub(crate) fn qualify(&self, expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::Name(name) => self.imports.get(name.id.as_str()).cloned(),
+            Expr::Attribute(attr) => {
+                let base = self.qualify(&attr.value)?;
+                Some(format!("{base}.{}", attr.attr))
+            }
+            _ => None,
+        }
+    }
+
+    pub(crate) fn text_of(&self, range: TextRange) -> &'a str {
+        let start = u32::from(range.start()) as usize;
+        let end = u32::from(range.end()) as usize;
+        self.text.get(start..end).unwrap_or("")
+    }
+
+    pub(crate) fn line_of(&self, range: TextRange) -> u32 {
+        self.lines.line(u32::from(range.start()) as usize)
+    }
+
+    pub(crate) fn end_line_of(&self, range: TextRange) -> u32 {
+        // The range end is exclusive: the last character is one before it.
+        let end = (u32::from(range.end()) as usize).saturating_sub(1);
+        self.lines.line(end).max(self.line_of(range))
+    }
+
+    fn revision(&self, file: &str) -> Result<Revision, ParseFailure> {
+        let mut revision: Option<(String, u32)> = None;
+        let mut parents = Vec::new();
+        let mut branch_labels = Vec::new();
+        let mut depends_on = Vec::new();
+        for stmt in self.body {
+            let (targets, value): (Vec<&Expr>, &Expr) = match stmt {
+                Stmt::Assign(assign) => (assign.targets.iter().collect(), &assign.value),
+                Stmt::AnnAssign(assign) => match &assign.value {
+                    Some(value) => (vec![&*assign.target], value),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            for target in targets {
+                let Expr::Name(name) = target else { continue };
+                let line = self.line_of(stmt.range());
+                match name.id.as_str() {
+                    "revision" => match value {
+                        Expr::Constant(ast::ExprConstant {
+                            value: Constant::Str(id),
+                            ..
+                        }) => revision = Some((id.clone(), line)),
+                        other => return Err(self.not_literal("revision", other)),
+                    },
+                    "down_revision" => parents = self.string_list("down_revision", value)?,
+                    "branch_labels" => branch_labels = self.string_list("branch_labels", value)?,
+                    "depends_on" => depends_on = self.string_list("depends_on", value)?,
+                    _ => {}
+                }
+            }
+        }
+        let Some((id, line)) = revision else {
+            return Err(ParseFailure {
+                line: 1,
+                column: 1,
+                message: "declares no `revision = \"...\"`: Alembic refuses to load the folder (\"Could not determine revision id\")".to_string(),
+            });
+        };
+        dedupe_in_order(&mut parents);
+        dedupe_in_order(&mut depends_on);
+        branch_labels.sort();
+        branch_labels.dedup();
+        let upgrade = self
+            .upgrade()
+            .map(|def| ops::read_upgrade(self, &def.body))
+            .unwrap_or_default();
+        Ok(Revision {
+            id,
+            parents,
+            file: file.to_string(),
+            line,
+            message: self.docstring_first_line(),
+            branch_labels,
+            depends_on,
+            upgrade,
+            ignores: ignore_comments(self.text),
+        })
+    }
+
+    /// `None`, a string, or a tuple/list of strings, as Alembic accepts them.
+    fn string_list(&self, what: &str, value: &Expr) -> Result<Vec<String>, ParseFailure> {
+        match value {
+            Expr::Constant(c) => match &c.value {
+                Constant::None => Ok(Vec::new()),
+                Constant::Str(s) => Ok(vec![s.clone()]),
+                _ => Err(self.not_literal(what, value)),
+            },
+            Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
+                elts.iter()
+                    .map(|e| match e {
+                        Expr::Constant(ast::ExprConstant {
+                            value: Constant::Str(s),
+                            ..
+                        }) => Ok(s.clone()),
+                        other => Err(self.not_literal(what, other)),
+                    })
+                    .collect()
+            }
+            other => Err(self.not_literal(what, other)),
+        }
+    }
+
+    fn not_literal(&self, what: &str, value: &Expr) -> ParseFailure {
+        let offset = u32::from(value.range().start()) as usize;
+        let (line, column) = self.lines.line_column(self.text, offset);
+        ParseFailure {
+            line,
+            column,
+            message: format!(
+                "`{what} = {}` is not a literal: the revision graph cannot be read without running Python",
+                shorten(self.text_of(value.range()), 60)
+            ),
+        }
+    }
+
+    fn docstring_first_line(&self) -> String {
+        match self.body.first() {
+            Some(Stmt::Expr(ast::StmtExpr { value, .. })) => match &**value {
+                Expr::Constant(ast::ExprConstant {
+                    value: Constant::Str(doc),
+                    ..
+                }) => doc
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty())
+                    .unwrap_or("")
+                    .to_string(),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        }
+    }
+}
+
+fn dedupe_in_order(list: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    list.retain(|s| seen.insert(s.clone()));
+}
+
+/// First line of `text`, whitespace collapsed, cut at `max` characters with `...`.
+pub(crate) fn shorten(text: &str, max: usize) -> String {
+    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.chars().count() <= max {
+        collapsed
+    } else {
+        let cut: String = collapsed.chars().take(max).collect();
+        format!("{cut}...")
+    }
+}
+
+/// `# postmortem: ignore[rule-a, rule-b]`, one entry per rule, with the comment's line.
+fn ignore_comments(text: &str) -> Vec<IgnoreComment> {
+    static IGNORE: OnceLock<Regex> = OnceLock::new();
+    let re = IGNORE.get_or_init(|| {
+        Regex::new(r"#\s*postmortem:\s*ignore\[([^\]]*)\]").expect("static regex")
+    });
+    let mut out = Vec::new();
+    if !text.contains("postmortem") {
+        return out;
+    }
+    for (index, line) in text.lines().enumerate() {
+        for captures in re.captures_iter(line) {
+            let Some(names) = captures.get(1) else { continue };
+            for rule in names.as_str().split(',').map(str::trim).filter(|r| !r.is_empty()) {
+                out.push(IgnoreComment {
+                    rule: rule.to_string(),
+                    line: index as u32 + 1,
+                });
+            }
+        }
+    }
+    out
+}

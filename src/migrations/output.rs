@@ -1,0 +1,112 @@
+//! What `postmortem migrations` prints: the revision graph of each folder and the findings.
+//!
+//! The text form reads like `alembic history`, newest first (`parent -> child (head)`), with
+//! heads, branch points and merge points marked, so the shape of the graph shows at a glance.
+//! The JSON form is the contract in the design: `{"migration_sets": [...], "findings": [...]}`.
+
+use std::fmt::Write;
+
+use serde_json::{json, Value};
+
+use crate::check::Finding;
+use crate::migrations::graph::topological_order;
+use crate::migrations::model::MigrationSet;
+
+pub fn text(sets: &[MigrationSet], findings: &[Finding]) -> String {
+    let mut out = String::new();
+    if sets.is_empty() {
+        out.push_str("No Alembic migration folder found.\n");
+    }
+    for set in sets {
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        let _ = writeln!(
+            out,
+            "{} (alembic): {}, {}",
+            set.path,
+            plural(set.revisions.len(), "revision"),
+            plural(set.heads.len(), "head")
+        );
+        for (label, ids) in [
+            ("heads", &set.heads),
+            ("bases", &set.bases),
+            ("branch points", &set.branchpoints),
+            ("merge points", &set.mergepoints),
+        ] {
+            let list = if ids.is_empty() { "-".to_string() } else { ids.join(", ") };
+            let _ = writeln!(out, "  {:<15}{list}", format!("{label}:"));
+        }
+        out.push('\n');
+        for rev in topological_order(set).into_iter().rev() {
+            let from = if rev.parents.is_empty() { "<base>".to_string() } else { rev.parents.join(", ") };
+            let mut marks = String::new();
+            for (is, mark) in [
+                (set.heads.contains(&rev.id), " (head)"),
+                (set.branchpoints.contains(&rev.id), " (branchpoint)"),
+                (set.mergepoints.contains(&rev.id), " (mergepoint)"),
+            ] {
+                if is {
+                    marks.push_str(mark);
+                }
+            }
+            let mut extra = String::new();
+            if !rev.branch_labels.is_empty() {
+                let _ = write!(extra, " [labels: {}]", rev.branch_labels.join(", "));
+            }
+            if !rev.depends_on.is_empty() {
+                let _ = write!(extra, " [depends on: {}]", rev.depends_on.join(", "));
+            }
+            let message = if rev.message.is_empty() { String::new() } else { format!(", {}", rev.message) };
+            let _ = writeln!(out, "  {from} -> {}{marks}{extra}{message}", rev.id);
+            let _ = writeln!(out, "      {}:{}", rev.file, rev.line);
+        }
+        out.push('\n');
+    }
+    if findings.is_empty() {
+        out.push_str("No findings.\n");
+    } else {
+        let _ = writeln!(out, "{} finding{}:", findings.len(), if findings.len() == 1 { "" } else { "s" });
+        for finding in findings {
+            let place = match (&finding.file, finding.line) {
+                (Some(file), Some(line)) => format!(" {file}:{line}"),
+                (Some(file), None) => format!(" {file}"),
+                _ => String::new(),
+            };
+            let _ = writeln!(out, "  {}[{}]{place}: {}", finding.severity.as_str(), finding.rule, finding.message);
+            let _ = writeln!(out, "      help: {}", finding.help);
+        }
+    }
+    out
+}
+
+pub fn json(sets: &[MigrationSet], findings: &[Finding]) -> Value {
+    let sets: Vec<Value> = sets
+        .iter()
+        .map(|set| {
+            let revisions: Vec<Value> = set
+                .revisions
+                .iter()
+                .map(|rev| {
+                    json!({
+                        "id": rev.id,
+                        "parents": rev.parents,
+                        "file": rev.file,
+                        "line": rev.line,
+                        "message": rev.message,
+                        "branch_labels": rev.branch_labels,
+                        "depends_on": rev.depends_on,
+                    })
+                })
+                .collect();
+            json!({
+                "path": set.path,
+                "framework": set.framework,
+                "revisions": revisions,
+                "heads": set.heads,
+                "bases": set.bases,
+                "branchpoints": set.branchpoints,
+                "mergepoints": set.mergepoints,
+            })
+        })
+        .collect();
+    json!({"migration_sets": sets, "findings": findings})
+}
