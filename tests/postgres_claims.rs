@@ -10,7 +10,8 @@ use postmortem::check::rules::fk_type_mismatch::FkTypeMismatch;
 use postmortem::check::{CheckContext, Finding, Rule};
 use postmortem::evidence::{Evidence, Service};
 use postmortem::migrations::model::{MigrationSet, Operation, OperationAt, SqlType, TypeKind};
-use postmortem::migrations::{ddl, pgtypes, schema};
+use postmortem::migrations::{ddl, load_dir, pgtypes, schema};
+use std::path::Path;
 
 use support::postgres::{server, PgError};
 use support::testkit::{self, alter_type, at, col, create_table, fk, pk_col, revision, set, ty};
@@ -291,18 +292,13 @@ fn replay_on_postgres(set: &MigrationSet, label: &str) -> Option<((String, usize
     None
 }
 
-/// The SQL of `ops`, with the index of the operation each statement comes from. Opaque
-/// operations in these fixtures only insert rows, which no FK check depends on.
+/// The SQL of `ops`, with the index of the operation each statement comes from.
 fn statements_of<'a>(
     ops: impl Iterator<Item = (usize, &'a OperationAt)>,
 ) -> (Vec<String>, Vec<usize>) {
     let mut statements = Vec::new();
     let mut owners = Vec::new();
     for (i, op) in ops {
-        if let Operation::Opaque { call, .. } = &op.op {
-            assert!(!schema::changes_schema(call), "{call} is data-only");
-            continue;
-        }
         for s in ddl::to_sql(&op.op).expect("fixture ops translate") {
             statements.push(s);
             owners.push(i);
@@ -311,15 +307,30 @@ fn statements_of<'a>(
     (statements, owners)
 }
 
+/// A folder of `tests/fixtures/migrations/` (copies of the reference fixtures), parsed.
+fn parsed(folder: &str) -> MigrationSet {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/migrations")
+        .join(folder);
+    let (mut sets, findings) = load_dir(&dir).expect("fixture folder reads");
+    assert_eq!(findings, Vec::new(), "{folder}");
+    assert_eq!(sets.len(), 1, "{folder}");
+    sets.remove(0)
+}
+
+const FIXTURES: [&str; 4] = [
+    "seed-wrong-order",
+    "seed-correct-order",
+    "neighbours/n1_fk_int_varchar",
+    "neighbours/n2_alter_referenced",
+];
+
 #[test]
 fn reference_fixtures_fail_exactly_where_the_rules_say() {
-    let fixtures = [
-        ("wrong_order", testkit::wrong_order()),
-        ("correct_order", testkit::correct_order()),
-        ("n1_fk_int_varchar", testkit::n1_fk_int_varchar()),
-        ("n2_alter_referenced", testkit::n2_alter_referenced()),
-    ];
-    for (label, set) in fixtures {
+    for folder in FIXTURES {
+        let set = parsed(folder);
+        let label = folder.replace(['/', '-'], "_");
+        let label = label.as_str();
         let flagged = flagged_ops(&set, &run_rules(vec![set.clone()]));
         let rejected = replay_on_postgres(&set, label);
         match (&rejected, flagged.first()) {
@@ -339,13 +350,15 @@ fn reference_fixtures_fail_exactly_where_the_rules_say() {
 
 #[test]
 fn the_seed_fails_at_create_table_deals_and_the_proposed_order_applies() {
-    let set = testkit::wrong_order();
+    let set = parsed("seed-wrong-order");
     let rejected = replay_on_postgres(&set, "seed_wrong");
     let ((rev, op), e) = rejected.expect("the wrong order fails");
     assert_eq!((rev.as_str(), op), ("36b3e62b4148", 2));
     assert!(e.message.contains("deals_owner_id_fkey"), "{e:?}");
 
     let findings = run_rules(vec![set.clone()]);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0].line, Some(39));
     let proposed: Vec<u64> = findings[0].data["proposed_order"]
         .as_array()
         .expect("a proposed order")
@@ -370,7 +383,7 @@ fn the_seed_fails_at_create_table_deals_and_the_proposed_order_applies() {
 
 #[test]
 fn the_alter_referenced_fix_applies() {
-    let set = testkit::n2_alter_referenced();
+    let set = parsed("neighbours/n2_alter_referenced");
     let findings = run_rules(vec![set.clone()]);
     assert_eq!(findings.len(), 1, "{findings:#?}");
     let fix: Vec<String> = findings[0].data["fix"]
@@ -397,4 +410,57 @@ fn the_alter_referenced_fix_applies() {
         true,
     );
     assert_eq!(db.run_transaction(&fix), Ok(()));
+}
+
+/// The hand-built fixtures the unit tests use say what the parser reads from the real files.
+#[test]
+fn hand_built_fixtures_match_the_parsed_files() {
+    let hand_built = [
+        testkit::wrong_order(),
+        testkit::correct_order(),
+        testkit::n1_fk_int_varchar(),
+        testkit::n2_alter_referenced(),
+    ];
+    for (folder, hand) in FIXTURES.iter().zip(hand_built) {
+        let parsed = parsed(folder);
+        let shape = |set: &MigrationSet| {
+            let mut revisions: Vec<_> = set
+                .revisions
+                .iter()
+                .map(|r| {
+                    let ops: Vec<_> = r
+                        .upgrade
+                        .iter()
+                        .map(|op| (op.line, op.end_line, op.op.summary(), fk_lines(&op.op)))
+                        .collect();
+                    (r.id.clone(), r.parents.clone(), ops)
+                })
+                .collect();
+            revisions.sort();
+            revisions
+        };
+        assert_eq!(shape(&parsed), shape(&hand), "{folder}");
+        let conflicts = |set: &MigrationSet| {
+            schema::simulate(set)
+                .iter()
+                .map(|run| run.conflicts.len())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(conflicts(&parsed), conflicts(&hand), "{folder}");
+    }
+}
+
+fn fk_lines(op: &Operation) -> Vec<(u32, String)> {
+    match op {
+        Operation::CreateTable {
+            columns,
+            foreign_keys,
+            ..
+        } => foreign_keys
+            .iter()
+            .map(|fk| (fk.line, fk.ref_table.clone()))
+            .chain(columns.iter().map(|c| (c.line, c.sql_type.to_string())))
+            .collect(),
+        _ => Vec::new(),
+    }
 }

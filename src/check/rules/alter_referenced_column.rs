@@ -213,6 +213,17 @@ mod tests {
     }
 
     #[test]
+    fn the_neighbour_files_as_parsed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/migrations/neighbours/n2_alter_referenced");
+        let (sets, _) = crate::migrations::load_dir(&dir).unwrap();
+        let findings = check(sets);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].file.as_deref(), Some("cccc00000003_case.py"));
+        assert_eq!(findings[0].line, Some(16));
+    }
+
+    #[test]
     fn ok() {
         // The seed's late conversion makes its (mis-declared) FK pair: nothing to report here.
         assert_eq!(check(vec![testkit::wrong_order()]), Vec::new());

@@ -219,6 +219,26 @@ mod tests {
         assert_eq!(check(vec![testkit::correct_order()]), Vec::new());
     }
 
+    fn parsed(folder: &str) -> MigrationSet {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/migrations")
+            .join(folder);
+        let (mut sets, _) = crate::migrations::load_dir(&dir).unwrap();
+        sets.remove(0)
+    }
+
+    #[test]
+    fn the_seed_files_as_parsed() {
+        let findings = check(vec![parsed("seed-wrong-order")]);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].line, Some(39));
+        assert_eq!(
+            findings[0].file.as_deref(),
+            Some("versions/36b3e62b4148_add_deals_and_pipeline_stages_tables.py")
+        );
+        assert_eq!(check(vec![parsed("seed-correct-order")]), Vec::new());
+    }
+
     #[test]
     fn int_referencing_varchar_has_no_late_fix() {
         let findings = check(vec![testkit::n1_fk_int_varchar()]);
