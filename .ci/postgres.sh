@@ -58,11 +58,11 @@ trap "pm_pg_stop; ${PM_PG_PREVIOUS_TRAP:-:}" EXIT
 
 PM_PG_PORT=
 for _ in $(seq 1 20); do
-    port=$((20000 + RANDOM % 40000))
-    pm_pg_port_free "$port" || continue
+    pm_pg_try_port=$((20000 + RANDOM % 40000))
+    pm_pg_port_free "$pm_pg_try_port" || continue
     if pm_pg_as_owner "$PM_PG_BIN/pg_ctl" -D "$PM_PG_DIR/data" -l "$PM_PG_DIR/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $PM_PG_DIR -c fsync=off" start >/dev/null; then
-        PM_PG_PORT=$port
+        -o "-c listen_addresses=127.0.0.1 -p $pm_pg_try_port -k $PM_PG_DIR -c fsync=off" start >/dev/null; then
+        PM_PG_PORT=$pm_pg_try_port
         break
     fi
 done

@@ -3,6 +3,7 @@
 pub mod alembic;
 pub mod ddl;
 pub mod discover;
+pub mod fix_order;
 pub mod graph;
 pub mod model;
 pub mod output;

@@ -27,6 +27,7 @@
 use serde_json::{json, Value};
 
 use crate::check::{CheckContext, Finding, Rule, RuleMeta, Severity};
+use crate::migrations::fix_order;
 use crate::migrations::model::{Operation, OperationAt};
 use crate::migrations::schema::{self, Conflict, FkSide, Mismatch, RevisionRun};
 
@@ -64,7 +65,7 @@ fn finding(run: &RevisionRun<'_>, index: usize, mismatch: &Mismatch) -> Option<F
     let failing = ops.get(index)?;
     let (src_col, src_type, dst_col, dst_type) = mismatch.rejected()?;
     let (src, dst) = (&mismatch.source.table, &mismatch.target.table);
-    let fix = schema::late_fix(run, index, mismatch);
+    let fix = fix_order::late_fix(run, index, mismatch);
     let fix_op = fix.and_then(|i| ops.get(i));
     let mut message = format!(
         "foreign key {src}.{src_col} -> {dst}.{dst_col} pairs {} with {}: PostgreSQL rejects {} (SQLSTATE 42804)",
@@ -95,7 +96,7 @@ fn finding(run: &RevisionRun<'_>, index: usize, mismatch: &Mismatch) -> Option<F
         message.push_str(", and the whole revision rolls back");
     }
 
-    let proposed = fix.and_then(|_| schema::proposed_order(run));
+    let proposed = fix.and_then(|_| fix_order::proposed_order(run));
     let help = match (&proposed, fix_op) {
         (Some(_), Some(fix_op)) => format!(
             "Move `{}` (line {}) before line {}, so that both columns already have pairing types when the foreign key is declared.",
