@@ -30,7 +30,11 @@ pub fn to_sql(op: &Operation) -> Result<Vec<String>, String> {
                 parts.push(format!("UNIQUE ({})", idents(set)));
             }
             parts.extend(foreign_keys.iter().map(foreign_key_sql));
-            vec![format!("CREATE TABLE {} ({})", ident(table), parts.join(", "))]
+            vec![format!(
+                "CREATE TABLE {} ({})",
+                ident(table),
+                parts.join(", ")
+            )]
         }
         Operation::AddColumn { table, column } => vec![format!(
             "ALTER TABLE {} ADD COLUMN {}",
@@ -53,8 +57,12 @@ pub fn to_sql(op: &Operation) -> Result<Vec<String>, String> {
         } => {
             let mut out = Vec::new();
             if let Some(to) = new_type {
-                let ty = ddl_type(to).ok_or_else(|| format!("type {} has no SQL spelling", to.written))?;
-                let using = using.as_ref().map(|u| format!(" USING {u}")).unwrap_or_default();
+                let ty = ddl_type(to)
+                    .ok_or_else(|| format!("type {} has no SQL spelling", to.written))?;
+                let using = using
+                    .as_ref()
+                    .map(|u| format!(" USING {u}"))
+                    .unwrap_or_default();
                 out.push(format!(
                     "ALTER TABLE {} ALTER COLUMN {} TYPE {ty}{using}",
                     ident(table),
@@ -106,7 +114,11 @@ pub fn to_sql(op: &Operation) -> Result<Vec<String>, String> {
         )],
         Operation::DropTable { table } => vec![format!("DROP TABLE {}", ident(table))],
         Operation::RenameTable { from, to } => {
-            vec![format!("ALTER TABLE {} RENAME TO {}", ident(from), ident(to))]
+            vec![format!(
+                "ALTER TABLE {} RENAME TO {}",
+                ident(from),
+                ident(to)
+            )]
         }
         Operation::CreateIndex {
             name,
@@ -116,7 +128,9 @@ pub fn to_sql(op: &Operation) -> Result<Vec<String>, String> {
         } => vec![format!(
             "CREATE {}INDEX {}ON {} ({})",
             if *unique { "UNIQUE " } else { "" },
-            name.as_deref().map(|n| format!("{} ", ident(n))).unwrap_or_default(),
+            name.as_deref()
+                .map(|n| format!("{} ", ident(n)))
+                .unwrap_or_default(),
             ident(table),
             idents(columns)
         )],
@@ -179,15 +193,41 @@ pub fn ident(name: &str) -> String {
 }
 
 fn idents(names: &[String]) -> String {
-    names.iter().map(|n| ident(n)).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| ident(n))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Reserved words a migration plausibly uses as a table or column name.
 fn is_reserved(name: &str) -> bool {
     matches!(
         name,
-        "user" | "order" | "group" | "table" | "column" | "check" | "default" | "primary"
-            | "references" | "select" | "where" | "from" | "to" | "end" | "limit" | "offset"
-            | "all" | "and" | "or" | "not" | "null" | "true" | "false" | "unique" | "window"
+        "user"
+            | "order"
+            | "group"
+            | "table"
+            | "column"
+            | "check"
+            | "default"
+            | "primary"
+            | "references"
+            | "select"
+            | "where"
+            | "from"
+            | "to"
+            | "end"
+            | "limit"
+            | "offset"
+            | "all"
+            | "and"
+            | "or"
+            | "not"
+            | "null"
+            | "true"
+            | "false"
+            | "unique"
+            | "window"
     )
 }

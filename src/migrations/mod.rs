@@ -1,13 +1,14 @@
 //! Migration analysis: read revision files statically, build the graph, simulate the schema.
 
 pub mod alembic;
+pub mod ddl;
 pub mod discover;
+pub mod fix_order;
 pub mod graph;
 pub mod model;
-pub mod schema;
-pub mod pgtypes;
-pub mod ddl;
 pub mod output;
+pub mod pgtypes;
+pub mod schema;
 #[cfg(test)]
 pub(crate) mod testkit;
 

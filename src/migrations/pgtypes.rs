@@ -102,7 +102,10 @@ fn casts_implicitly(from: TypeKind, to: TypeKind) -> bool {
 
 /// Whether PostgreSQL accepts a foreign key from a `referencing` column to a `referenced` one.
 pub fn fk_pairing(referencing: TypeKind, referenced: TypeKind) -> Pairing {
-    if matches!(referencing, TypeKind::Enum | TypeKind::Array | TypeKind::Unknown) {
+    if matches!(
+        referencing,
+        TypeKind::Enum | TypeKind::Array | TypeKind::Unknown
+    ) {
         return Pairing::Unknown;
     }
     let Some((family, input_type)) = default_opclass(referenced) else {

@@ -109,7 +109,10 @@ fn finding(
     let new_type = ddl_type(to).unwrap_or_else(|| to.to_string());
     let fk_table = ident(src);
     let fix = vec![
-        format!("ALTER TABLE {fk_table} DROP CONSTRAINT {}", ident(&mismatch.fk_name)),
+        format!(
+            "ALTER TABLE {fk_table} DROP CONSTRAINT {}",
+            ident(&mismatch.fk_name)
+        ),
         format!(
             "ALTER TABLE {} ALTER COLUMN {} TYPE {new_type}{using}",
             ident(table),
@@ -124,9 +127,21 @@ fn finding(
         format!(
             "ALTER TABLE {fk_table} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
             ident(&mismatch.fk_name),
-            mismatch.source.columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", "),
+            mismatch
+                .source
+                .columns
+                .iter()
+                .map(|c| ident(c))
+                .collect::<Vec<_>>()
+                .join(", "),
             ident(dst),
-            mismatch.target.columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", "),
+            mismatch
+                .target
+                .columns
+                .iter()
+                .map(|c| ident(c))
+                .collect::<Vec<_>>()
+                .join(", "),
         ),
     ];
     let help = format!(
@@ -195,6 +210,17 @@ mod tests {
                 "ALTER TABLE deals ADD CONSTRAINT deals_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES users (id)"
             ])
         );
+    }
+
+    #[test]
+    fn the_neighbour_files_as_parsed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/migrations/neighbours/n2_alter_referenced");
+        let (sets, _) = crate::migrations::load_dir(&dir).unwrap();
+        let findings = check(sets);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].file.as_deref(), Some("cccc00000003_case.py"));
+        assert_eq!(findings[0].line, Some(16));
     }
 
     #[test]

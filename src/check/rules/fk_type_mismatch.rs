@@ -27,6 +27,7 @@
 use serde_json::{json, Value};
 
 use crate::check::{CheckContext, Finding, Rule, RuleMeta, Severity};
+use crate::migrations::fix_order;
 use crate::migrations::model::{Operation, OperationAt};
 use crate::migrations::schema::{self, Conflict, FkSide, Mismatch, RevisionRun};
 
@@ -64,7 +65,7 @@ fn finding(run: &RevisionRun<'_>, index: usize, mismatch: &Mismatch) -> Option<F
     let failing = ops.get(index)?;
     let (src_col, src_type, dst_col, dst_type) = mismatch.rejected()?;
     let (src, dst) = (&mismatch.source.table, &mismatch.target.table);
-    let fix = schema::late_fix(run, index, mismatch);
+    let fix = fix_order::late_fix(run, index, mismatch);
     let fix_op = fix.and_then(|i| ops.get(i));
     let mut message = format!(
         "foreign key {src}.{src_col} -> {dst}.{dst_col} pairs {} with {}: PostgreSQL rejects {} (SQLSTATE 42804)",
@@ -74,12 +75,13 @@ fn finding(run: &RevisionRun<'_>, index: usize, mismatch: &Mismatch) -> Option<F
     );
     if let Some(OperationAt {
         line,
-        op: Operation::AlterColumn {
-            table,
-            column,
-            new_type: Some(to),
-            ..
-        },
+        op:
+            Operation::AlterColumn {
+                table,
+                column,
+                new_type: Some(to),
+                ..
+            },
         ..
     }) = fix_op
     {
@@ -94,7 +96,7 @@ fn finding(run: &RevisionRun<'_>, index: usize, mismatch: &Mismatch) -> Option<F
         message.push_str(", and the whole revision rolls back");
     }
 
-    let proposed = fix.and_then(|_| schema::proposed_order(run));
+    let proposed = fix.and_then(|_| fix_order::proposed_order(run));
     let help = match (&proposed, fix_op) {
         (Some(_), Some(fix_op)) => format!(
             "Move `{}` (line {}) before line {}, so that both columns already have pairing types when the foreign key is declared.",
@@ -218,13 +220,35 @@ mod tests {
         assert_eq!(check(vec![testkit::correct_order()]), Vec::new());
     }
 
+    fn parsed(folder: &str) -> MigrationSet {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/migrations")
+            .join(folder);
+        let (mut sets, _) = crate::migrations::load_dir(&dir).unwrap();
+        sets.remove(0)
+    }
+
+    #[test]
+    fn the_seed_files_as_parsed() {
+        let findings = check(vec![parsed("seed-wrong-order")]);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].line, Some(39));
+        assert_eq!(
+            findings[0].file.as_deref(),
+            Some("versions/36b3e62b4148_add_deals_and_pipeline_stages_tables.py")
+        );
+        assert_eq!(check(vec![parsed("seed-correct-order")]), Vec::new());
+    }
+
     #[test]
     fn int_referencing_varchar_has_no_late_fix() {
         let findings = check(vec![testkit::n1_fk_int_varchar()]);
         assert_eq!(findings.len(), 1, "{findings:#?}");
         assert_eq!(findings[0].line, Some(20));
         assert!(findings[0].data["proposed_order"].is_null());
-        assert!(findings[0].message.ends_with("and the whole revision rolls back"));
+        assert!(findings[0]
+            .message
+            .ends_with("and the whole revision rolls back"));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use rustpython_parser::ast::{self, Constant, Expr, Ranged, Stmt};
 use super::types::sql_type;
 use super::{shorten, Module};
 use crate::migrations::model::{Column, ForeignKey, Operation, OperationAt, SqlType, TypeKind};
+use crate::migrations::schema::sql_changes_schema;
 
 pub(super) fn read_upgrade(m: &Module<'_>, body: &[Stmt]) -> Vec<OperationAt> {
     let mut reader = Reader { m, out: Vec::new() };
@@ -197,6 +198,9 @@ impl Reader<'_, '_> {
     /// `op.<method>(...)`. `None` for calls that cannot change the schema.
     fn op(&self, method: &str, call: &ast::ExprCall) -> Option<Operation> {
         let table_at = |pos: usize, names: &[&str]| arg(call, pos, names).and_then(str_literal);
+        if method == "execute" && literal_sql(call).is_some_and(|sql| !sql_changes_schema(&sql)) {
+            return None;
+        }
         let known = match method {
             "create_table" => self.create_table(call),
             "add_column" => (|| {
@@ -565,6 +569,22 @@ pub(super) fn keyword<'e>(call: &'e ast::ExprCall, name: &str) -> Option<&'e Exp
         .iter()
         .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == name))
         .map(|k| &k.value)
+}
+
+/// The SQL of `op.execute("...")` or `op.execute(sa.text("..."))`, when it is a literal.
+fn literal_sql(call: &ast::ExprCall) -> Option<String> {
+    let sql = arg(call, 0, &["sqltext"])?;
+    match sql {
+        Expr::Call(inner) if inner.args.len() == 1 => {
+            let is_text = match inner.func.as_ref() {
+                Expr::Name(name) => name.id.as_str() == "text",
+                Expr::Attribute(attr) => attr.attr.as_str() == "text",
+                _ => false,
+            };
+            inner.args.first().filter(|_| is_text).and_then(str_literal)
+        }
+        other => str_literal(other),
+    }
 }
 
 pub(super) fn str_literal(expr: &Expr) -> Option<String> {
