@@ -153,6 +153,15 @@ mod tests {
     }
 
     #[test]
+    fn unencoded_at_sign_in_password_is_hidden_whole() {
+        let (out, _) = run("postgres://u:p@ss@db.internal:5432/app");
+        assert_eq!(
+            out,
+            "postgres://u:[REDACTED:database-url-password]@db.internal:5432/app"
+        );
+    }
+
+    #[test]
     fn driver_suffix_and_no_password() {
         let (out, _) = run("postgresql+psycopg2://u:pw@h/db and postgres://u@h/db");
         assert_eq!(

@@ -16,7 +16,9 @@ const MIGRATION: &str =
     "backend/alembic/versions/36b3e62b4148_add_deals_and_pipeline_stages_tables.py";
 
 fn t(h: u32, m: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 11, 10, h, m, 0).single().unwrap()
+    Utc.with_ymd_and_hms(2025, 11, 10, h, m, 0)
+        .single()
+        .unwrap()
 }
 
 fn sha(n: u32) -> String {
@@ -80,7 +82,13 @@ fn log_lines(deploy: &str, text: &str, start: DateTime<Utc>) -> Vec<LogLine> {
         .collect()
 }
 
-fn commit(n: u32, parent: Option<u32>, at: DateTime<Utc>, summary: &str, files: Vec<FileChange>) -> Commit {
+fn commit(
+    n: u32,
+    parent: Option<u32>,
+    at: DateTime<Utc>,
+    summary: &str,
+    files: Vec<FileChange>,
+) -> Commit {
     Commit {
         sha: sha(n),
         author: "Dev".to_string(),
@@ -116,8 +124,10 @@ fn seed() -> Evidence {
         name: Some("ma-saas-backend".to_string()),
         ..Default::default()
     });
-    e.deploys.push(deploy("dep-good", DeployStatus::Live, t(15, 0), &sha(1)));
-    e.commits.push(commit(1, None, t(14, 50), "feat: pipeline UI", vec![]));
+    e.deploys
+        .push(deploy("dep-good", DeployStatus::Live, t(15, 0), &sha(1)));
+    e.commits
+        .push(commit(1, None, t(14, 50), "feat: pipeline UI", vec![]));
     e.commits.push(commit(
         2,
         Some(1),
@@ -135,7 +145,13 @@ fn seed() -> Evidence {
         let at = t(15, 43) + Duration::minutes(10 * i as i64);
         let id = format!("dep-f{i:02}");
         if n > 2 {
-            e.commits.push(commit(n, Some(n - 1), at - Duration::minutes(2), &format!("fix attempt {i}"), vec![]));
+            e.commits.push(commit(
+                n,
+                Some(n - 1),
+                at - Duration::minutes(2),
+                &format!("fix attempt {i}"),
+                vec![],
+            ));
         }
         let mut d = deploy(&id, DeployStatus::UpdateFailed, at, &sha(n));
         d.failure = Some(DeployFailure {
@@ -145,17 +161,38 @@ fn seed() -> Evidence {
             reason: Some(exit1()),
         });
         e.deploys.push(d);
-        e.events.push(failed_event(&format!("evt-{i:02}"), &id, at + Duration::minutes(3), exit1()));
-        e.logs.extend(log_lines(&id, &wrong, at + Duration::minutes(1)));
+        e.events.push(failed_event(
+            &format!("evt-{i:02}"),
+            &id,
+            at + Duration::minutes(3),
+            exit1(),
+        ));
+        e.logs
+            .extend(log_lines(&id, &wrong, at + Duration::minutes(1)));
     }
-    e.deploys.push(deploy("dep-canceled", DeployStatus::Canceled, t(16, 44), &sha(9)));
+    e.deploys.push(deploy(
+        "dep-canceled",
+        DeployStatus::Canceled,
+        t(16, 44),
+        &sha(9),
+    ));
     e.migration_sets.push(MigrationSet {
         path: "backend/alembic/versions".to_string(),
         framework: "alembic".to_string(),
         commit: None,
         revisions: vec![
-            revision("a1b2c3d4e5f6", &[], "backend/alembic/versions/a1b2c3d4e5f6_users.py", "create users table"),
-            revision("36b3e62b4148", &["a1b2c3d4e5f6"], MIGRATION, "add deals and pipeline stages tables"),
+            revision(
+                "a1b2c3d4e5f6",
+                &[],
+                "backend/alembic/versions/a1b2c3d4e5f6_users.py",
+                "create users table",
+            ),
+            revision(
+                "36b3e62b4148",
+                &["a1b2c3d4e5f6"],
+                MIGRATION,
+                "add deals and pipeline stages tables",
+            ),
         ],
         heads: vec!["36b3e62b4148".to_string()],
         bases: vec!["a1b2c3d4e5f6".to_string()],
@@ -165,7 +202,8 @@ fn seed() -> Evidence {
     e.findings.push(Finding {
         rule: "fk-type-mismatch".to_string(),
         severity: Severity::Error,
-        message: "deals.owner_id VARCHAR(36) references users.id, which is UUID at this point".to_string(),
+        message: "deals.owner_id VARCHAR(36) references users.id, which is UUID at this point"
+            .to_string(),
         help: "Convert the referenced column's type before creating the foreign key.".to_string(),
         file: Some(MIGRATION.to_string()),
         line: Some(50),
@@ -211,10 +249,18 @@ fn streak_and_commit_range() {
 #[test]
 fn every_failed_deploy_is_a_start_failure_with_a_migration() {
     let a = run(&seed());
-    let failed: Vec<_> = a.classifications.iter().filter(|c| c.kind == "start").collect();
+    let failed: Vec<_> = a
+        .classifications
+        .iter()
+        .filter(|c| c.kind == "start")
+        .collect();
     assert_eq!(failed.len(), 14);
     assert!(failed.iter().all(|c| c.migration && c.exit_code == Some(1)));
-    let canceled = a.classifications.iter().find(|c| c.deploy_id == "dep-canceled").unwrap();
+    let canceled = a
+        .classifications
+        .iter()
+        .find(|c| c.deploy_id == "dep-canceled")
+        .unwrap();
     assert_eq!(canceled.kind, "canceled");
     assert_eq!(a.log_failures.len(), 14);
 }
@@ -230,19 +276,44 @@ fn the_logged_and_predicted_migration_ranks_first_with_its_evidence() {
     assert_eq!(top.line, Some(33));
     assert_eq!(top.finding_rule.as_deref(), Some("fk-type-mismatch"));
     assert!(top.summary.contains("in 14 deploys"), "{}", top.summary);
-    assert!(top.summary.contains("psycopg2.errors.DatatypeMismatch"), "{}", top.summary);
     assert!(
-        top.summary.contains(&format!("the analysis predicted this: fk-type-mismatch at {MIGRATION}:50")),
+        top.summary.contains("psycopg2.errors.DatatypeMismatch"),
+        "{}",
+        top.summary
+    );
+    assert!(
+        top.summary.contains(&format!(
+            "the analysis predicted this: fk-type-mismatch at {MIGRATION}:50"
+        )),
         "{}",
         top.summary
     );
     let sources: Vec<&str> = top.evidence.iter().map(|c| c.source.as_str()).collect();
-    for expected in ["dep-f00", "dep-f13", "evt-00", "evt-13", &format!("{MIGRATION}:50"), &format!("{MIGRATION}:33"), "0000002"] {
-        assert!(sources.contains(&expected), "missing {expected} in {sources:?}");
+    for expected in [
+        "dep-f00",
+        "dep-f13",
+        "evt-00",
+        "evt-13",
+        &format!("{MIGRATION}:50"),
+        &format!("{MIGRATION}:33"),
+        "0000002",
+    ] {
+        assert!(
+            sources.contains(&expected),
+            "missing {expected} in {sources:?}"
+        );
     }
-    assert!(sources.iter().any(|s| s.starts_with("log 2025-11-10T15:44:")), "{sources:?}");
+    assert!(
+        sources
+            .iter()
+            .any(|s| s.starts_with("log 2025-11-10T15:44:")),
+        "{sources:?}"
+    );
     // No other cause outranks it, and no OOM/health/build cause is invented.
-    assert!(a.root_causes.iter().all(|c| !matches!(c.kind.as_str(), "oom" | "health_check" | "build" | "timeout")));
+    assert!(a.root_causes.iter().all(|c| !matches!(
+        c.kind.as_str(),
+        "oom" | "health_check" | "build" | "timeout"
+    )));
 }
 
 #[test]
@@ -266,7 +337,11 @@ fn timeline_is_sorted_cites_sources_and_flags_impossible_orderings() {
     let flagged: Vec<_> = tl.iter().filter(|r| r.flag.is_some()).collect();
     assert_eq!(flagged.len(), 1);
     assert_eq!(flagged[0].source, "dep-f05");
-    assert!(flagged[0].flag.as_deref().unwrap().contains("before it started"));
+    assert!(flagged[0]
+        .flag
+        .as_deref()
+        .unwrap()
+        .contains("before it started"));
     assert_eq!(tl[0].source, "dep-good");
 }
 
@@ -288,10 +363,14 @@ fn unresolved_duration_runs_to_now_or_the_newest_fact() {
 #[test]
 fn recovery_ends_the_incident() {
     let mut e = seed();
-    e.deploys.push(deploy("dep-fixed", DeployStatus::Live, t(18, 30), &sha(16)));
+    e.deploys
+        .push(deploy("dep-fixed", DeployStatus::Live, t(18, 30), &sha(16)));
     e.normalize();
     let a = run(&e);
-    assert_eq!(a.streak.as_ref().unwrap().recovered_by.as_deref(), Some("dep-fixed"));
+    assert_eq!(
+        a.streak.as_ref().unwrap().recovered_by.as_deref(),
+        Some("dep-fixed")
+    );
     let d = a.duration.unwrap();
     assert!(d.resolved);
     assert_eq!(d.end, t(18, 33));
@@ -309,7 +388,10 @@ fn diagrams_show_the_history_and_the_failing_revision() {
     assert!(deploys.contains("-->"));
     let migrations = a.diagrams.migrations.unwrap();
     assert!(migrations.starts_with("flowchart TD\n"));
-    assert!(migrations.contains("r_a1b2c3d4e5f6 --> r_36b3e62b4148"), "{migrations}");
+    assert!(
+        migrations.contains("r_a1b2c3d4e5f6 --> r_36b3e62b4148"),
+        "{migrations}"
+    );
     assert!(migrations.contains("class r_36b3e62b4148 failed"));
 }
 
@@ -323,17 +405,32 @@ fn analysis_is_deterministic() {
 #[test]
 fn an_oom_streak_blames_no_migration() {
     let mut e = Evidence::new(Service::default());
-    e.deploys.push(deploy("dep-good", DeployStatus::Deactivated, t(9, 0), &sha(1)));
+    e.deploys.push(deploy(
+        "dep-good",
+        DeployStatus::Deactivated,
+        t(9, 0),
+        &sha(1),
+    ));
     for i in 0..3u32 {
         let id = format!("dep-oom{i}");
         let at = t(10, 10 * i);
-        e.deploys.push(deploy(&id, DeployStatus::UpdateFailed, at, &sha(2)));
+        e.deploys
+            .push(deploy(&id, DeployStatus::UpdateFailed, at, &sha(2)));
         let reason = FailureReason {
             oom_killed_memory_limit: Some("512Mi".to_string()),
             ..Default::default()
         };
-        e.events.push(failed_event(&format!("evt-oom{i}"), &id, at + Duration::minutes(2), reason));
-        e.logs.extend(log_lines(&id, "==> Deploying...\n==> Out of memory (used over 512Mi)", at));
+        e.events.push(failed_event(
+            &format!("evt-oom{i}"),
+            &id,
+            at + Duration::minutes(2),
+            reason,
+        ));
+        e.logs.extend(log_lines(
+            &id,
+            "==> Deploying...\n==> Out of memory (used over 512Mi)",
+            at,
+        ));
     }
     // A static finding exists, but the deploys did not fail on a migration.
     e.findings.push(Finding {
@@ -353,7 +450,13 @@ fn an_oom_streak_blames_no_migration() {
     assert_eq!(a.root_causes.len(), 1, "{:?}", a.root_causes);
     let cause = &a.root_causes[0];
     assert_eq!(cause.kind, "oom");
-    assert!(cause.summary.starts_with("3 deploys killed for running out of memory (memory limit 512Mi)"), "{}", cause.summary);
+    assert!(
+        cause
+            .summary
+            .starts_with("3 deploys killed for running out of memory (memory limit 512Mi)"),
+        "{}",
+        cause.summary
+    );
     assert!(cause.evidence.iter().any(|c| c.source == "evt-oom0"));
     assert!(a.classifications.iter().filter(|c| c.kind == "oom").count() == 3);
     assert!(a.diagrams.migrations.is_none());
@@ -362,7 +465,12 @@ fn an_oom_streak_blames_no_migration() {
 #[test]
 fn build_and_health_check_failures_are_their_own_kinds() {
     let mut e = Evidence::new(Service::default());
-    e.deploys.push(deploy("dep-b", DeployStatus::BuildFailed, t(10, 0), &sha(1)));
+    e.deploys.push(deploy(
+        "dep-b",
+        DeployStatus::BuildFailed,
+        t(10, 0),
+        &sha(1),
+    ));
     let mut h = deploy("dep-h", DeployStatus::UpdateFailed, t(11, 0), &sha(2));
     h.failure = Some(DeployFailure {
         phase: Phase::HealthCheck,
@@ -377,19 +485,33 @@ fn build_and_health_check_failures_are_their_own_kinds() {
     e.normalize();
     let a = run(&e);
     let kinds: Vec<&str> = a.root_causes.iter().map(|c| c.kind.as_str()).collect();
-    assert!(kinds.contains(&"build") && kinds.contains(&"health_check"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"build") && kinds.contains(&"health_check"),
+        "{kinds:?}"
+    );
     assert!(!kinds.iter().any(|k| k.starts_with("migration")));
-    let health = a.root_causes.iter().find(|c| c.kind == "health_check").unwrap();
+    let health = a
+        .root_causes
+        .iter()
+        .find(|c| c.kind == "health_check")
+        .unwrap();
     assert!(health.summary.contains("GET /health returned 503"));
 }
 
 #[test]
 fn a_multi_day_incident_keeps_its_dates() {
     let mut e = seed();
-    e.deploys.push(deploy("dep-late", DeployStatus::UpdateFailed, t(15, 0) + Duration::days(2), &sha(15)));
+    e.deploys.push(deploy(
+        "dep-late",
+        DeployStatus::UpdateFailed,
+        t(15, 0) + Duration::days(2),
+        &sha(15),
+    ));
     e.normalize();
     let a = run(&e);
-    assert!(postmortem::analyze::timeline::spans_several_days(&a.timeline));
+    assert!(postmortem::analyze::timeline::spans_several_days(
+        &a.timeline
+    ));
     let deploys = a.diagrams.deploys.unwrap();
     assert!(deploys.contains("11-12 15:00"), "{deploys}");
 }

@@ -7,7 +7,9 @@ use postmortem::analyze::LogFailure;
 use postmortem::evidence::{Evidence, LogLine, Service};
 
 fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 11, 10, 15, 43, 0).single().unwrap()
+    Utc.with_ymd_and_hms(2025, 11, 10, 15, 43, 0)
+        .single()
+        .unwrap()
 }
 
 fn capture(name: &str) -> String {
@@ -47,8 +49,14 @@ fn entrypoint_wrong_order_shows_the_revision_the_db_error_and_the_frame() {
         .as_deref()
         .unwrap()
         .starts_with("add deals and pipeline stages tables"));
-    assert_eq!(f.exception.as_deref(), Some("sqlalchemy.exc.ProgrammingError"));
-    assert_eq!(f.db_error.as_deref(), Some("psycopg2.errors.DatatypeMismatch"));
+    assert_eq!(
+        f.exception.as_deref(),
+        Some("sqlalchemy.exc.ProgrammingError")
+    );
+    assert_eq!(
+        f.db_error.as_deref(),
+        Some("psycopg2.errors.DatatypeMismatch")
+    );
     assert_eq!(
         f.error_message.as_deref(),
         Some("foreign key constraint \"deals_owner_id_fkey\" cannot be implemented")
@@ -59,11 +67,16 @@ fn entrypoint_wrong_order_shows_the_revision_the_db_error_and_the_frame() {
     );
     let sql = f.sql.as_deref().unwrap();
     assert!(sql.starts_with("CREATE TABLE deals ("), "{sql}");
-    assert!(sql.contains("FOREIGN KEY(owner_id) REFERENCES users (id)"), "{sql}");
+    assert!(
+        sql.contains("FOREIGN KEY(owner_id) REFERENCES users (id)"),
+        "{sql}"
+    );
     assert!(sql.ends_with(')'), "{sql}");
     assert_eq!(
         f.file.as_deref(),
-        Some("/app/backend/migrations/versions/36b3e62b4148_add_deals_and_pipeline_stages_tables.py")
+        Some(
+            "/app/backend/migrations/versions/36b3e62b4148_add_deals_and_pipeline_stages_tables.py"
+        )
     );
     assert_eq!(f.line, Some(33));
     assert_eq!(f.exit_code, Some(1));
@@ -88,7 +101,10 @@ fn fk_int_varchar_after_a_successful_first_command() {
     let f = parse("n1_fk_int_varchar.txt").unwrap();
     assert_eq!(f.revision.as_deref(), Some("bbbb00000002"));
     assert_eq!(f.from_revision.as_deref(), Some("aaaa00000001"));
-    assert_eq!(f.db_error.as_deref(), Some("psycopg2.errors.DatatypeMismatch"));
+    assert_eq!(
+        f.db_error.as_deref(),
+        Some("psycopg2.errors.DatatypeMismatch")
+    );
     assert_eq!(
         f.file.as_deref(),
         Some("/app/n1_fk_int_varchar/migrations/versions/bbbb00000002_case.py")
@@ -116,8 +132,14 @@ fn alter_referenced_column_one_line_sql() {
 #[test]
 fn not_null_table_exists_and_missing_column_errors() {
     let n3 = parse("n3_notnull_nodefault.txt").unwrap();
-    assert_eq!(n3.exception.as_deref(), Some("sqlalchemy.exc.IntegrityError"));
-    assert_eq!(n3.db_error.as_deref(), Some("psycopg2.errors.NotNullViolation"));
+    assert_eq!(
+        n3.exception.as_deref(),
+        Some("sqlalchemy.exc.IntegrityError")
+    );
+    assert_eq!(
+        n3.db_error.as_deref(),
+        Some("psycopg2.errors.NotNullViolation")
+    );
     assert_eq!(n3.detail, None);
     assert_eq!(
         n3.sql.as_deref(),
@@ -125,11 +147,20 @@ fn not_null_table_exists_and_missing_column_errors() {
     );
 
     let n4 = parse("n4_table_exists.txt").unwrap();
-    assert_eq!(n4.db_error.as_deref(), Some("psycopg2.errors.DuplicateTable"));
-    assert_eq!(n4.error_message.as_deref(), Some("relation \"users\" already exists"));
+    assert_eq!(
+        n4.db_error.as_deref(),
+        Some("psycopg2.errors.DuplicateTable")
+    );
+    assert_eq!(
+        n4.error_message.as_deref(),
+        Some("relation \"users\" already exists")
+    );
 
     let n5 = parse("n5_drop_missing_column.txt").unwrap();
-    assert_eq!(n5.db_error.as_deref(), Some("psycopg2.errors.UndefinedColumn"));
+    assert_eq!(
+        n5.db_error.as_deref(),
+        Some("psycopg2.errors.UndefinedColumn")
+    );
     assert_eq!(n5.revision.as_deref(), Some("bbbb00000002"));
     assert_eq!(n5.exit_code, Some(1));
 }
@@ -154,7 +185,10 @@ fn missing_down_revision_names_the_broken_revision() {
     assert_eq!(f.exception.as_deref(), Some("KeyError"));
     assert_eq!(f.revision.as_deref(), Some("cccc00000003"));
     let err = f.alembic_error.as_deref().unwrap();
-    assert!(err.contains("deadbeef0000") && err.contains("cccc00000003"), "{err}");
+    assert!(
+        err.contains("deadbeef0000") && err.contains("cccc00000003"),
+        "{err}"
+    );
     assert_eq!(f.exit_code, Some(1));
     // Frames inside alembic's own package are not migration files.
     assert_eq!(f.file, None);
@@ -174,7 +208,11 @@ fn database_at_unknown_revision() {
 fn lines_are_grouped_per_deploy_and_read_in_time_order() {
     let mut evidence = Evidence::new(Service::default());
     let mut a = lines("dep-a", &capture("entrypoint_wrong.txt"), t0());
-    let b = lines("dep-b", &capture("n6_two_heads.txt"), t0() + Duration::minutes(5));
+    let b = lines(
+        "dep-b",
+        &capture("n6_two_heads.txt"),
+        t0() + Duration::minutes(5),
+    );
     // Shuffled: the parser must not rely on the evidence's order.
     a.reverse();
     evidence.logs.extend(a);
@@ -194,7 +232,12 @@ fn crash_loop_reports_the_first_failure_block() {
     evidence.logs = lines("dep-1", &format!("{text}\n{text}"), t0());
     let failures = parse_deploy_logs(&evidence);
     assert_eq!(failures.len(), 1);
-    assert_eq!(failures[0].timestamp.map(|t| t < t0() + Duration::seconds(1)), Some(true));
+    assert_eq!(
+        failures[0]
+            .timestamp
+            .map(|t| t < t0() + Duration::seconds(1)),
+        Some(true)
+    );
 }
 
 #[test]
@@ -213,7 +256,10 @@ fn render_pipeline_lines_and_shell_errors() {
     let oom = "==> Deploying...\n==> Out of memory (used over 512Mi)\n";
     evidence.logs = lines("dep-2", oom, t0());
     let f = parse_deploy_logs(&evidence).pop().unwrap();
-    assert_eq!(f.pipeline_error.as_deref(), Some("Out of memory (used over 512Mi)"));
+    assert_eq!(
+        f.pipeline_error.as_deref(),
+        Some("Out of memory (used over 512Mi)")
+    );
     assert!(!is_migration_failure(&f));
 }
 

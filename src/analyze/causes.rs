@@ -8,9 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::analyze::correlate::{deploy_time, short_sha};
 use crate::analyze::logs::{is_migration_failure, pipeline_kind, repo_location};
-use crate::analyze::{
-    Citation, CommitRange, DeployClassification, LogFailure, RootCause, Streak,
-};
+use crate::analyze::{Citation, CommitRange, DeployClassification, LogFailure, RootCause, Streak};
 use crate::check::{Finding, Severity};
 use crate::evidence::{Deploy, DeployStatus, Event, Evidence, FailureReason, Phase};
 
@@ -36,7 +34,10 @@ fn cite(text: impl Into<String>, source: impl Into<String>) -> Citation {
 /// `log 2025-11-10T15:47:12.345Z`: how a log line is cited.
 pub fn log_source(failure: &LogFailure) -> String {
     match failure.timestamp {
-        Some(ts) => format!("log {}", ts.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+        Some(ts) => format!(
+            "log {}",
+            ts.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        ),
         None => format!("log {}", failure.log_id),
     }
 }
@@ -115,7 +116,9 @@ pub fn classify(
         deploy.id.clone(),
     )];
     if canceled {
-        let newer = events.iter().find_map(|e| superseded_by(e).map(|id| (e, id)));
+        let newer = events
+            .iter()
+            .find_map(|e| superseded_by(e).map(|id| (e, id)));
         let kind = match &newer {
             Some((event, id)) => {
                 evidence_list.push(cite(format!("superseded by {id}"), event.id.clone()));
@@ -157,34 +160,35 @@ pub fn classify(
         .and_then(pipeline_kind);
     let phase = deploy.failure.as_ref().map(|f| f.phase);
 
-    let kind = if reasons.iter().any(|r| r.oom_killed_memory_limit.is_some()) || pipeline == Some("oom") {
-        "oom"
-    } else if reasons
-        .iter()
-        .any(|r| r.timed_out_seconds.is_some() || r.timed_out_reason.is_some())
-        || pipeline == Some("timeout")
-    {
-        "timeout"
-    } else if reasons.iter().any(|r| r.unhealthy.is_some())
-        || pipeline == Some("health_check")
-        || phase == Some(Phase::HealthCheck)
-    {
-        "health_check"
-    } else if deploy.status == DeployStatus::BuildFailed
-        || phase == Some(Phase::Build)
-        || pipeline == Some("build")
-    {
-        "build"
-    } else if deploy.status == DeployStatus::PreDeployFailed
-        || phase == Some(Phase::PreDeploy)
-        || pipeline == Some("pre_deploy")
-    {
-        "pre_deploy"
-    } else if deploy.status == DeployStatus::UpdateFailed || phase == Some(Phase::Start) {
-        "start"
-    } else {
-        "unknown"
-    };
+    let kind =
+        if reasons.iter().any(|r| r.oom_killed_memory_limit.is_some()) || pipeline == Some("oom") {
+            "oom"
+        } else if reasons
+            .iter()
+            .any(|r| r.timed_out_seconds.is_some() || r.timed_out_reason.is_some())
+            || pipeline == Some("timeout")
+        {
+            "timeout"
+        } else if reasons.iter().any(|r| r.unhealthy.is_some())
+            || pipeline == Some("health_check")
+            || phase == Some(Phase::HealthCheck)
+        {
+            "health_check"
+        } else if deploy.status == DeployStatus::BuildFailed
+            || phase == Some(Phase::Build)
+            || pipeline == Some("build")
+        {
+            "build"
+        } else if deploy.status == DeployStatus::PreDeployFailed
+            || phase == Some(Phase::PreDeploy)
+            || pipeline == Some("pre_deploy")
+        {
+            "pre_deploy"
+        } else if deploy.status == DeployStatus::UpdateFailed || phase == Some(Phase::Start) {
+            "start"
+        } else {
+            "unknown"
+        };
 
     let exit_code = deploy
         .failure
@@ -265,7 +269,9 @@ pub fn root_causes(
     }
     let mut explained_revisions = Vec::new();
     for failures in groups.values() {
-        let Some((score, cause)) = migration_cause(evidence, range, failures) else { continue };
+        let Some((score, cause)) = migration_cause(evidence, range, failures) else {
+            continue;
+        };
         if let Some(rev) = &cause.revision {
             explained_revisions.push(rev.clone());
         }
@@ -280,7 +286,8 @@ pub fn root_causes(
         ("build", "failed to build"),
     ];
     for (kind, what) in labels {
-        let hits: Vec<&&DeployClassification> = classes.iter().filter(|c| c.kind == *kind).collect();
+        let hits: Vec<&&DeployClassification> =
+            classes.iter().filter(|c| c.kind == *kind).collect();
         if hits.is_empty() {
             continue;
         }
@@ -290,7 +297,10 @@ pub fn root_causes(
             hits.len(),
             if hits.len() == 1 { "" } else { "s" },
         );
-        let citations = hits.iter().flat_map(|c| c.evidence.iter().cloned()).collect();
+        let citations = hits
+            .iter()
+            .flat_map(|c| c.evidence.iter().cloned())
+            .collect();
         scored.push((
             80 + hits.len() as u32,
             RootCause {
@@ -313,7 +323,9 @@ pub fn root_causes(
         .any(|c| matches!(c.kind.as_str(), "start" | "pre_deploy" | "unknown"));
     if migration_capable || streak.is_none() {
         for finding in predicting_findings(evidence) {
-            let Some(rev) = &finding.revision else { continue };
+            let Some(rev) = &finding.revision else {
+                continue;
+            };
             if explained_revisions.contains(rev) {
                 continue;
             }
@@ -325,11 +337,18 @@ pub fn root_causes(
                     .is_some_and(|f| r.migration_changes.iter().any(|m| &m.file == f))
             });
             let mut citations = vec![cite(
-                format!("the analysis predicted this: {}: {}", finding.rule, finding.message),
+                format!(
+                    "the analysis predicted this: {}: {}",
+                    finding.rule, finding.message
+                ),
                 location.clone().unwrap_or_else(|| rev.clone()),
             )];
             if let Some(r) = range {
-                for change in r.migration_changes.iter().filter(|m| Some(&m.file) == finding.file.as_ref()) {
+                for change in r
+                    .migration_changes
+                    .iter()
+                    .filter(|m| Some(&m.file) == finding.file.as_ref())
+                {
                     citations.push(cite(
                         format!("{:?} {}", change.change, change.file).to_lowercase(),
                         short_sha(&change.commit).to_string(),
@@ -364,19 +383,22 @@ pub fn root_causes(
         if hits.is_empty() {
             continue;
         }
-        let codes: BTreeMap<i64, usize> = hits.iter().filter_map(|c| c.exit_code).fold(
-            BTreeMap::new(),
-            |mut m, code| {
-                *m.entry(code).or_insert(0) += 1;
-                m
-            },
-        );
+        let codes: BTreeMap<i64, usize> =
+            hits.iter()
+                .filter_map(|c| c.exit_code)
+                .fold(BTreeMap::new(), |mut m, code| {
+                    *m.entry(code).or_insert(0) += 1;
+                    m
+                });
         let code_text = match codes.keys().collect::<Vec<_>>().as_slice() {
             [] => String::new(),
             [one] => format!(" with exit code {one}"),
             many => format!(
                 " with exit codes {}",
-                many.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ")
+                many.iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         };
         let where_ = match kind {
@@ -407,7 +429,10 @@ pub fn root_causes(
                 file: None,
                 line: None,
                 finding_rule: None,
-                evidence: hits.iter().flat_map(|c| c.evidence.iter().cloned()).collect(),
+                evidence: hits
+                    .iter()
+                    .flat_map(|c| c.evidence.iter().cloned())
+                    .collect(),
             },
         ));
     }
@@ -444,7 +469,10 @@ fn predicting_findings(evidence: &Evidence) -> Vec<&Finding> {
         .collect();
     found.sort_by_key(|f| {
         (
-            MIGRATION_RULES.iter().position(|r| *r == f.rule).unwrap_or(usize::MAX),
+            MIGRATION_RULES
+                .iter()
+                .position(|r| *r == f.rule)
+                .unwrap_or(usize::MAX),
             f.file.clone(),
             f.line,
         )
@@ -454,7 +482,11 @@ fn predicting_findings(evidence: &Evidence) -> Vec<&Finding> {
 
 /// The static finding that predicted a failure seen in the logs: same revision (or, for
 /// Alembic's own errors, the revision it names), most specific rule first.
-fn predicting_finding<'a>(evidence: &'a Evidence, failure: &LogFailure, file: Option<&str>) -> Option<&'a Finding> {
+fn predicting_finding<'a>(
+    evidence: &'a Evidence,
+    failure: &LogFailure,
+    file: Option<&str>,
+) -> Option<&'a Finding> {
     let named: Option<String> = failure.alembic_error.as_deref().and_then(|e| {
         let start = e.find('\'')? + 1;
         let len = e.get(start..)?.find('\'')?;
@@ -467,7 +499,8 @@ fn predicting_finding<'a>(evidence: &'a Evidence, failure: &LogFailure, file: Op
     predicting_findings(evidence).into_iter().find(|f| {
         let same_rev = f.revision.is_some() && f.revision == failure.revision;
         let same_file = file.is_some() && f.file.as_deref() == file;
-        let names_it = named.is_some() && (f.revision == named || f.message.contains(named.as_deref().unwrap_or("\u{0}")));
+        let names_it = named.is_some()
+            && (f.revision == named || f.message.contains(named.as_deref().unwrap_or("\u{0}")));
         same_rev || same_file || names_it || (multiple_heads && f.rule == "multiple-heads")
     })
 }
@@ -478,7 +511,11 @@ fn migration_cause(
     failures: &[&LogFailure],
 ) -> Option<(u32, RootCause)> {
     let mut failures = failures.to_vec();
-    failures.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| a.log_id.cmp(&b.log_id)));
+    failures.sort_by(|a, b| {
+        a.timestamp
+            .cmp(&b.timestamp)
+            .then_with(|| a.log_id.cmp(&b.log_id))
+    });
     let first = *failures.first()?;
     let location = repo_location(evidence, first);
     let file = location.as_ref().map(|(f, _)| f.clone());
@@ -509,10 +546,20 @@ fn migration_cause(
     if let Some(detail) = &first.detail {
         citations.push(cite(format!("DETAIL: {detail}"), log_source(first)));
     }
-    let mut deploys: Vec<&str> = failures.iter().filter_map(|f| f.deploy_id.as_deref()).collect();
+    let mut deploys: Vec<&str> = failures
+        .iter()
+        .filter_map(|f| f.deploy_id.as_deref())
+        .collect();
     deploys.dedup();
-    let mut ordered: Vec<&Deploy> = deploys.iter().filter_map(|id| evidence.deploy(id)).collect();
-    ordered.sort_by(|a, b| deploy_time(a).cmp(&deploy_time(b)).then_with(|| a.id.cmp(&b.id)));
+    let mut ordered: Vec<&Deploy> = deploys
+        .iter()
+        .filter_map(|id| evidence.deploy(id))
+        .collect();
+    ordered.sort_by(|a, b| {
+        deploy_time(a)
+            .cmp(&deploy_time(b))
+            .then_with(|| a.id.cmp(&b.id))
+    });
     for deploy in &ordered {
         let code = failures
             .iter()
@@ -524,7 +571,11 @@ fn migration_cause(
         };
         citations.push(cite(text, deploy.id.clone()));
         for event in events_of(evidence, deploy) {
-            if event.failure.as_ref().is_some_and(|r| r.non_zero_exit.is_some()) {
+            if event
+                .failure
+                .as_ref()
+                .is_some_and(|r| r.non_zero_exit.is_some())
+            {
                 citations.push(cite(describe_event(event), event.id.clone()));
             }
         }
@@ -538,7 +589,10 @@ fn migration_cause(
                 .map(|c| format!(": {}", c.summary))
                 .unwrap_or_default();
             citations.push(cite(
-                format!("{} {file}{subject}", format!("{:?}", change.change).to_lowercase()),
+                format!(
+                    "{} {file}{subject}",
+                    format!("{:?}", change.change).to_lowercase()
+                ),
                 short_sha(&change.commit).to_string(),
             ));
         }
@@ -559,14 +613,18 @@ fn migration_cause(
     let mut summary = format!(
         "{what} in {count} deploy{}: {}",
         if count == 1 { "" } else { "s" },
-        log_summary(first)
-            .trim_start_matches(&format!("revision {}: ", first.revision.as_deref().unwrap_or("")))
+        log_summary(first).trim_start_matches(&format!(
+            "revision {}: ",
+            first.revision.as_deref().unwrap_or("")
+        ))
     );
     if let Some(f) = finding {
         summary.push_str(&format!(
             "; the analysis predicted this: {}{}",
             f.rule,
-            location_of(f).map(|l| format!(" at {l}")).unwrap_or_default()
+            location_of(f)
+                .map(|l| format!(" at {l}"))
+                .unwrap_or_default()
         ));
     }
     let kind = if first.revision.is_some() && first.alembic_error.is_none() {
@@ -602,7 +660,9 @@ fn reason_detail(
         .filter_map(|c| evidence.deploy(&c.deploy_id))
         .flat_map(|d| {
             let own = d.failure.as_ref().and_then(|f| f.reason.as_ref());
-            let from_events = events_of(evidence, d).into_iter().filter_map(|e| e.failure.as_ref());
+            let from_events = events_of(evidence, d)
+                .into_iter()
+                .filter_map(|e| e.failure.as_ref());
             own.into_iter().chain(from_events).collect::<Vec<_>>()
         })
         .collect();

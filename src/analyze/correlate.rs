@@ -72,7 +72,9 @@ pub fn short_sha(sha: &str) -> &str {
 /// Whether two SHAs name the same commit, one possibly abbreviated.
 pub fn same_sha(a: &str, b: &str) -> bool {
     let n = a.len().min(b.len());
-    n >= 7 && a.get(..n).is_some_and(|x| b.get(..n).is_some_and(|y| x.eq_ignore_ascii_case(y)))
+    n >= 7
+        && a.get(..n)
+            .is_some_and(|x| b.get(..n).is_some_and(|y| x.eq_ignore_ascii_case(y)))
 }
 
 fn deploy_sha(evidence: &Evidence, id: &str) -> Option<String> {
@@ -107,7 +109,9 @@ pub fn commit_range(evidence: &Evidence, streak: &Streak) -> Option<CommitRange>
             evidence
                 .commits
                 .iter()
-                .filter(|c| reachable.contains(c.sha.as_str()) && !excluded.contains(c.sha.as_str()))
+                .filter(|c| {
+                    reachable.contains(c.sha.as_str()) && !excluded.contains(c.sha.as_str())
+                })
                 .collect()
         }
         None if evidence.commits.iter().any(|c| c.suspect) => {

@@ -90,7 +90,11 @@ pub fn deploy_history(evidence: &Evidence, streak: Option<&Streak>) -> Option<St
                 hidden.len()
             ));
             classes
-                .entry(if failed == hidden.len() { "failed" } else { "other" })
+                .entry(if failed == hidden.len() {
+                    "failed"
+                } else {
+                    "other"
+                })
                 .or_default()
                 .push(node.clone());
             node_ids.push(node);
@@ -118,7 +122,10 @@ pub fn deploy_history(evidence: &Evidence, streak: Option<&Streak>) -> Option<St
             escape_label(&shorten(&deploy.id, 16)),
             escape_label(deploy.status.as_str()),
         ));
-        classes.entry(class_of(deploy)).or_default().push(node.clone());
+        classes
+            .entry(class_of(deploy))
+            .or_default()
+            .push(node.clone());
         node_ids.push(node);
     }
     if node_ids.len() > 1 {
@@ -191,12 +198,18 @@ pub fn migration_graph(evidence: &Evidence, revision: &str) -> Option<String> {
 
     let mut out = String::from("flowchart TD\n");
     out.push_str(CLASS_DEFS);
-    out.push_str("  classDef missing fill:#fff3cd,stroke:#856404,color:#856404,stroke-dasharray: 5 5\n");
+    out.push_str(
+        "  classDef missing fill:#fff3cd,stroke:#856404,color:#856404,stroke-dasharray: 5 5\n",
+    );
     let mut missing = Vec::new();
     for id in &nodes {
         let label = match by_id.get(id) {
             Some(r) if !r.message.is_empty() => {
-                format!("{}<br/>{}", escape_label(id), escape_label(&shorten(&r.message, 40)))
+                format!(
+                    "{}<br/>{}",
+                    escape_label(id),
+                    escape_label(&shorten(&r.message, 40))
+                )
             }
             Some(_) => escape_label(id),
             None => {
@@ -222,6 +235,9 @@ mod tests {
 
     #[test]
     fn escapes_labels() {
-        assert_eq!(escape_label("a \"b\" <c> #1"), "a #quot;b#quot; #lt;c#gt; #35;1");
+        assert_eq!(
+            escape_label("a \"b\" <c> #1"),
+            "a #quot;b#quot; #lt;c#gt; #35;1"
+        );
     }
 }

@@ -113,7 +113,8 @@ pub fn parse_deploy_logs(evidence: &Evidence) -> Vec<LogFailure> {
 pub fn is_migration_failure(failure: &LogFailure) -> bool {
     failure.alembic_error.is_some()
         || failure.file.is_some()
-        || (failure.revision.is_some() && (failure.exception.is_some() || failure.db_error.is_some()))
+        || (failure.revision.is_some()
+            && (failure.exception.is_some() || failure.db_error.is_some()))
 }
 
 /// Reads one deploy's lines, oldest first, and returns what its first failure shows, or `None`
@@ -171,7 +172,10 @@ impl<'a> Parser<'a> {
                 // A new migration run after a failure is a restart repeating it.
                 return true;
             }
-            let from = c.get(1).map(|m| m.as_str().trim().to_string()).unwrap_or_default();
+            let from = c
+                .get(1)
+                .map(|m| m.as_str().trim().to_string())
+                .unwrap_or_default();
             let to = c.get(2).map(|m| m.as_str().to_string()).unwrap_or_default();
             // Alembic pads the message; runs of spaces carry nothing.
             let message = c

@@ -193,7 +193,12 @@ pub fn analyze(evidence: &Evidence, now: Option<DateTime<Utc>>) -> Analysis {
         &classifications,
         &log_failures,
     );
-    let timeline = timeline::build(evidence, streak.as_ref(), commit_range.as_ref(), &log_failures);
+    let timeline = timeline::build(
+        evidence,
+        streak.as_ref(),
+        commit_range.as_ref(),
+        &log_failures,
+    );
     let duration = streak
         .as_ref()
         .and_then(|s| timeline::duration(evidence, s, now));

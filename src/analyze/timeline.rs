@@ -70,7 +70,10 @@ fn describe_deploy(deploy: &Deploy) -> String {
         .failure
         .as_ref()
         .map(|f| {
-            let code = f.exit_code.map(|c| format!(", exit {c}")).unwrap_or_default();
+            let code = f
+                .exit_code
+                .map(|c| format!(", exit {c}"))
+                .unwrap_or_default();
             format!(" at {}{code}", f.phase.label())
         })
         .unwrap_or_default();
@@ -85,7 +88,11 @@ pub fn build(
     range: Option<&CommitRange>,
     log_failures: &[LogFailure],
 ) -> Vec<TimelineEntry> {
-    let lower_id = streak.map(|s| s.last_good.clone().unwrap_or_else(|| s.first_failed.clone()));
+    let lower_id = streak.map(|s| {
+        s.last_good
+            .clone()
+            .unwrap_or_else(|| s.first_failed.clone())
+    });
     let ordered = oldest_first(&evidence.deploys);
     let start_index = lower_id
         .as_deref()
@@ -96,7 +103,9 @@ pub fn build(
 
     let mut out = Vec::new();
     for deploy in deploys {
-        let Some(at) = deploy_time(deploy) else { continue };
+        let Some(at) = deploy_time(deploy) else {
+            continue;
+        };
         let mut e = entry(at, "deploy", describe_deploy(deploy), deploy.id.clone());
         e.flag = deploy_ordering_flag(deploy);
         out.push(e);
@@ -117,7 +126,11 @@ pub fn build(
             text.push_str(&format!(" for {id}"));
         }
         let mut e = entry(event.timestamp, "event", text, event.id.clone());
-        if let Some(deploy) = event.deploy_id.as_deref().and_then(|id| evidence.deploy(id)) {
+        if let Some(deploy) = event
+            .deploy_id
+            .as_deref()
+            .and_then(|id| evidence.deploy(id))
+        {
             if let Some(created) = deploy.created_at {
                 if event.timestamp < created {
                     e.flag = Some(format!(
@@ -134,7 +147,9 @@ pub fn build(
 
     if let Some(range) = range {
         for sha in &range.commits {
-            let Some(commit) = evidence.commits.iter().find(|c| &c.sha == sha) else { continue };
+            let Some(commit) = evidence.commits.iter().find(|c| &c.sha == sha) else {
+                continue;
+            };
             let marker = if super::correlate::same_sha(sha, &range.first_bad) {
                 " (first failed deploy's commit)"
             } else {
@@ -164,9 +179,15 @@ pub fn build(
     // The first time the logs show each distinct failure.
     let mut seen: Vec<String> = Vec::new();
     let mut by_time: Vec<&LogFailure> = log_failures.iter().collect();
-    by_time.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| a.log_id.cmp(&b.log_id)));
+    by_time.sort_by(|a, b| {
+        a.timestamp
+            .cmp(&b.timestamp)
+            .then_with(|| a.log_id.cmp(&b.log_id))
+    });
     for failure in by_time {
-        let Some(at) = failure.timestamp else { continue };
+        let Some(at) = failure.timestamp else {
+            continue;
+        };
         let summary = log_summary(failure);
         if seen.contains(&summary) {
             continue;
@@ -186,7 +207,12 @@ pub fn build(
     }
 
     for update in &evidence.incident.status_updates {
-        out.push(entry(update.at, "status", update.text.clone(), "incident.yaml".to_string()));
+        out.push(entry(
+            update.at,
+            "status",
+            update.text.clone(),
+            "incident.yaml".to_string(),
+        ));
     }
 
     out.sort_by(|a, b| {
@@ -228,7 +254,10 @@ pub fn duration(
     now: Option<DateTime<Utc>>,
 ) -> Option<IncidentDuration> {
     let start = streak.first_failed_at?;
-    let recovery = streak.recovered_by.as_deref().and_then(|id| evidence.deploy(id));
+    let recovery = streak
+        .recovered_by
+        .as_deref()
+        .and_then(|id| evidence.deploy(id));
     let (end, resolved) = match recovery {
         Some(d) => (d.finished_at.or(deploy_time(d))?, true),
         None => (now.or_else(|| newest_fact(evidence))?, false),

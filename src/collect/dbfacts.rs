@@ -35,8 +35,9 @@ static PG_DIALECT: LazyLock<Regex> = LazyLock::new(|| {
 });
 static CONTEXT_IMPL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"Context impl (\w+)Impl").expect("valid regex"));
-static DRIVER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(psycopg2|psycopg|asyncpg|pymysql|MySQLdb|sqlite3)\.").expect("valid regex"));
+static DRIVER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(psycopg2|psycopg|asyncpg|pymysql|MySQLdb|sqlite3)\.").expect("valid regex")
+});
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Scope {
@@ -66,14 +67,16 @@ fn role_of(path: &str) -> Option<(DatabaseRole, Scope)> {
     let mut parts: Vec<&str> = lower.split('/').collect();
     let name = parts.pop()?;
     let is_test_word = |w: &str| matches!(w, "test" | "tests" | "testing");
-    let test_named = parts.iter().any(|p| is_test_word(p))
-        || name.split(['.', '_', '-']).any(is_test_word);
+    let test_named =
+        parts.iter().any(|p| is_test_word(p)) || name.split(['.', '_', '-']).any(is_test_word);
     let side = if test_named {
         DatabaseRole::Test
     } else {
         DatabaseRole::Deployed
     };
-    let in_migrations = parts.iter().any(|p| p.contains("alembic") || p.contains("migrations"));
+    let in_migrations = parts
+        .iter()
+        .any(|p| p.contains("alembic") || p.contains("migrations"));
     match name {
         "conftest.py" | "pytest.ini" | "tox.ini" => Some((DatabaseRole::Test, Scope::Whole)),
         "pyproject.toml" => Some((DatabaseRole::Test, Scope::Section("[tool.pytest"))),
@@ -174,7 +177,9 @@ pub fn collect(source: &dyn FileSource, evidence: &mut Evidence) {
     match source.list_files() {
         Ok(files) => {
             for path in files {
-                let Some((role, scope)) = role_of(&path) else { continue };
+                let Some((role, scope)) = role_of(&path) else {
+                    continue;
+                };
                 let bytes = match source.read(&path) {
                     Ok(b) => b,
                     Err(e) => {
@@ -217,7 +222,9 @@ pub fn from_logs(evidence: &mut Evidence) {
                     .and_then(|c| c.get(1))
                     .map(|m| (normalize_engine(m.as_str()), "driver"))
             });
-        let Some((engine, marker)) = found else { continue };
+        let Some((engine, marker)) = found else {
+            continue;
+        };
         if seen.iter().any(|(e, m)| *e == engine && *m == marker) {
             continue;
         }
@@ -238,22 +245,36 @@ mod tests {
 
     #[test]
     fn roles_by_file() {
-        assert_eq!(role_of("backend/tests/conftest.py").map(|r| r.0), Some(DatabaseRole::Test));
+        assert_eq!(
+            role_of("backend/tests/conftest.py").map(|r| r.0),
+            Some(DatabaseRole::Test)
+        );
         assert_eq!(role_of(".env.test").map(|r| r.0), Some(DatabaseRole::Test));
         assert_eq!(role_of(".env").map(|r| r.0), Some(DatabaseRole::Deployed));
-        assert_eq!(role_of("render.yaml").map(|r| r.0), Some(DatabaseRole::Deployed));
+        assert_eq!(
+            role_of("render.yaml").map(|r| r.0),
+            Some(DatabaseRole::Deployed)
+        );
         assert_eq!(
             role_of("backend/alembic/versions/36b3_add.py").map(|r| r.1),
             Some(Scope::Dialect)
         );
         assert_eq!(role_of("backend/app/main.py"), None);
-        assert_eq!(role_of("backend/alembic/env.py").map(|r| r.0), Some(DatabaseRole::Deployed));
+        assert_eq!(
+            role_of("backend/alembic/env.py").map(|r| r.0),
+            Some(DatabaseRole::Deployed)
+        );
     }
 
     #[test]
     fn pyproject_only_counts_the_pytest_section() {
         let text = "[tool.poetry]\nurl = \"postgresql://x@h/db\"\n[tool.pytest.ini_options]\nenv = [\"DATABASE_URL=sqlite:///./test.db\"]\n";
-        let facts = scan("pyproject.toml", text, DatabaseRole::Test, Scope::Section("[tool.pytest"));
+        let facts = scan(
+            "pyproject.toml",
+            text,
+            DatabaseRole::Test,
+            Scope::Section("[tool.pytest"),
+        );
         assert_eq!(facts.len(), 1);
         assert_eq!(facts[0].0.engine, "sqlite");
         assert_eq!(facts[0].0.source, "pyproject.toml:4");
@@ -261,7 +282,12 @@ mod tests {
 
     #[test]
     fn comments_do_not_count() {
-        let facts = scan(".env", "# DATABASE_URL=sqlite://\n", DatabaseRole::Deployed, Scope::Whole);
+        let facts = scan(
+            ".env",
+            "# DATABASE_URL=sqlite://\n",
+            DatabaseRole::Deployed,
+            Scope::Whole,
+        );
         assert!(facts.is_empty());
     }
 }

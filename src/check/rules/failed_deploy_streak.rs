@@ -59,7 +59,10 @@ impl Rule for FailedDeployStreak {
             .map(|c| format!(", commit {}", short_sha(c)))
             .unwrap_or_default();
         let head = if streak.count == 1 {
-            format!("1 deploy failed{since} ({}{commit_text})", streak.first_failed)
+            format!(
+                "1 deploy failed{since} ({}{commit_text})",
+                streak.first_failed
+            )
         } else {
             format!(
                 "{} consecutive deploys failed{since} (first: {}{commit_text})",
@@ -160,7 +163,12 @@ mod tests {
 
     #[test]
     fn single_failure_without_history_is_a_warning() {
-        let findings = run(vec![deploy("dep-f", DeployStatus::BuildFailed, 5, "abc1234ffff")]);
+        let findings = run(vec![deploy(
+            "dep-f",
+            DeployStatus::BuildFailed,
+            5,
+            "abc1234ffff",
+        )]);
         assert_eq!(findings[0].severity, Severity::Warning);
         assert!(findings[0]
             .message

@@ -42,7 +42,12 @@ pub static META: RuleMeta = RuleMeta {
 /// The error as one line: the database error and its message, else Alembic's complaint, else
 /// the exception.
 fn error_text(f: &LogFailure) -> String {
-    match (&f.db_error, &f.error_message, &f.alembic_error, &f.exception) {
+    match (
+        &f.db_error,
+        &f.error_message,
+        &f.alembic_error,
+        &f.exception,
+    ) {
         (Some(db), Some(msg), _, _) => format!("{db}: {msg}"),
         (Some(db), None, _, _) => db.clone(),
         (None, _, Some(alembic), _) => alembic.clone(),
@@ -54,7 +59,10 @@ fn error_text(f: &LogFailure) -> String {
 }
 
 fn deploys_oldest_first(evidence: &Evidence, failures: &[&LogFailure]) -> Vec<String> {
-    let mut ids: Vec<&str> = failures.iter().filter_map(|f| f.deploy_id.as_deref()).collect();
+    let mut ids: Vec<&str> = failures
+        .iter()
+        .filter_map(|f| f.deploy_id.as_deref())
+        .collect();
     ids.sort_by(|a, b| {
         let ta = evidence.deploy(a).and_then(deploy_time);
         let tb = evidence.deploy(b).and_then(deploy_time);
@@ -84,8 +92,14 @@ impl Rule for MigrationFailedInLogs {
 
         let mut findings = Vec::new();
         for group in groups.values_mut() {
-            group.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| a.log_id.cmp(&b.log_id)));
-            let Some(first) = group.first().copied() else { continue };
+            group.sort_by(|a, b| {
+                a.timestamp
+                    .cmp(&b.timestamp)
+                    .then_with(|| a.log_id.cmp(&b.log_id))
+            });
+            let Some(first) = group.first().copied() else {
+                continue;
+            };
             let deploys = deploys_oldest_first(evidence, group);
             let count = deploys.len();
             let where_ = match count {
@@ -145,7 +159,10 @@ exit status: 1";
 
     fn evidence_with(log: &str, deploys: &[&str]) -> Evidence {
         let mut evidence = Evidence::new(Service::default());
-        let t0 = Utc.with_ymd_and_hms(2025, 11, 10, 15, 43, 0).single().unwrap_or_default();
+        let t0 = Utc
+            .with_ymd_and_hms(2025, 11, 10, 15, 43, 0)
+            .single()
+            .unwrap_or_default();
         for (d, deploy) in deploys.iter().enumerate() {
             for (i, line) in log.lines().enumerate() {
                 evidence.logs.push(LogLine {
@@ -203,7 +220,10 @@ exit status: 1";
             Some("backend/alembic/versions/36b3e62b4148_add_deals.py")
         );
         assert_eq!(f.line, Some(33));
-        assert_eq!(f.data["deploys"], serde_json::json!(["dep-1", "dep-2", "dep-3"]));
+        assert_eq!(
+            f.data["deploys"],
+            serde_json::json!(["dep-1", "dep-2", "dep-3"])
+        );
         assert_eq!(f.data["db_error"], "psycopg2.errors.DatatypeMismatch");
     }
 

@@ -142,21 +142,38 @@ mod tests {
         assert_eq!(f.severity, Severity::Warning);
         assert_eq!(f.file.as_deref(), Some("backend/tests/conftest.py"));
         assert_eq!(f.line, Some(8));
-        assert!(f.message.starts_with("the tests run on SQLite (backend/tests/conftest.py:8"));
+        assert!(f
+            .message
+            .starts_with("the tests run on SQLite (backend/tests/conftest.py:8"));
         assert!(f.message.contains("log dep-1-log-0008"));
     }
 
     #[test]
     fn ok() {
         assert!(run(vec![
-            fact(DatabaseRole::Test, "postgresql", "tests/conftest.py:3", "postgresql://t@localhost/t"),
-            fact(DatabaseRole::Deployed, "postgresql", "render.yaml:12", "fromDatabase:"),
+            fact(
+                DatabaseRole::Test,
+                "postgresql",
+                "tests/conftest.py:3",
+                "postgresql://t@localhost/t"
+            ),
+            fact(
+                DatabaseRole::Deployed,
+                "postgresql",
+                "render.yaml:12",
+                "fromDatabase:"
+            ),
         ])
         .is_empty());
         // SQLite everywhere is consistent.
         assert!(run(vec![
             fact(DatabaseRole::Test, "sqlite", "pytest.ini:4", "sqlite://"),
-            fact(DatabaseRole::Deployed, "sqlite", ".env:1", "DATABASE_URL=sqlite:///app.db"),
+            fact(
+                DatabaseRole::Deployed,
+                "sqlite",
+                ".env:1",
+                "DATABASE_URL=sqlite:///app.db"
+            ),
         ])
         .is_empty());
     }
