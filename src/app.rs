@@ -97,7 +97,13 @@ fn report_cmd(args: ReportArgs, clock: DateTime<Utc>, api_key: Option<String>) -
     let evidence = pipeline::collect(&config, !args.quiet)?;
     let partial = pipeline::is_partial(&evidence);
     let template = args.template.as_deref().or(config.template.as_deref());
-    emit_report(evidence, args.format, template, config.now, args.out.output.as_deref())?;
+    emit_report(
+        evidence,
+        args.format,
+        template,
+        config.now,
+        args.out.output.as_deref(),
+    )?;
     Ok(if partial { Status::Partial } else { Status::Ok })
 }
 
@@ -151,7 +157,13 @@ fn render_cmd(args: RenderArgs, clock: DateTime<Utc>) -> Result<Status> {
         .as_deref()
         .map(|s| config::parse_time(s, clock, "--now"))
         .transpose()?;
-    emit_report(evidence, args.format, args.template.as_deref(), now, args.out.output.as_deref())?;
+    emit_report(
+        evidence,
+        args.format,
+        args.template.as_deref(),
+        now,
+        args.out.output.as_deref(),
+    )?;
     Ok(Status::Ok)
 }
 
@@ -160,10 +172,20 @@ fn check_cmd(args: CheckArgs, clock: DateTime<Utc>) -> Result<Status> {
         let mut text = String::new();
         for rule in crate::check::REGISTRY {
             let m = rule.meta();
-            text.push_str(&format!("{:<26} {:<8} {}\n", m.name, m.severity.as_str(), m.summary));
+            text.push_str(&format!(
+                "{:<26} {:<8} {}\n",
+                m.name,
+                m.severity.as_str(),
+                m.summary
+            ));
         }
         let m = &crate::check::UNUSED_IGNORE;
-        text.push_str(&format!("{:<26} {:<8} {}\n", m.name, m.severity.as_str(), m.summary));
+        text.push_str(&format!(
+            "{:<26} {:<8} {}\n",
+            m.name,
+            m.severity.as_str(),
+            m.summary
+        ));
         write_output(args.out.output.as_deref(), &text)?;
         return Ok(Status::Ok);
     }
@@ -178,13 +200,20 @@ fn check_cmd(args: CheckArgs, clock: DateTime<Utc>) -> Result<Status> {
     };
     write_output(args.out.output.as_deref(), &text)?;
     let failing = findings.iter().any(|f| f.severity >= config.fail_on);
-    Ok(if failing { Status::Findings } else { Status::Ok })
+    Ok(if failing {
+        Status::Findings
+    } else {
+        Status::Ok
+    })
 }
 
 fn migrations_cmd(args: MigrationsArgs) -> Result<Status> {
     let base = args.repo.clone().unwrap_or_else(|| ".".into());
     if !base.is_dir() {
-        return Err(Error::Usage(format!("--repo {}: no such folder", base.display())));
+        return Err(Error::Usage(format!(
+            "--repo {}: no such folder",
+            base.display()
+        )));
     }
     let source = WorkDir::new(&base);
     let folders: Vec<String> = if args.dirs.is_empty() {
@@ -194,7 +223,10 @@ fn migrations_cmd(args: MigrationsArgs) -> Result<Status> {
         for dir in &args.dirs {
             let full = base.join(dir);
             if !full.is_dir() {
-                return Err(Error::Usage(format!("{}: no such migration folder", full.display())));
+                return Err(Error::Usage(format!(
+                    "{}: no such migration folder",
+                    full.display()
+                )));
             }
             folders.push(
                 dir.components()

@@ -160,11 +160,17 @@ impl Config {
         let service = args.service.clone().or(file.service);
         if let Some(s) = &service {
             if s.trim().is_empty() {
-                return Err(Error::Usage("--service is empty: give srv-… or a service name".into()));
+                return Err(Error::Usage(
+                    "--service is empty: give srv-… or a service name".into(),
+                ));
             }
         }
         Ok(Config {
-            repo: args.repo.clone().or(file.repo).unwrap_or_else(|| PathBuf::from(".")),
+            repo: args
+                .repo
+                .clone()
+                .or(file.repo)
+                .unwrap_or_else(|| PathBuf::from(".")),
             service,
             render_api_url: args
                 .render_api_url
@@ -205,7 +211,9 @@ pub fn parse_time(text: &str, now: DateTime<Utc>, what: &str) -> Result<DateTime
             return Ok(t.and_utc());
         }
     }
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let amount: i64 = digits.parse().map_err(|_| bad_time(text, what))?;
     let span = match unit {
@@ -217,7 +225,8 @@ pub fn parse_time(text: &str, now: DateTime<Utc>, what: &str) -> Result<DateTime
         _ => None,
     }
     .ok_or_else(|| bad_time(text, what))?;
-    now.checked_sub_signed(span).ok_or_else(|| bad_time(text, what))
+    now.checked_sub_signed(span)
+        .ok_or_else(|| bad_time(text, what))
 }
 
 fn bad_time(text: &str, what: &str) -> Error {
@@ -278,7 +287,9 @@ mod tests {
             "2025-11-08T18:15:00+00:00"
         );
         assert_eq!(
-            parse_time("2025-11-10", now(), "--since").unwrap().to_rfc3339(),
+            parse_time("2025-11-10", now(), "--since")
+                .unwrap()
+                .to_rfc3339(),
             "2025-11-10T00:00:00+00:00"
         );
         assert_eq!(
@@ -287,8 +298,13 @@ mod tests {
                 .to_rfc3339(),
             "2025-11-10T15:00:00+00:00"
         );
-        let err = parse_time("yesterday", now(), "--since").unwrap_err().to_string();
-        assert!(err.contains("--since") && err.contains("yesterday"), "{err}");
+        let err = parse_time("yesterday", now(), "--since")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--since") && err.contains("yesterday"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -311,7 +327,11 @@ mod tests {
     fn flags_win_over_file_and_key_is_hidden() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("incident.yaml");
-        std::fs::write(&path, "service: srv-fromfile\nsince: 7d\nfail_on: warning\n").unwrap();
+        std::fs::write(
+            &path,
+            "service: srv-fromfile\nsince: 7d\nfail_on: warning\n",
+        )
+        .unwrap();
         let args = SourceArgs {
             config: Some(path),
             service: Some("srv-fromflag".into()),
@@ -319,7 +339,10 @@ mod tests {
         };
         let config = Config::resolve(&args, None, Some("rnd_secret".into()), now()).unwrap();
         assert_eq!(config.service.as_deref(), Some("srv-fromflag"));
-        assert_eq!(config.since.unwrap().to_rfc3339(), "2025-11-03T18:15:00+00:00");
+        assert_eq!(
+            config.since.unwrap().to_rfc3339(),
+            "2025-11-03T18:15:00+00:00"
+        );
         assert_eq!(config.fail_on, Severity::Warning);
         assert!(!format!("{config:?}").contains("rnd_secret"));
     }
@@ -330,7 +353,9 @@ mod tests {
             disable: vec!["no-such-rule".into()],
             ..Default::default()
         };
-        let err = Config::resolve(&args, None, None, now()).unwrap_err().to_string();
+        let err = Config::resolve(&args, None, None, now())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no-such-rule"), "{err}");
     }
 }

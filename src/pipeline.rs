@@ -79,7 +79,10 @@ pub fn collect(config: &Config, progress: bool) -> Result<Evidence> {
             run_checks(&mut evidence, Some(&history), config, prior, &tree);
         }
         None => {
-            let root = repo.workdir().map(Path::to_path_buf).unwrap_or(config.repo.clone());
+            let root = repo
+                .workdir()
+                .map(Path::to_path_buf)
+                .unwrap_or(config.repo.clone());
             let workdir = WorkDir::new(root);
             let folders = migration_folders(config, &repo, &workdir)?;
             load_migrations(&workdir, &folders, &mut evidence);
@@ -97,7 +100,10 @@ pub fn collect(config: &Config, progress: bool) -> Result<Evidence> {
 pub fn check(config: &Config, range: Option<&str>) -> Result<Evidence> {
     let mut evidence = Evidence::new(Service::default());
     let repo = GitRepo::open(&config.repo)?;
-    let root = repo.workdir().map(Path::to_path_buf).unwrap_or(config.repo.clone());
+    let root = repo
+        .workdir()
+        .map(Path::to_path_buf)
+        .unwrap_or(config.repo.clone());
     let workdir = WorkDir::new(root);
     let folders = migration_folders(config, &repo, &workdir)?;
     load_migrations(&workdir, &folders, &mut evidence);
@@ -147,13 +153,19 @@ pub fn attach_excerpts(findings: &mut [Finding], source: &dyn FileSource) {
 
 /// Folders given in the config (relative to the working directory or the repository), else
 /// discovered under the repository path the user pointed at.
-fn migration_folders(config: &Config, repo: &GitRepo, source: &dyn FileSource) -> Result<Vec<String>> {
+fn migration_folders(
+    config: &Config,
+    repo: &GitRepo,
+    source: &dyn FileSource,
+) -> Result<Vec<String>> {
     if config.migrations.is_empty() {
         let all = migrations::discover(source).map_err(|e| Error::io(&config.repo, e))?;
         let prefix = repo.prefix();
         let under: Vec<String> = all
             .iter()
-            .filter(|f| prefix.is_empty() || f.starts_with(&format!("{prefix}/")) || f.as_str() == prefix)
+            .filter(|f| {
+                prefix.is_empty() || f.starts_with(&format!("{prefix}/")) || f.as_str() == prefix
+            })
             .cloned()
             .collect();
         return Ok(if under.is_empty() { all } else { under });
@@ -203,7 +215,10 @@ pub fn context(evidence: Evidence, now: Option<DateTime<Utc>>) -> ReportContext 
 }
 
 /// The analysis and checks of a set of migration folders, for `postmortem migrations`.
-pub fn migrations_only(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, Vec<Finding>) {
+pub fn migrations_only(
+    source: &dyn FileSource,
+    folders: &[String],
+) -> (Vec<MigrationSet>, Vec<Finding>) {
     let mut evidence = Evidence::new(Service::default());
     let (sets, prior) = migrations::load(source, folders);
     evidence.migration_sets = sets;

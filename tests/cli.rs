@@ -29,9 +29,25 @@ fn version_and_help_list_every_command() {
     for cmd in ["report", "collect", "render", "check", "migrations", "init"] {
         assert!(help.contains(cmd), "{cmd} missing from --help:\n{help}");
     }
-    let report_help = String::from_utf8_lossy(&postmortem(&["report", "--help"], dir.path()).stdout).into_owned();
-    for flag in ["--config", "--repo", "--service", "--render-api-url", "--render-data", "--since", "--until", "--migrations", "--output", "--format", "RENDER_SERVICE_ID"] {
-        assert!(report_help.contains(flag), "{flag} missing from report --help");
+    let report_help =
+        String::from_utf8_lossy(&postmortem(&["report", "--help"], dir.path()).stdout).into_owned();
+    for flag in [
+        "--config",
+        "--repo",
+        "--service",
+        "--render-api-url",
+        "--render-data",
+        "--since",
+        "--until",
+        "--migrations",
+        "--output",
+        "--format",
+        "RENDER_SERVICE_ID",
+    ] {
+        assert!(
+            report_help.contains(flag),
+            "{flag} missing from report --help"
+        );
     }
 }
 
@@ -45,7 +61,11 @@ fn a_bad_flag_exits_2() {
 #[test]
 fn a_malformed_config_names_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("postmortem.yaml"), "service: srv-a\nrepo: [unclosed\n").unwrap();
+    std::fs::write(
+        dir.path().join("postmortem.yaml"),
+        "service: srv-a\nrepo: [unclosed\n",
+    )
+    .unwrap();
     let o = postmortem(&["report"], dir.path());
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
@@ -55,18 +75,29 @@ fn a_malformed_config_names_file_line_and_column() {
 #[test]
 fn an_unknown_config_key_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("incident.yaml"), "incident:\n  impact: down\n  impakt: typo\n").unwrap();
+    std::fs::write(
+        dir.path().join("incident.yaml"),
+        "incident:\n  impact: down\n  impakt: typo\n",
+    )
+    .unwrap();
     let o = postmortem(&["check", "--config", "incident.yaml"], dir.path());
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(err.contains("impakt") && err.contains("incident.yaml:3:"), "{err}");
+    assert!(
+        err.contains("impakt") && err.contains("incident.yaml:3:"),
+        "{err}"
+    );
 }
 
 #[test]
 fn render_refuses_what_is_not_evidence() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("x.json"), "{\"a\": 1}").unwrap();
-    std::fs::write(dir.path().join("broken.json"), "{\n  \"schema_version\": 1,\n  oops\n}").unwrap();
+    std::fs::write(
+        dir.path().join("broken.json"),
+        "{\n  \"schema_version\": 1,\n  oops\n}",
+    )
+    .unwrap();
     let o = postmortem(&["render", "x.json"], dir.path());
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("schema_version"), "{}", stderr(&o));

@@ -44,7 +44,10 @@ fn setup() -> Run {
 }
 
 fn run(r: &Run, extra: &[&str]) -> (Status, String) {
-    let out = r.repo.parent().unwrap().join(format!("out-{}", extra.join("_").replace(['/', '-', '.'], "")));
+    let out = r.repo.parent().unwrap().join(format!(
+        "out-{}",
+        extra.join("_").replace(['/', '-', '.'], "")
+    ));
     let mut args: Vec<String> = vec!["postmortem".into()];
     args.extend(extra.iter().map(|s| s.to_string()));
     args.extend(
@@ -68,9 +71,13 @@ fn run(r: &Run, extra: &[&str]) -> (Status, String) {
 }
 
 fn section<'a>(report: &'a str, heading: &str) -> &'a str {
-    let start = report.find(heading).unwrap_or_else(|| panic!("no section {heading}:\n{report}"));
+    let start = report
+        .find(heading)
+        .unwrap_or_else(|| panic!("no section {heading}:\n{report}"));
     let rest = &report[start..];
-    let end = rest[heading.len()..].find("\n## ").map_or(rest.len(), |i| i + heading.len());
+    let end = rest[heading.len()..]
+        .find("\n## ")
+        .map_or(rest.len(), |i| i + heading.len());
     &rest[..end]
 }
 
@@ -82,18 +89,35 @@ fn seed_report_finds_the_facts_itself() {
 
     // 14 failed deploys, all exit 1, in the table.
     let evidence = section(&report, "## Failure Evidence");
-    assert_eq!(evidence.matches("| update_failed").count(), 14, "{evidence}");
-    assert!(evidence.contains("14 with `\"nonZeroExit\": 1`"), "{evidence}");
+    assert_eq!(
+        evidence.matches("| update_failed").count(),
+        14,
+        "{evidence}"
+    );
+    assert!(
+        evidence.contains("14 with `\"nonZeroExit\": 1`"),
+        "{evidence}"
+    );
 
     // The root cause, at the foreign key's line, with the conversion that came too late.
     let root = section(&report, "## Root Cause Analysis");
-    assert!(root.contains("36b3e62b4148_add_deals_and_pipeline_stages_tables.py"), "{root}");
+    assert!(
+        root.contains("36b3e62b4148_add_deals_and_pipeline_stages_tables.py"),
+        "{root}"
+    );
     assert!(root.contains("DatatypeMismatch"), "{root}");
     assert!(root.contains(":39"), "{root}");
 
     // The six phantom migrations, and nothing else, from the two "fix" commits.
     let attempts = section(&report, "## Previous Fix Attempts");
-    for id in ["3a15202c7dc2", "0cbf1e0e3ab5", "dc2c0f69c1b1", "9a3aba324f7f", "e19f4551fcb0", "f5b6c2c9d4f2"] {
+    for id in [
+        "3a15202c7dc2",
+        "0cbf1e0e3ab5",
+        "dc2c0f69c1b1",
+        "9a3aba324f7f",
+        "e19f4551fcb0",
+        "f5b6c2c9d4f2",
+    ] {
         assert!(attempts.contains(id), "{id} missing:\n{attempts}");
     }
     assert!(!attempts.contains("36b3e62b4148`: never"), "{attempts}");
@@ -130,7 +154,10 @@ fn collect_then_render_offline_gives_the_same_report() {
 
     // The snapshot round-trips through the model unchanged.
     let parsed = app::read_evidence(Path::new(&snapshot)).unwrap();
-    assert_eq!(serde_json::to_string_pretty(&parsed).unwrap() + "\n", evidence);
+    assert_eq!(
+        serde_json::to_string_pretty(&parsed).unwrap() + "\n",
+        evidence
+    );
 }
 
 #[test]

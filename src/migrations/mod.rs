@@ -14,7 +14,9 @@ pub(crate) mod testkit;
 
 use std::path::Path;
 
-use crate::check::rules::{duplicate_revision, missing_parent, multiple_heads, revision_cycle, unparseable_migration};
+use crate::check::rules::{
+    duplicate_revision, missing_parent, multiple_heads, revision_cycle, unparseable_migration,
+};
 use crate::check::Finding;
 use crate::source::{FileSource, WorkDir};
 use model::MigrationSet;
@@ -30,7 +32,10 @@ pub fn load(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, 
         Ok(files) => files,
         Err(e) => {
             for folder in folders {
-                findings.push(unparseable_migration::unreadable(folder, &format!("cannot list {}: {e}", source.describe())));
+                findings.push(unparseable_migration::unreadable(
+                    folder,
+                    &format!("cannot list {}: {e}", source.describe()),
+                ));
             }
             return (Vec::new(), findings);
         }
@@ -42,13 +47,18 @@ pub fn load(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, 
             let bytes = match source.read(file) {
                 Ok(bytes) => bytes,
                 Err(e) => {
-                    findings.push(unparseable_migration::unreadable(file, &format!("cannot read it: {e}")));
+                    findings.push(unparseable_migration::unreadable(
+                        file,
+                        &format!("cannot read it: {e}"),
+                    ));
                     continue;
                 }
             };
             match alembic::parse_revision(file, &bytes) {
                 Ok(revision) => revisions.push(revision),
-                Err(failure) => findings.push(unparseable_migration::finding(file, &failure, &bytes)),
+                Err(failure) => {
+                    findings.push(unparseable_migration::finding(file, &failure, &bytes))
+                }
             }
         }
         revisions.sort_by(|a, b| a.file.cmp(&b.file));

@@ -34,7 +34,11 @@ pub fn text(findings: &[Finding]) -> String {
             let _ = writeln!(out, "{:width$} |", "");
             for (i, line) in excerpt.lines.iter().enumerate() {
                 let n = excerpt.start_line as usize + i;
-                let mark = if n == excerpt.highlight as usize { ">" } else { " " };
+                let mark = if n == excerpt.highlight as usize {
+                    ">"
+                } else {
+                    " "
+                };
                 let _ = writeln!(out, "{n:>width$} |{mark}{line}");
             }
             let _ = writeln!(out, "{:width$} |", "");
@@ -92,13 +96,20 @@ pub fn github(findings: &[Finding]) -> String {
             message.push_str(&format!(" (commit {})", &sha[..sha.len().min(12)]));
         }
         message.push_str(&format!("\n{}", f.help));
-        let _ = writeln!(out, "::{level} {}::{}", props.join(","), escape_data(&message));
+        let _ = writeln!(
+            out,
+            "::{level} {}::{}",
+            props.join(","),
+            escape_data(&message)
+        );
     }
     out
 }
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {
@@ -140,7 +151,8 @@ pub fn sarif(findings: &[Finding]) -> Value {
                 result["ruleIndex"] = json!(index);
             }
             if let Some(file) = &f.file {
-                let mut location = json!({"artifactLocation": {"uri": file, "uriBaseId": "%SRCROOT%"}});
+                let mut location =
+                    json!({"artifactLocation": {"uri": file, "uriBaseId": "%SRCROOT%"}});
                 if let Some(line) = f.line.filter(|l| *l > 0) {
                     location["region"] = json!({"startLine": line});
                 }
@@ -199,7 +211,10 @@ mod tests {
         assert_eq!(summary(&[]), "No findings.");
         assert_eq!(summary(&[finding(), finding()]), "Found 2 errors.");
         let warning = finding().severity(Severity::Warning);
-        assert_eq!(summary(&[finding(), warning]), "Found 1 error and 1 warning.");
+        assert_eq!(
+            summary(&[finding(), warning]),
+            "Found 1 error and 1 warning."
+        );
     }
 
     #[test]
@@ -217,7 +232,10 @@ mod tests {
         let out = sarif(&[finding()]);
         let run = &out["runs"][0];
         let index = run["results"][0]["ruleIndex"].as_u64().unwrap() as usize;
-        assert_eq!(run["tool"]["driver"]["rules"][index]["id"], "fk-type-mismatch");
+        assert_eq!(
+            run["tool"]["driver"]["rules"][index]["id"],
+            "fk-type-mismatch"
+        );
         assert_eq!(
             run["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"],
             39

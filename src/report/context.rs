@@ -174,7 +174,10 @@ impl View {
                 .map(|d| d.failure.as_ref().map_or(Phase::Unknown, |f| f.phase))
                 .map(|p| p.label().to_string()),
         );
-        let builds_succeeded = failed_deploys.iter().filter(|r| r.build == "succeeded").count();
+        let builds_succeeded = failed_deploys
+            .iter()
+            .filter(|r| r.build == "succeeded")
+            .count();
 
         // The failure most deploys share is the one that explains the streak.
         let failing: BTreeSet<&str> = failed.iter().map(|d| d.id.as_str()).collect();
@@ -190,7 +193,10 @@ impl View {
         let by_revision = count_sorted(relevant.iter().map(|f| {
             (
                 f.revision.clone().unwrap_or_default(),
-                f.db_error.clone().or(f.alembic_error.clone()).unwrap_or_default(),
+                f.db_error
+                    .clone()
+                    .or(f.alembic_error.clone())
+                    .unwrap_or_default(),
             )
         }));
         let (log_failure, log_failure_deploys) = match by_revision.first() {
@@ -200,10 +206,17 @@ impl View {
                     .iter()
                     .filter(|f| {
                         f.revision.clone().unwrap_or_default() == key.0
-                            && f.db_error.clone().or(f.alembic_error.clone()).unwrap_or_default()
+                            && f.db_error
+                                .clone()
+                                .or(f.alembic_error.clone())
+                                .unwrap_or_default()
                                 == key.1
                     })
-                    .min_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| a.log_id.cmp(&b.log_id)))
+                    .min_by(|a, b| {
+                        a.timestamp
+                            .cmp(&b.timestamp)
+                            .then_with(|| a.log_id.cmp(&b.log_id))
+                    })
                     .map(|f| (*f).clone()),
                 *n,
             ),
@@ -228,7 +241,12 @@ impl View {
             .cloned()
             .collect();
         phantoms.sort_by(|a, b| {
-            let date = |f: &Finding| f.data.get("date").and_then(|d| d.as_str()).map(str::to_string);
+            let date = |f: &Finding| {
+                f.data
+                    .get("date")
+                    .and_then(|d| d.as_str())
+                    .map(str::to_string)
+            };
             date(a).cmp(&date(b)).then_with(|| a.commit.cmp(&b.commit))
         });
         let test_engine_findings: Vec<Finding> = findings
@@ -241,8 +259,11 @@ impl View {
                 || f.rule == "sqlite-tests-postgres-prod"
                 || Some(f) == root_finding.as_ref()
         };
-        let other_findings: Vec<Finding> =
-            findings.iter().filter(|f| !shown_elsewhere(f)).cloned().collect();
+        let other_findings: Vec<Finding> = findings
+            .iter()
+            .filter(|f| !shown_elsewhere(f))
+            .cloned()
+            .collect();
 
         let heads: Vec<String> = evidence
             .migration_sets
@@ -289,13 +310,16 @@ impl View {
             Some(name) => name.clone(),
             None => evidence.service.id.clone(),
         };
-        let title = evidence.incident.title.clone().unwrap_or_else(|| {
-            match &evidence.service.name {
-                Some(name) => format!("Render Deployment Failure Analysis: {name}"),
-                None if evidence.deploys.is_empty() => "Migration Check".to_string(),
-                None => "Render Deployment Failure Analysis".to_string(),
-            }
-        });
+        let title =
+            evidence
+                .incident
+                .title
+                .clone()
+                .unwrap_or_else(|| match &evidence.service.name {
+                    Some(name) => format!("Render Deployment Failure Analysis: {name}"),
+                    None if evidence.deploys.is_empty() => "Migration Check".to_string(),
+                    None => "Render Deployment Failure Analysis".to_string(),
+                });
         let first_failure = analysis
             .streak
             .as_ref()
@@ -303,7 +327,10 @@ impl View {
             .or_else(|| failed.iter().filter_map(|d| d.created_at).min())
             .or_else(|| evidence.deploys.iter().filter_map(|d| d.created_at).max());
         let status = evidence.incident.status.clone().unwrap_or_else(|| {
-            let recovered = analysis.streak.as_ref().is_some_and(|s| s.recovered_by.is_some());
+            let recovered = analysis
+                .streak
+                .as_ref()
+                .is_some_and(|s| s.recovered_by.is_some());
             if recovered {
                 "Resolved".to_string()
             } else if !analysis.root_causes.is_empty() {
@@ -320,8 +347,14 @@ impl View {
             counts: Counts {
                 deploys: evidence.deploys.len(),
                 failed: failed_deploys.len(),
-                errors: findings.iter().filter(|f| f.severity == Severity::Error).count(),
-                warnings: findings.iter().filter(|f| f.severity == Severity::Warning).count(),
+                errors: findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Error)
+                    .count(),
+                warnings: findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Warning)
+                    .count(),
             },
             failed_deploys,
             exit_codes,

@@ -32,6 +32,35 @@ pub fn inline(text: &str) -> String {
     out
 }
 
+/// Prose that may carry `code spans` of its own (finding messages, help): balanced spans are
+/// kept as code, everything else is escaped like [`inline`].
+pub fn prose(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    while let Some(open) = rest.find('`') {
+        let run = rest[open..].chars().take_while(|c| *c == '`').count();
+        let fence = &rest[open..open + run];
+        let after = &rest[open + run..];
+        // A span closes at the next run of exactly the same length.
+        let close = after.match_indices(fence).find(|(i, _)| {
+            !after[i + run..].starts_with('`') && (*i == 0 || !after[..*i].ends_with('`'))
+        });
+        match close {
+            Some((i, _)) if i > 0 => {
+                out.push_str(&inline(&rest[..open]));
+                out.push_str(&code(&after[..i]));
+                rest = &after[i + run..];
+            }
+            _ => {
+                out.push_str(&inline(&rest[..open + run]));
+                rest = after;
+            }
+        }
+    }
+    out.push_str(&inline(rest));
+    out
+}
+
 /// A table cell: inline text, never empty (an empty cell reads as a missing column).
 pub fn cell(text: &str) -> String {
     let escaped = inline(text.trim());
@@ -47,7 +76,13 @@ pub fn cell(text: &str) -> String {
 pub fn code(text: &str) -> String {
     let text: String = text
         .chars()
-        .map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c })
+        .map(|c| {
+            if c == '\n' || c == '\r' || c == '\t' {
+                ' '
+            } else {
+                c
+            }
+        })
         .filter(|c| !c.is_control())
         .collect();
     let fence = "`".repeat(longest_run(&text, '`') + 1);
@@ -91,8 +126,18 @@ mod tests {
             inline("<script>alert(1)</script> | x"),
             "&lt;script&gt;alert(1)&lt;/script&gt; \\| x"
         );
-        assert_eq!(inline("# not a heading\nsecond"), "\\# not a heading second");
+        assert_eq!(
+            inline("# not a heading\nsecond"),
+            "\\# not a heading second"
+        );
         assert_eq!(cell("  "), "—");
+    }
+
+    #[test]
+    fn prose_keeps_balanced_code_spans() {
+        assert_eq!(prose("run `a_b` now_"), "run `a_b` now\\_");
+        assert_eq!(prose("odd ` tick"), "odd \\` tick");
+        assert_eq!(prose("<b>`x|y`</b>"), "&lt;b&gt;`x\\|y`&lt;/b&gt;");
     }
 
     #[test]

@@ -88,25 +88,49 @@ fn text_filter(
 
 fn register(tera: &mut Tera) {
     tera.register_filter("md", text_filter("md", markdown::inline));
+    tera.register_filter("prose", text_filter("prose", markdown::prose));
+    tera.register_filter(
+        "upper_first",
+        text_filter("upper_first", |s| {
+            let mut chars = s.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect(),
+                None => String::new(),
+            }
+        }),
+    );
     tera.register_filter("cell", text_filter("cell", markdown::cell));
     tera.register_filter("code", text_filter("code", markdown::code));
-    tera.register_filter("short", text_filter("short", |s| s.chars().take(7).collect()));
+    tera.register_filter(
+        "short",
+        text_filter("short", |s| s.chars().take(7).collect()),
+    );
     tera.register_filter("utc", text_filter("utc", utc));
     tera.register_filter("fenced", |value: &Value, args: &HashMap<String, Value>| {
         let lang = args.get("lang").and_then(Value::as_str).unwrap_or("");
-        Ok(Value::String(markdown::fenced(&str_arg(value, "fenced")?, lang)))
+        Ok(Value::String(markdown::fenced(
+            &str_arg(value, "fenced")?,
+            lang,
+        )))
     });
     tera.register_filter("excerpt", |value: &Value, args: &HashMap<String, Value>| {
         let lang = args.get("lang").and_then(Value::as_str).unwrap_or("");
         let excerpt: crate::check::Excerpt = serde_json::from_value(value.clone())
             .map_err(|e| tera::Error::msg(format!("excerpt expects an excerpt object: {e}")))?;
-        Ok(Value::String(markdown::fenced(&number_lines(&excerpt), lang)))
+        Ok(Value::String(markdown::fenced(
+            &number_lines(&excerpt),
+            lang,
+        )))
     });
     // `file:line` as inline code; the line is left out when unknown.
     tera.register_function("loc", |args: &HashMap<String, Value>| {
         let file = str_arg(args.get("file").unwrap_or(&Value::Null), "loc(file=...)")?;
         let line = str_arg(args.get("line").unwrap_or(&Value::Null), "loc(line=...)")?;
-        let place = if line.is_empty() { file.into_owned() } else { format!("{file}:{line}") };
+        let place = if line.is_empty() {
+            file.into_owned()
+        } else {
+            format!("{file}:{line}")
+        };
         Ok(Value::String(markdown::code(&place)))
     });
     tera.register_function("code", |args: &HashMap<String, Value>| {
@@ -133,7 +157,11 @@ pub fn number_lines(excerpt: &crate::check::Excerpt) -> String {
     let mut out = String::new();
     for (i, line) in excerpt.lines.iter().enumerate() {
         let n = excerpt.start_line as usize + i;
-        let mark = if n == excerpt.highlight as usize { '>' } else { ' ' };
+        let mark = if n == excerpt.highlight as usize {
+            '>'
+        } else {
+            ' '
+        };
         out.push_str(&format!("{mark}{n:>width$} | {line}\n"));
     }
     out

@@ -49,7 +49,9 @@ pub struct Seed {
 }
 
 fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 11, 10, h, m, s).single().expect("valid seed time")
+    Utc.with_ymd_and_hms(2025, 11, 10, h, m, s)
+        .single()
+        .expect("valid seed time")
 }
 
 struct SeedCommit {
@@ -159,7 +161,10 @@ fn commit_files(
     time: DateTime<Utc>,
     message: &str,
 ) -> git2::Oid {
-    let workdir = repo.workdir().expect("non-bare seed repository").to_path_buf();
+    let workdir = repo
+        .workdir()
+        .expect("non-bare seed repository")
+        .to_path_buf();
     let mut index = repo.index().expect("index");
     for (path, content) in files {
         let full = workdir.join(path);
@@ -168,7 +173,9 @@ fn commit_files(
         index.add_path(Path::new(path)).expect("git add");
     }
     index.write().expect("write index");
-    let tree = repo.find_tree(index.write_tree().expect("write tree")).expect("tree");
+    let tree = repo
+        .find_tree(index.write_tree().expect("write tree"))
+        .expect("tree");
     let parents: Vec<git2::Commit> = match repo.head() {
         Ok(head) => vec![head.peel_to_commit().expect("head commit")],
         Err(_) => Vec::new(),
@@ -224,14 +231,21 @@ pub fn build(dir: &Path) -> Seed {
             .collect();
         shas.push(commit_files(&repo, &files, c.time, c.message).to_string());
     }
-    let messages: Vec<String> = std::iter::once("feat: backend with users and Clerk auth\n".to_string())
-        .chain(later_commits().iter().map(|c| c.message.to_string()))
-        .collect();
+    let messages: Vec<String> =
+        std::iter::once("feat: backend with users and Clerk auth\n".to_string())
+            .chain(later_commits().iter().map(|c| c.message.to_string()))
+            .collect();
 
     // (commit index, created_at, trigger): the last good deploy, then the 14 failures.
     // The 16:10 deploy is a manual redeploy of the same commit: the same failure again.
     let plan: Vec<(usize, DateTime<Utc>, &str)> = vec![
-        (0, Utc.with_ymd_and_hms(2025, 11, 7, 9, 14, 31).single().expect("time"), "new_commit"),
+        (
+            0,
+            Utc.with_ymd_and_hms(2025, 11, 7, 9, 14, 31)
+                .single()
+                .expect("time"),
+            "new_commit",
+        ),
         (1, at(15, 43, 8), "new_commit"),
         (2, at(16, 1, 55), "new_commit"),
         (2, at(16, 10, 30), "manual"),
@@ -286,9 +300,21 @@ pub fn build(dir: &Path) -> Seed {
                 "details": details,
             })
         };
-        events.push(event("build_started", started, json!({"buildId": build_id, "trigger": trigger_details})));
-        events.push(event("build_ended", built, json!({"buildId": build_id, "buildStatus": "succeeded", "reason": {}, "status": 2})));
-        events.push(event("deploy_started", built + Duration::seconds(1), json!({"deployId": deploy_id, "trigger": trigger_details})));
+        events.push(event(
+            "build_started",
+            started,
+            json!({"buildId": build_id, "trigger": trigger_details}),
+        ));
+        events.push(event(
+            "build_ended",
+            built,
+            json!({"buildId": build_id, "buildStatus": "succeeded", "reason": {}, "status": 2}),
+        ));
+        events.push(event(
+            "deploy_started",
+            built + Duration::seconds(1),
+            json!({"deployId": deploy_id, "trigger": trigger_details}),
+        ));
         if good {
             events.push(event("deploy_ended", finished, json!({"deployId": deploy_id, "deployStatus": "succeeded", "reason": {}, "status": 2})));
             continue;

@@ -100,7 +100,9 @@ impl IdShape {
         for id in ids {
             total += 1;
             let digits = id.bytes().all(|b| b.is_ascii_digit());
-            let hex = id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            let hex = id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
             if id.len() >= 4 && (digits || hex && id.len() >= 8) {
                 *counts.entry((digits, id.len())).or_default() += 1;
             }
@@ -128,7 +130,9 @@ impl IdShape {
         match *self {
             IdShape::Hex { len } => {
                 token.len() == len
-                    && token.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                    && token
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
                     && (!digits || candidate.strong)
             }
             IdShape::Digits { len } => token.len() == len && digits,
@@ -158,7 +162,11 @@ fn read_revision(content: &[u8], file_name: &str) -> Option<BlobRevision> {
     let id = match REVISION.captures(content).and_then(|c| c.get(1)) {
         Some(m) => String::from_utf8_lossy(m.as_bytes()).into_owned(),
         // Without a readable `revision =` line the default file template's prefix is the ID.
-        None => file_name.split('_').next().filter(|s| s.len() >= 4)?.to_string(),
+        None => file_name
+            .split('_')
+            .next()
+            .filter(|s| s.len() >= 4)?
+            .to_string(),
     };
     let parents = DOWN_REVISION
         .captures(content)
@@ -399,7 +407,12 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
         repo,
         dirs: dirs
             .iter()
-            .map(|d| Path::new(d).iter().map(|c| c.to_string_lossy().into_owned()).collect())
+            .map(|d| {
+                Path::new(d)
+                    .iter()
+                    .map(|c| c.to_string_lossy().into_owned())
+                    .collect()
+            })
             .collect(),
         children: HashMap::new(),
         folders: HashMap::new(),
@@ -476,7 +489,9 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
         shas.get(at).is_some_and(|s| s.starts_with(token))
     };
     for (pos, node) in nodes.iter().enumerate() {
-        let Some(mention) = &node.mention else { continue };
+        let Some(mention) = &node.mention else {
+            continue;
+        };
         let (summary, candidates) = mention.as_ref();
         let ids: Vec<String> = candidates
             .iter()
@@ -492,7 +507,11 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
         history.mentions.push(Mention {
             commit: commit_ref(pos, node),
             summary: summary.clone(),
-            present: ids.iter().filter(|id| set.contains_key(*id)).cloned().collect(),
+            present: ids
+                .iter()
+                .filter(|id| set.contains_key(*id))
+                .cloned()
+                .collect(),
             ids,
             heads: heads_of(&set),
         });
