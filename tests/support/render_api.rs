@@ -1,5 +1,5 @@
-//! A loopback stand-in for Render's REST API, speaking real HTTP/1.1 over loopback TCP, for tests,
-//! examples and benchmarks. Include it with
+//! A loopback stand-in for Render's REST API, speaking real HTTP/1.1 with keep-alive, for
+//! tests, examples and benchmarks. Include it with
 //! `#[path = "../tests/support/render_api.rs"] mod render_api;`.
 //!
 //! It behaves like the real API as documented in `reference/render-api.md`: Bearer auth (401
@@ -9,10 +9,14 @@
 //! `now - 1h … now` default window when `startTime`/`endTime` are left out. Faults
 //! (429 with `Retry-After: 1`, 503, latency, small log pages) are switched on per path prefix.
 //!
-//! Depends on std, serde_json and chrono only.
+//! Depends on std, serde_json and chrono only. It serves each connection on its own thread:
+//! tiny_http's connection pool can leave a new keep-alive connection queued behind idle ones
+//! until the client times out, which made parallel fetches stall for 30 s.
 #![allow(dead_code)]
 
 use std::collections::HashSet;
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -88,8 +92,8 @@ pub struct RunningFake {
     url: String,
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
-    addr: std::net::SocketAddr,
     acceptor: Option<JoinHandle<()>>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 struct Shared {
@@ -106,42 +110,47 @@ struct State {
 
 impl FakeRender {
     pub fn start(self) -> RunningFake {
-        let listener = match std::net::TcpListener::bind("127.0.0.1:0") {
+        let listener = match TcpListener::bind("127.0.0.1:0") {
             Ok(l) => l,
             Err(e) => panic!("fake Render API cannot listen on loopback: {e}"),
         };
-        let addr = match listener.local_addr() {
-            Ok(a) => a,
-            Err(e) => panic!("fake Render API has no address: {e}"),
-        };
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+        // Non-blocking accept, so that the thread notices `stop`.
+        let _ = listener.set_nonblocking(true);
         let shared = Arc::new(Shared {
             data: self,
             state: Mutex::new(State::default()),
         });
         let stop = Arc::new(AtomicBool::new(false));
-        // A thread per connection, each serving its kept-alive requests in order, as a real
-        // server does: a client with several connections in flight is never made to wait
-        // behind another connection's idle socket.
+        let connections = Arc::new(Mutex::new(Vec::new()));
         let acceptor = {
-            let (shared, stop) = (shared.clone(), stop.clone());
+            let (shared, stop, connections) = (shared.clone(), stop.clone(), connections.clone());
             std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    if let Ok(stream) = stream {
-                        let shared = shared.clone();
-                        std::thread::spawn(move || serve_connection(&shared, stream));
+                while !stop.load(Ordering::Relaxed) {
+                    match listener.accept() {
+                        Ok((stream, _)) => {
+                            let (shared, stop) = (shared.clone(), stop.clone());
+                            let handle = std::thread::spawn(move || {
+                                serve_connection(stream, &shared, &stop)
+                            });
+                            if let Ok(mut c) = connections.lock() {
+                                c.push(handle);
+                            }
+                        }
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                            std::thread::sleep(Duration::from_millis(2));
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(2)),
                     }
                 }
             })
         };
         RunningFake {
-            url: format!("http://127.0.0.1:{}/v1", addr.port()),
+            url: format!("http://127.0.0.1:{port}/v1"),
             shared,
             stop,
-            addr,
             acceptor: Some(acceptor),
+            connections,
         }
     }
 }
@@ -168,81 +177,16 @@ impl RunningFake {
 impl Drop for RunningFake {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        // Wake the acceptor so it sees the flag.
-        let _ = std::net::TcpStream::connect(self.addr);
-        if let Some(t) = self.acceptor.take() {
-            let _ = t.join();
+        if let Some(a) = self.acceptor.take() {
+            let _ = a.join();
         }
-    }
-}
-
-/// One HTTP/1.1 request: method, target, headers (names lower-cased). `None` at end of stream.
-fn read_request(
-    reader: &mut impl std::io::BufRead,
-) -> Option<(String, String, Vec<(String, String)>)> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_string();
-    let target = parts.next()?.to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).ok()? == 0 {
-            return None;
+        let handles: Vec<JoinHandle<()>> = match self.connections.lock() {
+            Ok(mut c) => c.drain(..).collect(),
+            Err(_) => Vec::new(),
+        };
+        for h in handles {
+            let _ = h.join();
         }
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = h.split_once(':') {
-            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-        }
-    }
-    Some((method, target, headers))
-}
-
-fn serve_connection(shared: &Shared, stream: std::net::TcpStream) {
-    // Idle keep-alive connections end on their own, so no thread outlives its test for long.
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let Ok(write_half) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = std::io::BufReader::new(stream);
-    let mut writer = std::io::BufWriter::new(write_half);
-    while let Some((method, target, headers)) = read_request(&mut reader) {
-        let close = headers
-            .iter()
-            .any(|(n, v)| n == "connection" && v.eq_ignore_ascii_case("close"));
-        let (status, response_headers, body) = serve(shared, &method, &target, &headers);
-        let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
-        for (name, value) in response_headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-        use std::io::Write;
-        if writer.write_all(head.as_bytes()).is_err()
-            || writer.write_all(body.as_bytes()).is_err()
-            || writer.flush().is_err()
-            || close
-        {
-            return;
-        }
-    }
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        429 => "Too Many Requests",
-        503 => "Service Unavailable",
-        _ => "Status",
     }
 }
 
@@ -277,50 +221,189 @@ impl Answer {
     }
 }
 
-fn serve(
-    shared: &Shared,
-    method: &str,
-    target: &str,
-    headers: &[(String, String)],
-) -> (u16, Vec<(String, String)>, String) {
-    let method = method.to_string();
-    let (path, query) = split_url(target);
+/// One request's head: method, target and the headers that matter here.
+struct Head {
+    method: String,
+    target: String,
+    authorization: Option<String>,
+    content_length: usize,
+    close: bool,
+}
+
+/// Serves requests on one keep-alive connection until the client closes it or `stop` is set.
+fn serve_connection(stream: TcpStream, shared: &Shared, stop: &AtomicBool) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_nodelay(true);
+    // A short read timeout only so that an idle connection notices `stop`.
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(50)));
+    let Ok(write_half) = stream.try_clone() else {
+        return;
+    };
+    let mut writer = write_half;
+    let mut reader = BufReader::new(stream);
+    while !stop.load(Ordering::Relaxed) {
+        let head = match read_head(&mut reader, stop) {
+            Some(Ok(head)) => head,
+            Some(Err(())) => {
+                let _ = write_response(&mut writer, 400, &json!({"message": "bad request"}), &[]);
+                return;
+            }
+            None => return,
+        };
+        if head.content_length > 0 {
+            let mut body = vec![0u8; head.content_length.min(1 << 20)];
+            if read_exact_patiently(&mut reader, &mut body, stop).is_err() {
+                return;
+            }
+        }
+        let answer = answer(shared, &head);
+        if write_response(&mut writer, answer.status, &answer.body, &answer.headers).is_err() {
+            return;
+        }
+        if head.close {
+            return;
+        }
+    }
+}
+
+/// Reads one line, retrying on the idle timeout; `None` on EOF, error or `stop`.
+fn read_line_patiently(reader: &mut BufReader<TcpStream>, stop: &AtomicBool) -> Option<String> {
+    let mut line = Vec::new();
+    loop {
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) => return None,
+            Ok(_) if line.ends_with(b"\n") => {
+                return Some(String::from_utf8_lossy(&line).trim_end().to_string());
+            }
+            Ok(_) => return None,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                if stop.load(Ordering::Relaxed) {
+                    return None;
+                }
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+fn read_exact_patiently(
+    reader: &mut BufReader<TcpStream>,
+    buf: &mut [u8],
+    stop: &AtomicBool,
+) -> Result<(), ()> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => return Err(()),
+            Ok(n) => filled += n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                if stop.load(Ordering::Relaxed) {
+                    return Err(());
+                }
+            }
+            Err(_) => return Err(()),
+        }
+    }
+    Ok(())
+}
+
+fn read_head(reader: &mut BufReader<TcpStream>, stop: &AtomicBool) -> Option<Result<Head, ()>> {
+    let request_line = read_line_patiently(reader, stop)?;
+    let mut parts = request_line.split_whitespace();
+    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Some(Err(()));
+    };
+    let mut head = Head {
+        method: method.to_string(),
+        target: target.to_string(),
+        authorization: None,
+        content_length: 0,
+        close: version == "HTTP/1.0",
+    };
+    loop {
+        let line = read_line_patiently(reader, stop)?;
+        if line.is_empty() {
+            return Some(Ok(head));
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            return Some(Err(()));
+        };
+        let value = value.trim();
+        match name.trim().to_ascii_lowercase().as_str() {
+            "authorization" => head.authorization = Some(value.to_string()),
+            "content-length" => head.content_length = value.parse().unwrap_or(0),
+            "connection" => head.close = value.eq_ignore_ascii_case("close"),
+            _ => {}
+        }
+    }
+}
+
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        429 => "Too Many Requests",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+fn write_response(
+    writer: &mut TcpStream,
+    status: u16,
+    body: &Value,
+    extra: &[(&'static str, String)],
+) -> std::io::Result<()> {
+    let body = body.to_string();
+    let mut out = format!(
+        "HTTP/1.1 {status} {}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\n",
+        reason_phrase(status),
+        body.len()
+    );
+    let mut headers: Vec<(&str, String)> = vec![
+        ("Ratelimit-Limit", "400".to_string()),
+        ("Ratelimit-Remaining", "399".to_string()),
+        ("Ratelimit-Reset", "60".to_string()),
+    ];
+    for (name, value) in extra {
+        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        headers.push((name, value.clone()));
+    }
+    for (name, value) in headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str("\r\n");
+    out.push_str(&body);
+    writer.write_all(out.as_bytes())?;
+    writer.flush()
+}
+
+fn answer(shared: &Shared, head: &Head) -> Answer {
+    let (path, query) = split_url(&head.target);
     let expected = format!("Bearer {}", shared.data.api_key);
-    let authorized = headers
-        .iter()
-        .any(|(name, value)| name == "authorization" && *value == expected);
+    let authorized = head.authorization.as_deref() == Some(expected.as_str());
     if !shared.data.faults.latency.is_zero() {
         std::thread::sleep(shared.data.faults.latency);
     }
     let answer = if !authorized {
         Answer::error(401, "unauthorized")
-    } else if method != "GET" {
+    } else if head.method != "GET" {
         Answer::error(405, "method not allowed")
     } else {
         fault(shared, &path).unwrap_or_else(|| route(&shared.data, &path, &query))
     };
     lock(&shared.state).requests.push(RecordedRequest {
-        method,
+        method: head.method.clone(),
         path,
         query,
         authorized,
         status: answer.status,
     });
-    let mut headers = vec![
-        (
-            "Content-Type",
-            "application/json; charset=utf-8".to_string(),
-        ),
-        ("Ratelimit-Limit", "400".to_string()),
-        ("Ratelimit-Remaining", "399".to_string()),
-        ("Ratelimit-Reset", "60".to_string()),
-    ];
-    headers.extend(answer.headers);
-    let headers = headers
-        .into_iter()
-        .map(|(n, v)| (n.to_string(), v))
-        .collect();
-    (answer.status, headers, answer.body.to_string())
+    answer
 }
 
 fn matches_prefix(path: &str, prefix: &str) -> bool {

@@ -13,6 +13,9 @@ use crate::evidence::{Deploy, DeployFailure, DeployStatus, Event, LogLine, Phase
 /// deploy's `finishedAt`; events and logs are looked for this long past a span's end.
 pub const GRACE: Duration = Duration::seconds(60);
 
+/// A time range, both ends included.
+pub type Span = (DateTime<Utc>, DateTime<Utc>);
+
 /// Items of one kind that could not be read, summed up as one note.
 #[derive(Debug, Default)]
 pub struct Unreadable {
@@ -125,18 +128,16 @@ fn start_of(d: &Deploy) -> Option<DateTime<Utc>> {
 }
 
 /// The span whose logs tell how `d` failed (ends `GRACE` after it finished).
-pub fn log_span(d: &Deploy, open_end: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+pub fn log_span(d: &Deploy, open_end: DateTime<Utc>) -> Option<Span> {
     let start = start_of(d)?;
     let end = end_of(d).map(|e| e + GRACE).unwrap_or(open_end).max(start);
     Some((start, end))
 }
 
 /// Merges overlapping spans so that no log window is fetched twice.
-pub fn merge_spans(
-    mut spans: Vec<(DateTime<Utc>, DateTime<Utc>)>,
-) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+pub fn merge_spans(mut spans: Vec<Span>) -> Vec<Span> {
     spans.sort();
-    let mut merged: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+    let mut merged: Vec<Span> = Vec::new();
     for (s, e) in spans {
         match merged.last_mut() {
             Some(last) if s <= last.1 => last.1 = last.1.max(e),
@@ -214,7 +215,8 @@ fn phase_of_status(status: &DeployStatus) -> Option<Phase> {
 /// Sets each line's `deploy_id` to the deploy whose span contains it (the latest-starting one
 /// when spans overlap); a line just after a deploy finished (within `GRACE`) goes to it too.
 pub fn attach_logs(logs: &mut [LogLine], deploys: &[Deploy]) {
-    let spans: Vec<(DateTime<Utc>, Option<DateTime<Utc>>, &str)> = deploys
+    type OpenSpan<'a> = (DateTime<Utc>, Option<DateTime<Utc>>, &'a str);
+    let spans: Vec<OpenSpan<'_>> = deploys
         .iter()
         .filter_map(|d| Some((start_of(d)?, end_of(d), d.id.as_str())))
         .collect();

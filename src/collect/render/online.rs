@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use serde_json::Value;
 
-use super::assemble::{self, Unreadable, GRACE};
+use super::assemble::{self, Span, Unreadable, GRACE};
 use super::client::{Client, FetchError, API_KEY_VAR};
 use super::paging::{self, rfc3339, Listed, LogLimit};
 use super::progress::Progress;
@@ -151,7 +151,7 @@ pub fn collect(settings: &RenderSettings, evidence: &mut Evidence) -> Result<Col
         None => {
             evidence.note(
                 "render.events",
-                "events not fetched: the window has no start or end (no deploys found); pass --since and --until",
+                "events not fetched: without deploys the window has no start or end; pass --since and --until",
             );
             Vec::new()
         }
@@ -274,10 +274,7 @@ fn window_from(deploy_items: &[Value], explicit: &Window) -> Window {
     }
 }
 
-fn failed_deploy_spans(
-    deploy_items: &[Value],
-    window: &Window,
-) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+fn failed_deploy_spans(deploy_items: &[Value], window: &Window) -> Vec<Span> {
     let mut scratch = BTreeMap::new();
     let open_end = window.until.map(|u| u + GRACE);
     deploy_items
@@ -296,10 +293,10 @@ fn fetch_all_logs(
     client: &Client,
     owner_id: &str,
     resource: &str,
-    spans: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    spans: Vec<Span>,
     concurrency: usize,
     progress: &Progress,
-) -> Vec<((DateTime<Utc>, DateTime<Utc>), Listed)> {
+) -> Vec<(Span, Listed)> {
     let limit = LogLimit::new();
     let queue = Mutex::new(spans.clone());
     let results = Mutex::new(Vec::new());

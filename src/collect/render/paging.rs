@@ -104,6 +104,12 @@ pub fn list_all(
 /// that one 400 teaches them all.
 pub struct LogLimit(AtomicUsize);
 
+impl Default for LogLimit {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl LogLimit {
     pub const HIGH: usize = 1000;
     pub const LOW: usize = 100;

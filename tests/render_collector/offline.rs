@@ -1,0 +1,136 @@
+//! Saved Render data in every shape Render hands out.
+
+use super::*;
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+/// The seed incident as a user would save it: API pages for the service and events, the
+/// CLI's bare deploy array, one `/logs` envelope and one `render logs -o json` stream.
+fn saved_seed(dir: &Path) {
+    let fake = seed_fake();
+    write(
+        dir,
+        "service.json",
+        &serde_json::to_string_pretty(&fake.services[0]).unwrap(),
+    );
+    let mut deploys: Vec<Value> = fake.deploys.clone();
+    for d in &mut deploys {
+        d.as_object_mut().unwrap().remove("serviceId");
+    }
+    let (api_page, cli) = deploys.split_at(4);
+    let page: Vec<Value> = api_page
+        .iter()
+        .map(|d| json!({"deploy": d, "cursor": format!("cur-{}", d["id"])}))
+        .collect();
+    write(
+        dir,
+        "deploys-page.json",
+        &serde_json::to_string(&page).unwrap(),
+    );
+    write(
+        dir,
+        "deploys-cli.json",
+        &serde_json::to_string_pretty(&cli).unwrap(),
+    );
+    let events: Vec<Value> = fake
+        .events
+        .iter()
+        .map(|e| json!({"event": e, "cursor": "x"}))
+        .collect();
+    write(dir, "events.json", &serde_json::to_string(&events).unwrap());
+    let (first, rest) = fake.logs.split_at(41);
+    write(
+        dir,
+        "logs-api.json",
+        &json!({"hasMore": false, "nextStartTime": ts(0, 0), "nextEndTime": ts(90, 0), "logs": first}).to_string(),
+    );
+    let stream: String = rest
+        .iter()
+        .map(|l| serde_json::to_string_pretty(l).unwrap())
+        .collect();
+    write(dir, "logs-cli.json", &stream);
+    write(dir, "notes.txt", "not read: only JSON files are");
+}
+
+#[test]
+fn every_saved_shape_is_read_and_gives_what_the_api_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    saved_seed(dir.path());
+    let offline = collect(&RenderSettings {
+        data_dir: Some(dir.path().to_path_buf()),
+        service: Some(SRV.into()),
+        ..RenderSettings::default()
+    })
+    .unwrap();
+    let fake = seed_fake().start();
+    let online = collect(&settings(&fake, SRV)).unwrap();
+    assert_eq!(offline.deploys, online.deploys);
+    assert_eq!(offline.events, online.events);
+    assert_eq!(offline.logs, online.logs);
+    assert_eq!(offline.window, online.window);
+    assert_eq!(offline.service, online.service);
+    assert!(offline.notes.is_empty(), "{:?}", notes(&offline));
+}
+
+#[test]
+fn without_a_service_object_the_id_comes_from_the_events_and_a_note_says_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    saved_seed(dir.path());
+    std::fs::remove_file(dir.path().join("service.json")).unwrap();
+    let e = collect(&RenderSettings {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..RenderSettings::default()
+    })
+    .unwrap();
+    assert_eq!(e.service.id, SRV);
+    assert_eq!(e.deploys.len(), 5);
+    assert!(notes(&e)[0]
+        .starts_with("render.service: no saved service object for srv-d3ii9qk9c44c73aqsli0"));
+}
+
+#[test]
+fn a_malformed_file_is_an_error_naming_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    saved_seed(dir.path());
+    write(dir.path(), "logs-cli.json", "{\"id\": \"a\", \"message\": \"x\", \"timestamp\": \"2025-11-10T15:00:00Z\"}\n{\"id\": \"b\",\n  \"message\": x}");
+    let err = collect(&RenderSettings {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..RenderSettings::default()
+    })
+    .unwrap_err();
+    match &err {
+        Error::Malformed { path, position, .. } => {
+            assert!(path.ends_with("logs-cli.json"));
+            assert_eq!(*position, Some((3, 14)));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .contains("logs-cli.json:3:14: not valid JSON"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_json_value_that_is_no_render_data_names_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "odd.json",
+        "[\n  {\"id\": \"dep-1\", \"status\": \"live\"}\n]\n\n{\"hello\": \"world\"}",
+    );
+    let err = collect(&RenderSettings {
+        data_dir: Some(dir.path().to_path_buf()),
+        service: Some(SRV.into()),
+        ..RenderSettings::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("odd.json:5:1: the object is not a Render deploy, event, log line or service"),
+        "{err}"
+    );
+}
