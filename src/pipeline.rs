@@ -46,9 +46,7 @@ pub fn collect(config: &Config, progress: bool) -> Result<Evidence> {
             since: config.since,
             until: config.until,
             progress,
-            retry: collect::render::RetryPolicy::default(),
-            // Independent log windows in flight at once: well inside Render's 400 GETs/min.
-            concurrency: 4,
+            ..RenderSettings::default()
         };
         collect::render::collect(&settings, &mut evidence)?;
     } else {
