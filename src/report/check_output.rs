@@ -28,20 +28,7 @@ pub fn text(findings: &[Finding]) -> String {
             let _ = writeln!(out, "   = revision: {rev}");
         }
         if let Some(excerpt) = &f.excerpt {
-            let width = (excerpt.start_line as usize + excerpt.lines.len())
-                .to_string()
-                .len();
-            let _ = writeln!(out, "{:width$} |", "");
-            for (i, line) in excerpt.lines.iter().enumerate() {
-                let n = excerpt.start_line as usize + i;
-                let mark = if n == excerpt.highlight as usize {
-                    ">"
-                } else {
-                    " "
-                };
-                let _ = writeln!(out, "{n:>width$} |{mark}{line}");
-            }
-            let _ = writeln!(out, "{:width$} |", "");
+            out.push_str(&super::number_lines(excerpt));
         }
         let _ = writeln!(out, "   = help: {}", f.help);
         out.push('\n');

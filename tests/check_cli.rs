@@ -1,0 +1,120 @@
+//! `postmortem check` as CI runs it, on the seed's repository (no Render): exit codes, every
+//! output format, disabling rules and inline ignores.
+
+#[path = "support/seed.rs"]
+mod seed;
+
+use std::path::Path;
+use std::process::Output;
+
+const MIGRATION: &str =
+    "backend/alembic/versions/36b3e62b4148_add_deals_and_pipeline_stages_tables.py";
+
+fn check(repo: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_postmortem"))
+        .arg("check")
+        .args(args)
+        .current_dir(repo)
+        .env_remove("RENDER_SERVICE_ID")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn seed_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    seed::build(dir.path());
+    dir
+}
+
+fn rules(o: &Output) -> Vec<String> {
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_seed_fails_the_gate_with_every_format() {
+    let repo = seed_repo();
+    let text = check(repo.path(), &[]);
+    assert_eq!(text.status.code(), Some(1), "{}", String::from_utf8_lossy(&text.stderr));
+    insta::assert_snapshot!("seed_check_text", stdout(&text));
+
+    let json = check(repo.path(), &["--format", "json"]);
+    assert_eq!(json.status.code(), Some(1));
+    let rules = rules(&json);
+    assert_eq!(
+        rules,
+        ["fk-type-mismatch", "phantom-migration", "phantom-migration", "sqlite-tests-postgres-prod"],
+    );
+
+    let github = stdout(&check(repo.path(), &["--format", "github"]));
+    assert!(github.lines().any(|l| l.starts_with(&format!(
+        "::error file={MIGRATION},line=39,title=fk-type-mismatch::"
+    ))), "{github}");
+    assert_eq!(github.lines().count(), 4, "{github}");
+
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&check(repo.path(), &["--format", "sarif"]).stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    assert_eq!(
+        results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        MIGRATION
+    );
+}
+
+#[test]
+fn fail_on_sets_the_threshold() {
+    let repo = seed_repo();
+    // Only the warning is left once the errors' rules are off.
+    let args = ["--disable", "fk-type-mismatch", "--disable", "phantom-migration"];
+    let o = check(repo.path(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("sqlite-tests-postgres-prod"));
+    let o = check(repo.path(), &[&args[..], &["--fail-on", "warning"]].concat());
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn an_inline_ignore_silences_its_rule_and_a_stale_one_is_reported() {
+    let repo = seed_repo();
+    let path = repo.path().join(MIGRATION);
+    let source = std::fs::read_to_string(&path).unwrap();
+    let silenced = source.replacen(
+        "from alembic import op",
+        "from alembic import op  # postmortem: ignore[fk-type-mismatch]",
+        1,
+    );
+    std::fs::write(&path, &silenced).unwrap();
+    let o = check(repo.path(), &["--format", "json"]);
+    assert!(!rules(&o).contains(&"fk-type-mismatch".to_string()), "{}", stdout(&o));
+    assert!(!rules(&o).contains(&"unused-ignore".to_string()));
+
+    let stale = source.replacen(
+        "from alembic import op",
+        "from alembic import op  # postmortem: ignore[multiple-heads]",
+        1,
+    );
+    std::fs::write(&path, stale).unwrap();
+    let o = check(repo.path(), &["--format", "json"]);
+    let found = rules(&o);
+    assert!(found.contains(&"fk-type-mismatch".to_string()));
+    assert!(found.contains(&"unused-ignore".to_string()), "{found:?}");
+}
+
+#[test]
+fn a_disabled_rule_must_exist() {
+    let repo = seed_repo();
+    let o = check(repo.path(), &["--disable", "fk-type-mismach"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("fk-type-mismach"));
+}
