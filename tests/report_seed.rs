@@ -164,3 +164,49 @@ fn same_inputs_same_bytes() {
     let b = setup();
     assert_eq!(run(&a, &["report"]).1, run(&b, &["report"]).1);
 }
+
+/// `docs/template-context.json` documents what a custom template can use; it is the seed's
+/// context, regenerated with `UPDATE_DOCS=1 cargo test --test report_seed`.
+#[test]
+fn documented_template_context_is_current() {
+    let r = setup();
+    let (_, context) = run(&r, &["report", "--format", "context"]);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/template-context.json");
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &context).unwrap();
+    }
+    let documented = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        documented == context,
+        "docs/template-context.json is stale: run `UPDATE_DOCS=1 cargo test --test report_seed`"
+    );
+}
+
+#[test]
+fn a_custom_template_renders_against_the_same_context() {
+    let r = setup();
+    let template = r.repo.parent().unwrap().join("mine.md.tera");
+    std::fs::write(
+        &template,
+        "{{ view.counts.failed }} failed; root cause {{ view.root_finding.rule }} at \
+         {{ view.root_finding.file }}:{{ view.root_finding.line }}; {{ view.phantoms | length }} phantom commits\n",
+    )
+    .unwrap();
+    let (_, out) = run(&r, &["report", "--template", template.to_str().unwrap()]);
+    assert_eq!(
+        out,
+        "14 failed; root cause fk-type-mismatch at \
+         backend/alembic/versions/36b3e62b4148_add_deals_and_pipeline_stages_tables.py:39; 2 phantom commits\n"
+    );
+
+    std::fs::write(&template, "{{ view.no_such_field }}").unwrap();
+    let out = r.repo.parent().unwrap().join("never.md");
+    let cli = Cli::parse_from([
+        "postmortem", "report", "--repo", r.repo.to_str().unwrap(), "--service", seed::SERVICE_NAME,
+        "--render-api-url", &r.url, "--quiet", "--template", template.to_str().unwrap(),
+        "-o", out.to_str().unwrap(),
+    ]);
+    let err = app::run(cli, r.now, Some(seed::API_KEY.into())).unwrap_err().to_string();
+    assert!(err.contains("no_such_field"), "{err}");
+}
