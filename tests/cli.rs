@@ -140,3 +140,23 @@ fn list_rules_names_every_rule() {
         assert!(out.contains(rule.meta().name));
     }
 }
+
+#[test]
+fn migrations_prints_the_graph_and_its_findings_as_json() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/migrations");
+    let o = postmortem(
+        &["migrations", "neighbours/n6_two_heads", "--format", "json"],
+        &fixtures,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let set = &json["migration_sets"][0];
+    assert_eq!(set["path"], "neighbours/n6_two_heads");
+    assert_eq!(set["framework"], "alembic");
+    assert_eq!(set["heads"], serde_json::json!(["bbbb00000002", "cccc00000002"]));
+    assert_eq!(json["findings"][0]["rule"], "multiple-heads");
+
+    let missing = postmortem(&["migrations", "no/such/dir"], &fixtures);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("no/such/dir"), "{}", stderr(&missing));
+}
