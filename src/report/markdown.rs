@@ -14,7 +14,8 @@ pub fn inline(text: &str) -> String {
                 continue;
             }
             '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
+            // Only `<` opens HTML; `>` matters only where it would start a blockquote.
+            '>' if at_line_start => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
             '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
                 out.push('\\');
@@ -124,7 +125,7 @@ mod tests {
     fn html_and_table_breakers_are_neutralised() {
         assert_eq!(
             inline("<script>alert(1)</script> | x"),
-            "&lt;script&gt;alert(1)&lt;/script&gt; \\| x"
+            "&lt;script>alert(1)&lt;/script> \\| x"
         );
         assert_eq!(
             inline("# not a heading\nsecond"),
@@ -137,7 +138,8 @@ mod tests {
     fn prose_keeps_balanced_code_spans() {
         assert_eq!(prose("run `a_b` now_"), "run `a_b` now\\_");
         assert_eq!(prose("odd ` tick"), "odd \\` tick");
-        assert_eq!(prose("<b>`x|y`</b>"), "&lt;b&gt;`x\\|y`&lt;/b&gt;");
+        assert_eq!(prose("<b>`x|y`</b>"), "&lt;b>`x\\|y`&lt;/b>");
+        assert_eq!(inline("> quote, a -> b"), "&gt; quote, a -> b");
     }
 
     #[test]
