@@ -21,6 +21,10 @@ struct Run {
 }
 
 fn setup() -> Run {
+    setup_with(render_api::Faults::default())
+}
+
+fn setup_with(faults: render_api::Faults) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
     std::fs::create_dir(&repo).unwrap();
@@ -31,7 +35,7 @@ fn setup() -> Run {
         deploys: seed.render.deploys,
         events: seed.render.events,
         logs: seed.render.logs,
-        faults: Default::default(),
+        faults,
     }
     .start();
     Run {
@@ -209,4 +213,22 @@ fn a_custom_template_renders_against_the_same_context() {
     ]);
     let err = app::run(cli, r.now, Some(seed::API_KEY.into())).unwrap_err().to_string();
     assert!(err.contains("no_such_field"), "{err}");
+}
+
+/// Render's events stay unavailable: the report is still written, says what is missing and
+/// why, and the exit status says it is partial.
+#[test]
+fn an_unavailable_source_gives_a_partial_report_that_says_so() {
+    let r = setup_with(render_api::Faults {
+        always_unavailable: vec![format!("/v1/services/{}/events", seed::SERVICE_ID)],
+        ..Default::default()
+    });
+    let (status, report) = run(&r, &["report"]);
+    assert_eq!(status, Status::Partial);
+    assert_eq!(status.code(), 3);
+    let gaps = section(&report, "## Gaps and Redactions");
+    assert!(gaps.contains("render.events") && gaps.contains("503"), "{gaps}");
+    // The logs and the migration analysis still carry the root cause.
+    assert!(report.contains("DatatypeMismatch"));
+    assert!(report.contains("fk-type-mismatch"));
 }
