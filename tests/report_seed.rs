@@ -25,10 +25,15 @@ fn setup() -> Run {
 }
 
 fn setup_with(faults: render_api::Faults) -> Run {
+    setup_full(faults, |_| {})
+}
+
+fn setup_full(faults: render_api::Faults, edit: impl FnOnce(&mut seed::Seed)) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
     std::fs::create_dir(&repo).unwrap();
-    let seed = seed::build(&repo);
+    let mut seed = seed::build(&repo);
+    edit(&mut seed);
     let server = render_api::FakeRender {
         api_key: seed::API_KEY.to_string(),
         services: seed.render.services,
@@ -231,4 +236,34 @@ fn an_unavailable_source_gives_a_partial_report_that_says_so() {
     // The logs and the migration analysis still carry the root cause.
     assert!(report.contains("DatatypeMismatch"));
     assert!(report.contains("fk-type-mismatch"));
+}
+
+/// Credentials in collected logs and deploy commit messages are replaced before anything is
+/// stored, and the report says how many of each kind.
+#[test]
+fn secrets_in_logs_and_messages_never_reach_the_evidence() {
+    const DB_PASSWORD: &str = "hunter2-Sup3rSecret";
+    const LEAKED_KEY: &str = "rnd_LeakedKeyInALogLine0000000";
+    let r = setup_full(Default::default(), |seed| {
+        let log = seed.render.logs[3].as_object_mut().unwrap();
+        log.insert(
+            "message".into(),
+            serde_json::json!(format!(
+                "==> DATABASE_URL=postgresql://app:{DB_PASSWORD}@db.internal:5432/app key={LEAKED_KEY}"
+            )),
+        );
+        let deploy = seed.render.deploys[2].as_object_mut().unwrap();
+        deploy["commit"]["message"] =
+            serde_json::json!(format!("hotfix\n\nAuthorization: Bearer {LEAKED_KEY}"));
+    });
+    let (_, evidence) = run(&r, &["collect"]);
+    let (_, report) = run(&r, &["report"]);
+    for secret in [DB_PASSWORD, LEAKED_KEY, seed::API_KEY] {
+        assert!(!evidence.contains(secret), "{secret} stored in the evidence");
+        assert!(!report.contains(secret), "{secret} printed in the report");
+    }
+    let json: serde_json::Value = serde_json::from_str(&evidence).unwrap();
+    assert!(json["redactions"]["database-url-password"].as_u64().unwrap() >= 2);
+    assert!(json["redactions"]["render-api-key"].as_u64().unwrap() >= 2);
+    assert!(section(&report, "## Gaps and Redactions").contains("`render-api-key`"));
 }
