@@ -35,7 +35,10 @@ fn main() -> ExitCode {
     }
     if json {
         let value = postmortem::migrations::output::json(&sets, &findings);
-        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
     } else {
         print!("{}", postmortem::migrations::output::text(&sets, &findings));
     }

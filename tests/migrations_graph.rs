@@ -8,7 +8,12 @@ use postmortem::source::WorkDir;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/migrations");
 
-fn load_dir(rel: &str) -> (Vec<migrations::model::MigrationSet>, Vec<postmortem::check::Finding>) {
+fn load_dir(
+    rel: &str,
+) -> (
+    Vec<migrations::model::MigrationSet>,
+    Vec<postmortem::check::Finding>,
+) {
     migrations::load_dir(&Path::new(FIXTURES).join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
@@ -23,7 +28,11 @@ fn discovery_finds_ini_locations_and_conventional_folders_separately() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
     let rev = "revision = 'a'\ndown_revision = None\n";
-    write(root, "backend/alembic.ini", "[alembic]\nscript_location = %(here)s/db\n");
+    write(
+        root,
+        "backend/alembic.ini",
+        "[alembic]\nscript_location = %(here)s/db\n",
+    );
     write(root, "backend/db/versions/a.py", rev);
     write(root, "backend/db/versions/__init__.py", "");
     write(root, "services/billing/alembic/versions/a.py", rev);
@@ -33,11 +42,20 @@ fn discovery_finds_ini_locations_and_conventional_folders_separately() {
     write(root, ".venv/lib/alembic/versions/a.py", rev);
     let source = WorkDir::new(root);
     let folders = migrations::discover(&source).expect("discover");
-    assert_eq!(folders, vec!["backend/db/versions", "plugins/x/migrations/versions", "services/billing/alembic/versions"]);
+    assert_eq!(
+        folders,
+        vec![
+            "backend/db/versions",
+            "plugins/x/migrations/versions",
+            "services/billing/alembic/versions"
+        ]
+    );
     let (sets, findings) = migrations::load(&source, &folders);
     assert!(findings.is_empty());
     assert_eq!(sets.len(), 3);
-    assert!(sets.iter().all(|s| s.revisions.len() == 1 && s.heads == vec!["a"]));
+    assert!(sets
+        .iter()
+        .all(|s| s.revisions.len() == 1 && s.heads == vec!["a"]));
     assert_eq!(sets[0].revisions[0].file, "backend/db/versions/a.py");
 }
 
@@ -49,7 +67,10 @@ fn seed_graph_is_a_line() {
     assert_eq!(set.path, "versions");
     assert_eq!(set.heads, vec!["36b3e62b4148"]);
     assert_eq!(set.bases, vec!["a1b2c3d4e5f6"]);
-    let order: Vec<&str> = graph::topological_order(set).iter().map(|r| r.id.as_str()).collect();
+    let order: Vec<&str> = graph::topological_order(set)
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect();
     assert_eq!(order, vec!["a1b2c3d4e5f6", "36b3e62b4148"]);
 }
 
@@ -63,7 +84,10 @@ fn two_heads_and_missing_down_revision_from_the_reference_runs() {
 
     let (sets, findings) = load_dir("neighbours/n7_missing_down_revision");
     assert_eq!(sets[0].revisions.len(), 3);
-    let missing: Vec<_> = findings.iter().filter(|f| f.rule == "missing-parent").collect();
+    let missing: Vec<_> = findings
+        .iter()
+        .filter(|f| f.rule == "missing-parent")
+        .collect();
     assert_eq!(missing.len(), 1);
     assert_eq!(missing[0].revision.as_deref(), Some("cccc00000003"));
     assert!(missing[0].message.contains("`deadbeef0000`"));
@@ -78,15 +102,24 @@ fn merge_heavy_graph() {
     assert_eq!(set.heads, vec!["8000cdcd0008"]);
     assert_eq!(set.branchpoints, vec!["1000aaaa0001", "4000dddd0004"]);
     assert_eq!(set.mergepoints, vec!["4000dddd0004", "7000abab0007"]);
-    let order: Vec<&str> = graph::topological_order(set).iter().map(|r| &r.id[..4]).collect();
-    assert_eq!(order, vec!["1000", "2000", "3000", "4000", "5000", "6000", "7000", "8000"]);
+    let order: Vec<&str> = graph::topological_order(set)
+        .iter()
+        .map(|r| &r.id[..4])
+        .collect();
+    assert_eq!(
+        order,
+        vec!["1000", "2000", "3000", "4000", "5000", "6000", "7000", "8000"]
+    );
 }
 
 #[test]
 fn broken_files_become_findings_and_the_rest_is_analysed() {
     let (sets, findings) = load_dir("broken/versions");
     assert_eq!(sets[0].revisions.len(), 6, "every parseable file is kept");
-    let found: Vec<(&str, Option<&str>, Option<u32>)> = findings.iter().map(|f| (f.rule.as_str(), f.file.as_deref(), f.line)).collect();
+    let found: Vec<(&str, Option<&str>, Option<u32>)> = findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.file.as_deref(), f.line))
+        .collect();
     assert_eq!(
         found,
         vec![
@@ -98,8 +131,13 @@ fn broken_files_become_findings_and_the_rest_is_analysed() {
             ("unparseable-migration", Some("syntax_error.py"), Some(7)),
         ]
     );
-    let file_name = findings.iter().find(|f| f.rule == "missing-parent").expect("missing-parent");
-    assert!(file_name.message.contains("file name, not a revision ID (the file declares `abc123`)"));
+    let file_name = findings
+        .iter()
+        .find(|f| f.rule == "missing-parent")
+        .expect("missing-parent");
+    assert!(file_name
+        .message
+        .contains("file name, not a revision ID (the file declares `abc123`)"));
 }
 
 #[test]
@@ -126,10 +164,29 @@ fn json_output_follows_the_contract() {
     let value = output::json(&sets, &findings);
     let set = &value["migration_sets"][0];
     assert_eq!(set["framework"], "alembic");
-    assert_eq!(set["heads"], serde_json::json!(["bbbb00000002", "cccc00000002"]));
+    assert_eq!(
+        set["heads"],
+        serde_json::json!(["bbbb00000002", "cccc00000002"])
+    );
     let rev = &set["revisions"][1];
-    let keys: Vec<&str> = rev.as_object().expect("object").keys().map(String::as_str).collect();
-    assert_eq!(keys, vec!["branch_labels", "depends_on", "file", "id", "line", "message", "parents"]);
+    let keys: Vec<&str> = rev
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            "branch_labels",
+            "depends_on",
+            "file",
+            "id",
+            "line",
+            "message",
+            "parents"
+        ]
+    );
     assert_eq!(rev["parents"], serde_json::json!(["aaaa00000001"]));
     assert_eq!(value["findings"][0]["rule"], "multiple-heads");
     // Same input, same bytes.

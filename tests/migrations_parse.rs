@@ -18,40 +18,104 @@ fn parse_str(source: &str) -> Revision {
 
 #[test]
 fn seed_wrong_order_operations_in_order() {
-    let rev = parse_fixture("seed-wrong-order/versions/36b3e62b4148_add_deals_and_pipeline_stages_tables.py");
+    let rev = parse_fixture(
+        "seed-wrong-order/versions/36b3e62b4148_add_deals_and_pipeline_stages_tables.py",
+    );
     assert_eq!(rev.id, "36b3e62b4148");
     assert_eq!(rev.parents, vec!["a1b2c3d4e5f6"]);
     assert_eq!(rev.line, 10);
-    assert_eq!(rev.message, "add deals and pipeline stages tables  (WRONG ORDER - reproduces the Render failure)");
-    let summary: Vec<(u32, u32, String)> = rev.upgrade.iter().map(|o| (o.line, o.end_line, o.op.summary())).collect();
+    assert_eq!(
+        rev.message,
+        "add deals and pipeline stages tables  (WRONG ORDER - reproduces the Render failure)"
+    );
+    let summary: Vec<(u32, u32, String)> = rev
+        .upgrade
+        .iter()
+        .map(|o| (o.line, o.end_line, o.op.summary()))
+        .collect();
     assert_eq!(
         summary,
         vec![
             (18, 23, "CREATE TABLE organizations".to_string()),
             (24, 32, "CREATE TABLE pipeline_stages".to_string()),
             (33, 42, "CREATE TABLE deals".to_string()),
-            (44, 50, "ALTER TABLE users ALTER COLUMN id TYPE VARCHAR(36) (from UUID)".to_string()),
-            (51, 57, "ALTER TABLE users ALTER COLUMN organization_id TYPE VARCHAR(36) (from UUID)".to_string()),
+            (
+                44,
+                50,
+                "ALTER TABLE users ALTER COLUMN id TYPE VARCHAR(36) (from UUID)".to_string()
+            ),
+            (
+                51,
+                57,
+                "ALTER TABLE users ALTER COLUMN organization_id TYPE VARCHAR(36) (from UUID)"
+                    .to_string()
+            ),
         ]
     );
-    let Some(Operation::CreateTable { table, columns, foreign_keys, primary_key, .. }) = rev.upgrade.get(2).map(|o| &o.op) else {
-        panic!("third operation is not create_table: {:?}", rev.upgrade.get(2));
+    let Some(Operation::CreateTable {
+        table,
+        columns,
+        foreign_keys,
+        primary_key,
+        ..
+    }) = rev.upgrade.get(2).map(|o| &o.op)
+    else {
+        panic!(
+            "third operation is not create_table: {:?}",
+            rev.upgrade.get(2)
+        );
     };
     assert_eq!(table, "deals");
     assert_eq!(primary_key, &vec!["id".to_string()]);
-    let owner = columns.iter().find(|c| c.name == "owner_id").expect("owner_id column");
-    assert_eq!((owner.sql_type.kind, owner.sql_type.length, owner.line), (TypeKind::Varchar, Some(36), 37));
+    let owner = columns
+        .iter()
+        .find(|c| c.name == "owner_id")
+        .expect("owner_id column");
+    assert_eq!(
+        (owner.sql_type.kind, owner.sql_type.length, owner.line),
+        (TypeKind::Varchar, Some(36), 37)
+    );
     assert_eq!(owner.sql_type.written, "sa.String(length=36)");
     assert_eq!(owner.nullable, Some(true));
     let fk = foreign_keys.first().expect("FK owner_id");
-    assert_eq!((fk.columns.clone(), fk.ref_table.as_str(), fk.ref_columns.clone(), fk.line), (vec!["owner_id".to_string()], "users", vec!["id".to_string()], 39));
-    assert_eq!(foreign_keys.get(1).map(|f| f.ref_table.as_str()), Some("pipeline_stages"));
-    let Some(Operation::AlterColumn { table, column, new_type, existing_type, using, .. }) = rev.upgrade.get(3).map(|o| &o.op) else {
+    assert_eq!(
+        (
+            fk.columns.clone(),
+            fk.ref_table.as_str(),
+            fk.ref_columns.clone(),
+            fk.line
+        ),
+        (
+            vec!["owner_id".to_string()],
+            "users",
+            vec!["id".to_string()],
+            39
+        )
+    );
+    assert_eq!(
+        foreign_keys.get(1).map(|f| f.ref_table.as_str()),
+        Some("pipeline_stages")
+    );
+    let Some(Operation::AlterColumn {
+        table,
+        column,
+        new_type,
+        existing_type,
+        using,
+        ..
+    }) = rev.upgrade.get(3).map(|o| &o.op)
+    else {
         panic!("fourth operation is not alter_column");
     };
     assert_eq!((table.as_str(), column.as_str()), ("users", "id"));
-    assert_eq!(new_type.as_ref().map(|t| (t.kind, t.length)), Some((TypeKind::Varchar, Some(36))));
-    assert_eq!(existing_type.as_ref().map(|t| (t.kind, t.written.as_str())), Some((TypeKind::Uuid, "sa.UUID()")));
+    assert_eq!(
+        new_type.as_ref().map(|t| (t.kind, t.length)),
+        Some((TypeKind::Varchar, Some(36)))
+    );
+    assert_eq!(
+        existing_type.as_ref().map(|t| (t.kind, t.written.as_str())),
+        Some((TypeKind::Uuid, "sa.UUID()"))
+    );
     assert_eq!(using.as_deref(), Some("id::text"));
 }
 
@@ -59,14 +123,31 @@ fn seed_wrong_order_operations_in_order() {
 fn seed_users_table() {
     let rev = parse_fixture("seed-wrong-order/versions/a1b2c3d4e5f6_create_users.py");
     assert!(rev.parents.is_empty());
-    let Some(Operation::CreateTable { columns, primary_key, unique, .. }) = rev.upgrade.first().map(|o| &o.op) else {
+    let Some(Operation::CreateTable {
+        columns,
+        primary_key,
+        unique,
+        ..
+    }) = rev.upgrade.first().map(|o| &o.op)
+    else {
         panic!("not create_table");
     };
     let id = &columns[0];
-    assert_eq!((id.name.as_str(), id.sql_type.kind, id.primary_key, id.nullable), ("id", TypeKind::Uuid, true, Some(false)));
+    assert_eq!(
+        (
+            id.name.as_str(),
+            id.sql_type.kind,
+            id.primary_key,
+            id.nullable
+        ),
+        ("id", TypeKind::Uuid, true, Some(false))
+    );
     assert_eq!(primary_key, &vec!["id".to_string()]);
     assert_eq!(unique, &vec![vec!["clerk_user_id".to_string()]]);
-    let active = columns.iter().find(|c| c.name == "is_active").expect("is_active");
+    let active = columns
+        .iter()
+        .find(|c| c.name == "is_active")
+        .expect("is_active");
     assert!(active.has_default);
     assert_eq!(active.sql_type.kind, TypeKind::Boolean);
 }
@@ -86,7 +167,11 @@ fn every_reference_file_parses() {
         }))
     {
         for entry in std::fs::read_dir(format!("{FIXTURES}/{dir}")).expect("fixture dir") {
-            let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+            let name = entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
             let rev = parse_fixture(&format!("{dir}/{name}"));
             assert!(!rev.upgrade.is_empty(), "{dir}/{name}: no operations");
             count += 1;
@@ -98,7 +183,13 @@ fn every_reference_file_parses() {
 #[test]
 fn neighbour_inline_foreign_key_and_opaque_execute() {
     let rev = parse_fixture("neighbours/n1_fk_int_varchar/bbbb00000002_case.py");
-    let Some(Operation::CreateTable { table, foreign_keys, columns, .. }) = rev.upgrade.get(1).map(|o| &o.op) else {
+    let Some(Operation::CreateTable {
+        table,
+        foreign_keys,
+        columns,
+        ..
+    }) = rev.upgrade.get(1).map(|o| &o.op)
+    else {
         panic!("not create_table");
     };
     assert_eq!(table, "deal_tags");
@@ -107,7 +198,9 @@ fn neighbour_inline_foreign_key_and_opaque_execute() {
     assert_eq!(foreign_keys[0].columns, vec!["tag_code"]);
     assert_eq!(foreign_keys[0].line, 20);
     let base = parse_fixture("neighbours/n1_fk_int_varchar/aaaa00000001_base.py");
-    assert!(matches!(&base.upgrade[1].op, Operation::Opaque { call, tables } if call == "op.execute(...)" && tables.is_empty()));
+    assert!(
+        matches!(&base.upgrade[1].op, Operation::Opaque { call, tables } if call == "op.execute(...)" && tables.is_empty())
+    );
 }
 
 #[test]
@@ -132,31 +225,62 @@ fn down_revision_forms_and_annotations() {
 #[test]
 fn types_however_imported() {
     let base = parse_fixture("merge-heavy/app/migrations/versions/0001_base.py");
-    let Operation::CreateTable { columns, unique, .. } = &base.upgrade[0].op else { panic!() };
+    let Operation::CreateTable {
+        columns, unique, ..
+    } = &base.upgrade[0].op
+    else {
+        panic!()
+    };
     assert_eq!(columns[0].sql_type.kind, TypeKind::Uuid);
     assert_eq!(columns[0].sql_type.written, "postgresql.UUID(as_uuid=True)");
     assert_eq!(columns[2].sql_type.kind, TypeKind::TimestampTz);
     assert_eq!(unique, &vec![vec!["email".to_string()]]);
     let teams = parse_fixture("merge-heavy/app/migrations/versions/0002_teams.py");
-    let Operation::CreateTable { columns, .. } = &teams.upgrade[0].op else { panic!() };
-    assert_eq!((columns[0].sql_type.kind, columns[1].sql_type.kind, columns[1].sql_type.length), (TypeKind::BigInt, TypeKind::Varchar, Some(100)));
-    let Operation::AddColumn { column, .. } = &teams.upgrade[1].op else { panic!() };
+    let Operation::CreateTable { columns, .. } = &teams.upgrade[0].op else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            columns[0].sql_type.kind,
+            columns[1].sql_type.kind,
+            columns[1].sql_type.length
+        ),
+        (TypeKind::BigInt, TypeKind::Varchar, Some(100))
+    );
+    let Operation::AddColumn { column, .. } = &teams.upgrade[1].op else {
+        panic!()
+    };
     assert_eq!(column.sql_type.kind, TypeKind::BigInt);
     let profiles = parse_fixture("merge-heavy/app/migrations/versions/0003_profiles.py");
-    let Operation::CreateTable { columns, foreign_keys, .. } = &profiles.upgrade[0].op else { panic!() };
+    let Operation::CreateTable {
+        columns,
+        foreign_keys,
+        ..
+    } = &profiles.upgrade[0].op
+    else {
+        panic!()
+    };
     assert_eq!(columns[2].sql_type.kind, TypeKind::Text);
     assert_eq!(foreign_keys[0].name.as_deref(), Some("fk_profiles_user"));
-    assert!(matches!(&profiles.upgrade[1].op, Operation::CreateIndex { unique: true, columns, .. } if columns == &vec!["user_id".to_string()]));
+    assert!(
+        matches!(&profiles.upgrade[1].op, Operation::CreateIndex { unique: true, columns, .. } if columns == &vec!["user_id".to_string()])
+    );
     // A type that is not SQLAlchemy's is unknown, never guessed.
     let custom = parse_str("from myapp.types import GUID\nfrom alembic import op\nimport sqlalchemy as sa\nrevision = 'a'\ndown_revision = None\ndef upgrade():\n    op.add_column('t', sa.Column('x', GUID()))\n");
-    let Operation::AddColumn { column, .. } = &custom.upgrade[0].op else { panic!() };
+    let Operation::AddColumn { column, .. } = &custom.upgrade[0].op else {
+        panic!()
+    };
     assert_eq!(column.sql_type.kind, TypeKind::Unknown);
 }
 
 #[test]
 fn batch_mode_helpers_and_conditionals() {
     let rev = parse_fixture("merge-heavy/app/migrations/versions/0006_settings.py");
-    let ops: Vec<String> = rev.upgrade.iter().map(|o| format!("{}: {}", o.line, o.op.summary())).collect();
+    let ops: Vec<String> = rev
+        .upgrade
+        .iter()
+        .map(|o| format!("{}: {}", o.line, o.op.summary()))
+        .collect();
     assert_eq!(
         ops,
         vec![
@@ -169,15 +293,26 @@ fn batch_mode_helpers_and_conditionals() {
         ]
     );
     assert!(matches!(&rev.upgrade[4].op, Operation::Opaque { tables, .. } if tables.is_empty()));
-    assert!(matches!(&rev.upgrade[5].op, Operation::Opaque { tables, .. } if tables == &vec!["teams".to_string()]));
-    let ignores: Vec<(&str, u32)> = rev.ignores.iter().map(|i| (i.rule.as_str(), i.line)).collect();
-    assert_eq!(ignores, vec![("fk-type-mismatch", 22), ("alter-referenced-column", 22)]);
+    assert!(
+        matches!(&rev.upgrade[5].op, Operation::Opaque { tables, .. } if tables == &vec!["teams".to_string()])
+    );
+    let ignores: Vec<(&str, u32)> = rev
+        .ignores
+        .iter()
+        .map(|i| (i.rule.as_str(), i.line))
+        .collect();
+    assert_eq!(
+        ignores,
+        vec![("fk-type-mismatch", 22), ("alter-referenced-column", 22)]
+    );
     let ids = parse_fixture("merge-heavy/app/migrations/versions/0008_ids.py");
     let kinds: Vec<&str> = ids
         .upgrade
         .iter()
         .map(|o| match &o.op {
-            Operation::DropConstraint { constraint_type, .. } => {
+            Operation::DropConstraint {
+                constraint_type, ..
+            } => {
                 assert_eq!(constraint_type.as_deref(), Some("foreignkey"));
                 "drop_constraint"
             }
@@ -197,26 +332,42 @@ fn batch_mode_helpers_and_conditionals() {
             other => panic!("unexpected {other:?}"),
         })
         .collect();
-    assert_eq!(kinds, vec!["drop_constraint", "alter_column", "rename_table", "drop_index", "drop_table"]);
+    assert_eq!(
+        kinds,
+        vec![
+            "drop_constraint",
+            "alter_column",
+            "rename_table",
+            "drop_index",
+            "drop_table"
+        ]
+    );
 }
 
 #[test]
 fn syntax_error_has_its_line() {
-    let bytes = std::fs::read(format!("{FIXTURES}/broken/versions/syntax_error.py")).expect("fixture");
+    let bytes =
+        std::fs::read(format!("{FIXTURES}/broken/versions/syntax_error.py")).expect("fixture");
     let failure = parse_revision("syntax_error.py", &bytes).expect_err("must fail");
     assert_eq!(failure.line, 7);
-    assert!(failure.message.contains("syntax error"), "{}", failure.message);
+    assert!(
+        failure.message.contains("syntax error"),
+        "{}",
+        failure.message
+    );
 }
 
 #[test]
 fn non_utf8_bytes_fail_with_their_position_unless_declared() {
-    let bytes = std::fs::read(format!("{FIXTURES}/broken/versions/latin1_bytes.py")).expect("fixture");
+    let bytes =
+        std::fs::read(format!("{FIXTURES}/broken/versions/latin1_bytes.py")).expect("fixture");
     let failure = parse_revision("latin1_bytes.py", &bytes).expect_err("must fail");
     assert_eq!((failure.line, failure.column), (1, 7));
     assert!(failure.message.contains("0xe9"));
     let mut declared = b"# -*- coding: latin-1 -*-\n".to_vec();
     declared.extend_from_slice(&bytes);
-    let rev = parse_revision("latin1_bytes.py", &declared).expect("declared latin-1 is valid Python");
+    let rev =
+        parse_revision("latin1_bytes.py", &declared).expect("declared latin-1 is valid Python");
     assert_eq!(rev.message, "caf\u{e9} table");
 }
 
@@ -224,7 +375,15 @@ fn non_utf8_bytes_fail_with_their_position_unless_declared() {
 fn missing_or_computed_revision_is_a_failure() {
     let none = parse_revision("a.py", b"down_revision = None\n").expect_err("no revision");
     assert!(none.message.contains("declares no `revision"));
-    let computed = parse_revision("a.py", b"import os\nrevision = os.environ['REV']\ndown_revision = None\n").expect_err("computed");
+    let computed = parse_revision(
+        "a.py",
+        b"import os\nrevision = os.environ['REV']\ndown_revision = None\n",
+    )
+    .expect_err("computed");
     assert_eq!(computed.line, 2);
-    assert!(computed.message.contains("not a literal"), "{}", computed.message);
+    assert!(
+        computed.message.contains("not a literal"),
+        "{}",
+        computed.message
+    );
 }

@@ -41,7 +41,10 @@ pub fn discover(source: &dyn FileSource) -> std::io::Result<Vec<String>> {
 
 /// The `*.py` files directly in `folder` that Alembic would load as revisions (not
 /// `__init__.py`, not editor lock files), in `files`' (sorted) order.
-pub fn revision_files<'f>(files: &'f [String], folder: &str) -> impl Iterator<Item = &'f String> + 'f {
+pub fn revision_files<'f>(
+    files: &'f [String],
+    folder: &str,
+) -> impl Iterator<Item = &'f String> + 'f {
     let prefix = if folder == "." || folder.is_empty() {
         String::new()
     } else {
@@ -49,7 +52,10 @@ pub fn revision_files<'f>(files: &'f [String], folder: &str) -> impl Iterator<It
     };
     files.iter().filter(move |f| {
         f.strip_prefix(prefix.as_str()).is_some_and(|rest| {
-            !rest.contains('/') && rest.ends_with(".py") && rest != "__init__.py" && !rest.starts_with(".#")
+            !rest.contains('/')
+                && rest.ends_with(".py")
+                && rest != "__init__.py"
+                && !rest.starts_with(".#")
         })
     })
 }
@@ -113,7 +119,11 @@ fn resolve(base: &str, relative: &str) -> Option<String> {
             other => parts.push(other),
         }
     }
-    Some(if parts.is_empty() { ".".to_string() } else { parts.join("/") })
+    Some(if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    })
 }
 
 fn parent(path: &str) -> &str {
@@ -138,19 +148,37 @@ mod tests {
 
     #[test]
     fn script_location_is_relative_to_the_ini() {
-        let text = "[alembic]\nscript_location = %(here)s/../db/alembic\n# script_location = nope\n";
-        assert_eq!(ini_locations("backend/config", text), vec!["backend/db/alembic/versions"]);
-        assert_eq!(ini_locations("", "[alembic]\nscript_location = migrations\n"), vec!["migrations/versions"]);
-        assert_eq!(ini_locations("", "script_location = app:alembic\n"), vec!["app/alembic/versions"]);
-        assert_eq!(ini_locations("", "script_location = ../../outside\n"), Vec::<String>::new());
+        let text =
+            "[alembic]\nscript_location = %(here)s/../db/alembic\n# script_location = nope\n";
+        assert_eq!(
+            ini_locations("backend/config", text),
+            vec!["backend/db/alembic/versions"]
+        );
+        assert_eq!(
+            ini_locations("", "[alembic]\nscript_location = migrations\n"),
+            vec!["migrations/versions"]
+        );
+        assert_eq!(
+            ini_locations("", "script_location = app:alembic\n"),
+            vec!["app/alembic/versions"]
+        );
+        assert_eq!(
+            ini_locations("", "script_location = ../../outside\n"),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn revision_files_skip_init_and_subfolders() {
-        let files: Vec<String> = ["m/versions/__init__.py", "m/versions/a.py", "m/versions/sub/b.py", "m/versions/notes.txt"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let files: Vec<String> = [
+            "m/versions/__init__.py",
+            "m/versions/a.py",
+            "m/versions/sub/b.py",
+            "m/versions/notes.txt",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let found: Vec<&String> = revision_files(&files, "m/versions").collect();
         assert_eq!(found, vec!["m/versions/a.py"]);
     }

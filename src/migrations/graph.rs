@@ -26,16 +26,30 @@ pub fn compute(set: &mut MigrationSet) {
                 not_heads.insert(target_id);
                 // Alembic counts a child only when the parent is named by its exact ID.
                 if target_id == parent {
-                    children.entry(target_id).or_default().insert(rev.id.as_str());
+                    children
+                        .entry(target_id)
+                        .or_default()
+                        .insert(rev.id.as_str());
                 }
             }
         }
     }
     let ids: BTreeSet<&str> = set.revisions.iter().map(|r| r.id.as_str()).collect();
     let heads = ids.iter().filter(|id| !not_heads.contains(*id));
-    let bases = set.revisions.iter().filter(|r| r.parents.is_empty()).map(|r| r.id.as_str());
-    let branchpoints = children.iter().filter(|(_, c)| c.len() > 1).map(|(id, _)| *id);
-    let mergepoints = set.revisions.iter().filter(|r| r.parents.len() > 1).map(|r| r.id.as_str());
+    let bases = set
+        .revisions
+        .iter()
+        .filter(|r| r.parents.is_empty())
+        .map(|r| r.id.as_str());
+    let branchpoints = children
+        .iter()
+        .filter(|(_, c)| c.len() > 1)
+        .map(|(id, _)| *id);
+    let mergepoints = set
+        .revisions
+        .iter()
+        .filter(|r| r.parents.len() > 1)
+        .map(|r| r.id.as_str());
     let sorted = |it: &mut dyn Iterator<Item = &str>| -> Vec<String> {
         let set: BTreeSet<&str> = it.collect();
         set.into_iter().map(str::to_string).collect()
@@ -60,14 +74,18 @@ pub fn topological_order(set: &MigrationSet) -> Vec<&Revision> {
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); count];
     for (child, parents) in index.edges(set).into_iter().enumerate() {
         for parent in parents {
-            if let (Some(slot), Some(list)) = (pending_parents.get_mut(child), children.get_mut(parent)) {
+            if let (Some(slot), Some(list)) =
+                (pending_parents.get_mut(child), children.get_mut(parent))
+            {
                 *slot += 1;
                 list.push(child);
             }
         }
     }
     // Revisions are sorted by file name, so the smallest index is the first file.
-    let mut ready: BTreeSet<usize> = (0..count).filter(|&i| pending_parents.get(i) == Some(&0)).collect();
+    let mut ready: BTreeSet<usize> = (0..count)
+        .filter(|&i| pending_parents.get(i) == Some(&0))
+        .collect();
     let mut order = Vec::with_capacity(count);
     let mut placed = vec![false; count];
     while let Some(next) = ready.pop_first() {
@@ -85,7 +103,10 @@ pub fn topological_order(set: &MigrationSet) -> Vec<&Revision> {
         }
     }
     order.extend((0..count).filter(|&i| !placed.get(i).copied().unwrap_or(true)));
-    order.into_iter().filter_map(|i| set.revisions.get(i)).collect()
+    order
+        .into_iter()
+        .filter_map(|i| set.revisions.get(i))
+        .collect()
 }
 
 /// Groups of revisions that depend on each other in a circle (through `down_revision` or
@@ -306,12 +327,24 @@ mod tests {
         let c = revision_source("c", "\"a\"");
         let m = revision_source("m", "(\"b\", \"c\")");
         let d = revision_source("d", "\"a\"");
-        let set = set_from_sources("v", &[("1_m.py", &m), ("2_a.py", &a), ("3_b.py", &b), ("4_c.py", &c), ("5_d.py", &d)]);
+        let set = set_from_sources(
+            "v",
+            &[
+                ("1_m.py", &m),
+                ("2_a.py", &a),
+                ("3_b.py", &b),
+                ("4_c.py", &c),
+                ("5_d.py", &d),
+            ],
+        );
         assert_eq!(set.heads, vec!["d", "m"]);
         assert_eq!(set.bases, vec!["a"]);
         assert_eq!(set.branchpoints, vec!["a"]);
         assert_eq!(set.mergepoints, vec!["m"]);
-        let order: Vec<&str> = topological_order(&set).iter().map(|r| r.id.as_str()).collect();
+        let order: Vec<&str> = topological_order(&set)
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect();
         assert_eq!(order, vec!["a", "b", "c", "m", "d"]);
         assert!(cycles(&set).is_empty());
     }
@@ -324,7 +357,10 @@ mod tests {
         let set = set_from_sources("v", &[("a.py", &a), ("b.py", &b), ("x.py", &x)]);
         // As in Alembic, `x` stays a head: only down_revision makes a revision a parent.
         assert_eq!(set.heads, vec!["b", "x"]);
-        let order: Vec<&str> = topological_order(&set).iter().map(|r| r.id.as_str()).collect();
+        let order: Vec<&str> = topological_order(&set)
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect();
         assert_eq!(order, vec!["a", "x", "b"]);
     }
 
@@ -334,7 +370,10 @@ mod tests {
         let b = revision_source("b", "\"a\"");
         let c = revision_source("c", "\"b\"");
         let s = revision_source("s", "\"s\"");
-        let set = set_from_sources("v", &[("a.py", &a), ("b.py", &b), ("c.py", &c), ("s.py", &s)]);
+        let set = set_from_sources(
+            "v",
+            &[("a.py", &a), ("b.py", &b), ("c.py", &c), ("s.py", &s)],
+        );
         assert_eq!(cycles(&set), vec![vec!["a", "b", "c"], vec!["s"]]);
         assert_eq!(topological_order(&set).len(), 4);
     }

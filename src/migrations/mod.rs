@@ -8,7 +8,9 @@ pub mod output;
 
 use std::path::Path;
 
-use crate::check::rules::{duplicate_revision, missing_parent, multiple_heads, revision_cycle, unparseable_migration};
+use crate::check::rules::{
+    duplicate_revision, missing_parent, multiple_heads, revision_cycle, unparseable_migration,
+};
 use crate::check::Finding;
 use crate::source::{FileSource, WorkDir};
 use model::MigrationSet;
@@ -24,7 +26,10 @@ pub fn load(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, 
         Ok(files) => files,
         Err(e) => {
             for folder in folders {
-                findings.push(unparseable_migration::unreadable(folder, &format!("cannot list {}: {e}", source.describe())));
+                findings.push(unparseable_migration::unreadable(
+                    folder,
+                    &format!("cannot list {}: {e}", source.describe()),
+                ));
             }
             return (Vec::new(), findings);
         }
@@ -36,13 +41,18 @@ pub fn load(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, 
         for file in discover::revision_files(&files, folder) {
             match source.read(file) {
                 Ok(bytes) => sources.push((file.as_str(), bytes)),
-                Err(e) => findings.push(unparseable_migration::unreadable(file, &format!("cannot read it: {e}"))),
+                Err(e) => findings.push(unparseable_migration::unreadable(
+                    file,
+                    &format!("cannot read it: {e}"),
+                )),
             }
         }
         for (file, bytes, parsed) in parse_all(sources) {
             match parsed {
                 Ok(revision) => revisions.push(revision),
-                Err(failure) => findings.push(unparseable_migration::finding(file, &failure, &bytes)),
+                Err(failure) => {
+                    findings.push(unparseable_migration::finding(file, &failure, &bytes))
+                }
             }
         }
         revisions.sort_by(|a, b| a.file.cmp(&b.file));
@@ -63,12 +73,18 @@ pub fn load(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, 
     (sets, findings)
 }
 
-type Parsed<'f> = (&'f str, Vec<u8>, Result<model::Revision, alembic::ParseFailure>);
+type Parsed<'f> = (
+    &'f str,
+    Vec<u8>,
+    Result<model::Revision, alembic::ParseFailure>,
+);
 
 /// Parses files on every core: parsing is nearly all of the work on big histories, and each
 /// file is independent. The result keeps the input order.
 fn parse_all<'f>(sources: Vec<(&'f str, Vec<u8>)>) -> Vec<Parsed<'f>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
     let chunk = sources.len().div_ceil(threads).max(1);
     if threads == 1 || sources.len() < 64 {
         return parse_part(sources);
@@ -79,7 +95,10 @@ fn parse_all<'f>(sources: Vec<(&'f str, Vec<u8>)>) -> Vec<Parsed<'f>> {
         parts.push(rest.by_ref().take(chunk).collect());
     }
     std::thread::scope(|scope| {
-        let handles: Vec<_> = parts.into_iter().map(|part| scope.spawn(move || parse_part(part))).collect();
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| scope.spawn(move || parse_part(part)))
+            .collect();
         handles
             .into_iter()
             // A panicking parser thread loses its files' revisions, never the run.

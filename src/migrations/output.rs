@@ -32,12 +32,20 @@ pub fn text(sets: &[MigrationSet], findings: &[Finding]) -> String {
             ("branch points", &set.branchpoints),
             ("merge points", &set.mergepoints),
         ] {
-            let list = if ids.is_empty() { "-".to_string() } else { ids.join(", ") };
+            let list = if ids.is_empty() {
+                "-".to_string()
+            } else {
+                ids.join(", ")
+            };
             let _ = writeln!(out, "  {:<15}{list}", format!("{label}:"));
         }
         out.push('\n');
         for rev in topological_order(set).into_iter().rev() {
-            let from = if rev.parents.is_empty() { "<base>".to_string() } else { rev.parents.join(", ") };
+            let from = if rev.parents.is_empty() {
+                "<base>".to_string()
+            } else {
+                rev.parents.join(", ")
+            };
             let mut marks = String::new();
             for (is, mark) in [
                 (set.heads.contains(&rev.id), " (head)"),
@@ -55,7 +63,11 @@ pub fn text(sets: &[MigrationSet], findings: &[Finding]) -> String {
             if !rev.depends_on.is_empty() {
                 let _ = write!(extra, " [depends on: {}]", rev.depends_on.join(", "));
             }
-            let message = if rev.message.is_empty() { String::new() } else { format!(", {}", rev.message) };
+            let message = if rev.message.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", rev.message)
+            };
             let _ = writeln!(out, "  {from} -> {}{marks}{extra}{message}", rev.id);
             let _ = writeln!(out, "      {}:{}", rev.file, rev.line);
         }
@@ -64,14 +76,25 @@ pub fn text(sets: &[MigrationSet], findings: &[Finding]) -> String {
     if findings.is_empty() {
         out.push_str("No findings.\n");
     } else {
-        let _ = writeln!(out, "{} finding{}:", findings.len(), if findings.len() == 1 { "" } else { "s" });
+        let _ = writeln!(
+            out,
+            "{} finding{}:",
+            findings.len(),
+            if findings.len() == 1 { "" } else { "s" }
+        );
         for finding in findings {
             let place = match (&finding.file, finding.line) {
                 (Some(file), Some(line)) => format!(" {file}:{line}"),
                 (Some(file), None) => format!(" {file}"),
                 _ => String::new(),
             };
-            let _ = writeln!(out, "  {}[{}]{place}: {}", finding.severity.as_str(), finding.rule, finding.message);
+            let _ = writeln!(
+                out,
+                "  {}[{}]{place}: {}",
+                finding.severity.as_str(),
+                finding.rule,
+                finding.message
+            );
             let _ = writeln!(out, "      help: {}", finding.help);
         }
     }

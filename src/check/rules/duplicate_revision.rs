@@ -32,7 +32,11 @@ impl Rule for DuplicateRevision {
     }
 
     fn check(&self, ctx: &CheckContext<'_>) -> Vec<Finding> {
-        ctx.evidence.migration_sets.iter().flat_map(check_set).collect()
+        ctx.evidence
+            .migration_sets
+            .iter()
+            .flat_map(check_set)
+            .collect()
     }
 }
 
@@ -40,7 +44,9 @@ pub fn check_set(set: &MigrationSet) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (id, revisions) in duplicates(set) {
         let files: Vec<&str> = revisions.iter().map(|r| r.file.as_str()).collect();
-        let Some((first, others)) = revisions.split_first() else { continue };
+        let Some((first, others)) = revisions.split_first() else {
+            continue;
+        };
         for rev in others {
             let message = format!(
                 "`{}` declares revision `{id}`, already declared by `{}`: Alembic keeps only one of them, so one file's upgrade() never runs",
@@ -67,11 +73,16 @@ mod tests {
     fn err() {
         let a = revision_source("1a2b", "None");
         let copy = revision_source("1a2b", "None");
-        let set = set_from_sources("versions", &[("1a2b_add_users.py", &a), ("1a2b_copy.py", &copy)]);
+        let set = set_from_sources(
+            "versions",
+            &[("1a2b_add_users.py", &a), ("1a2b_copy.py", &copy)],
+        );
         let findings = check_set(&set);
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].file.as_deref(), Some("versions/1a2b_copy.py"));
-        assert!(findings[0].message.contains("already declared by `versions/1a2b_add_users.py`"));
+        assert!(findings[0]
+            .message
+            .contains("already declared by `versions/1a2b_add_users.py`"));
     }
 
     #[test]

@@ -32,7 +32,11 @@ impl Rule for MissingParent {
     }
 
     fn check(&self, ctx: &CheckContext<'_>) -> Vec<Finding> {
-        ctx.evidence.migration_sets.iter().flat_map(check_set).collect()
+        ctx.evidence
+            .migration_sets
+            .iter()
+            .flat_map(check_set)
+            .collect()
     }
 }
 
@@ -73,7 +77,10 @@ fn finding(set: &MigrationSet, missing: &MissingReference<'_>) -> Finding {
             "file_of": named_file.map(|r| r.id.clone()),
         }));
     if let Some(owner) = named_file {
-        finding = finding.help(format!("Set {field} to the revision ID `{}` instead of the file name.", owner.id));
+        finding = finding.help(format!(
+            "Set {field} to the revision ID `{}` instead of the file name.",
+            owner.id
+        ));
     }
     finding
 }
@@ -98,19 +105,43 @@ mod tests {
         let a = revision_source("abc123", "None");
         let b = revision_source("def456", "\"abc123_add_users.py\"");
         let c = revision_source("fff000", "\"deadbeef0000\"");
-        let set = set_from_sources("versions", &[("abc123_add_users.py", &a), ("def456_more.py", &b), ("fff000_x.py", &c)]);
+        let set = set_from_sources(
+            "versions",
+            &[
+                ("abc123_add_users.py", &a),
+                ("def456_more.py", &b),
+                ("fff000_x.py", &c),
+            ],
+        );
         let findings = check_set(&set);
         assert_eq!(findings.len(), 2);
-        assert!(findings[0].message.contains("file name, not a revision ID (the file declares `abc123`)"), "{}", findings[0].message);
-        assert_eq!(findings[0].help, "Set down_revision to the revision ID `abc123` instead of the file name.");
-        assert!(findings[1].message.contains("no revision in `versions` has that ID"));
+        assert!(
+            findings[0]
+                .message
+                .contains("file name, not a revision ID (the file declares `abc123`)"),
+            "{}",
+            findings[0].message
+        );
+        assert_eq!(
+            findings[0].help,
+            "Set down_revision to the revision ID `abc123` instead of the file name."
+        );
+        assert!(findings[1]
+            .message
+            .contains("no revision in `versions` has that ID"));
         assert_eq!(findings[1].revision.as_deref(), Some("fff000"));
     }
 
     #[test]
     fn ok() {
-        let a = format!("{}branch_labels = (\"core\",)\n", revision_source("abc123", "None"));
-        let b = format!("{}depends_on = \"core\"\n", revision_source("def456", "\"abc123\""));
+        let a = format!(
+            "{}branch_labels = (\"core\",)\n",
+            revision_source("abc123", "None")
+        );
+        let b = format!(
+            "{}depends_on = \"core\"\n",
+            revision_source("def456", "\"abc123\"")
+        );
         let set = set_from_sources("versions", &[("a.py", &a), ("b.py", &b)]);
         assert!(check_set(&set).is_empty());
     }

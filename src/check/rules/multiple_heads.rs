@@ -33,7 +33,11 @@ impl Rule for MultipleHeads {
     }
 
     fn check(&self, ctx: &CheckContext<'_>) -> Vec<Finding> {
-        ctx.evidence.migration_sets.iter().flat_map(check_set).collect()
+        ctx.evidence
+            .migration_sets
+            .iter()
+            .flat_map(check_set)
+            .collect()
     }
 }
 
@@ -46,7 +50,10 @@ pub fn check_set(set: &MigrationSet) -> Vec<Finding> {
         .iter()
         .filter_map(|id| set.revisions.iter().rev().find(|r| &r.id == id))
         .collect();
-    let listed: Vec<String> = heads.iter().map(|r| format!("`{}` ({})", r.id, r.file)).collect();
+    let listed: Vec<String> = heads
+        .iter()
+        .map(|r| format!("`{}` ({})", r.id, r.file))
+        .collect();
     let message = format!(
         "`{}` has {} head revisions, {}: `alembic upgrade head` exits 255 (\"Multiple head revisions are present\") and no migration runs",
         set.path,
@@ -78,7 +85,11 @@ mod tests {
         let set = set_from_sources("versions", &[("a.py", &a), ("b.py", &b), ("c.py", &c)]);
         let findings = check_set(&set);
         assert_eq!(findings.len(), 1);
-        assert!(findings[0].message.contains("2 head revisions"), "{}", findings[0].message);
+        assert!(
+            findings[0].message.contains("2 head revisions"),
+            "{}",
+            findings[0].message
+        );
         assert_eq!(findings[0].file.as_deref(), Some("versions/c.py"));
     }
 
@@ -88,7 +99,10 @@ mod tests {
         let b = revision_source("bbbb", "\"aaaa\"");
         let c = revision_source("cccc", "\"aaaa\"");
         let m = revision_source("mmmm", "(\"bbbb\", \"cccc\")");
-        let set = set_from_sources("versions", &[("a.py", &a), ("b.py", &b), ("c.py", &c), ("m.py", &m)]);
+        let set = set_from_sources(
+            "versions",
+            &[("a.py", &a), ("b.py", &b), ("c.py", &c), ("m.py", &m)],
+        );
         assert!(check_set(&set).is_empty());
     }
 }

@@ -32,7 +32,11 @@ impl Rule for RevisionCycle {
     }
 
     fn check(&self, ctx: &CheckContext<'_>) -> Vec<Finding> {
-        ctx.evidence.migration_sets.iter().flat_map(check_set).collect()
+        ctx.evidence
+            .migration_sets
+            .iter()
+            .flat_map(check_set)
+            .collect()
     }
 }
 
@@ -69,7 +73,11 @@ mod tests {
         let set = set_from_sources("versions", &[("a.py", &a), ("b.py", &b)]);
         let findings = check_set(&set);
         assert_eq!(findings.len(), 1);
-        assert!(findings[0].message.contains("`a1`, `b2`"), "{}", findings[0].message);
+        assert!(
+            findings[0].message.contains("`a1`, `b2`"),
+            "{}",
+            findings[0].message
+        );
         assert_eq!(findings[0].file.as_deref(), Some("versions/a.py"));
     }
 

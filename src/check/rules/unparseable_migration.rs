@@ -47,7 +47,8 @@ pub fn finding(file: &str, failure: &ParseFailure, source: &[u8]) -> Finding {
     );
     let mut finding = Finding::new(&META, message);
     if failure.message.starts_with("not valid UTF-8") {
-        finding = finding.help("Save the file as UTF-8, or declare its encoding on its first line.");
+        finding =
+            finding.help("Save the file as UTF-8, or declare its encoding on its first line.");
     }
     finding
         .file(file)
@@ -58,9 +59,14 @@ pub fn finding(file: &str, failure: &ParseFailure, source: &[u8]) -> Finding {
 
 /// The finding for a file (or folder) that could not be read at all.
 pub fn unreadable(path: &str, why: &str) -> Finding {
-    Finding::new(&META, format!("`{path}` could not be analysed, {why}: its migrations are unknown to every other rule"))
-        .file(path)
-        .help("Make the file readable (permissions, encoding) and run again.")
+    Finding::new(
+        &META,
+        format!(
+            "`{path}` could not be analysed, {why}: its migrations are unknown to every other rule"
+        ),
+    )
+    .file(path)
+    .help("Make the file readable (permissions, encoding) and run again.")
 }
 
 #[cfg(test)]
@@ -84,7 +90,10 @@ mod tests {
         let source = b"revision = \"a\"\ndown_revision = None\n\ndef upgrade():\n    pass\n";
         assert!(parse_revision("v/a.py", source).is_ok());
         let evidence = crate::evidence::Evidence::new(Default::default());
-        let ctx = CheckContext { evidence: &evidence, history: None };
+        let ctx = CheckContext {
+            evidence: &evidence,
+            history: None,
+        };
         assert!(UnparseableMigration.check(&ctx).is_empty());
     }
 }

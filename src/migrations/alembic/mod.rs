@@ -32,7 +32,11 @@ pub struct ParseFailure {
 
 impl std::fmt::Display for ParseFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
     }
 }
 
@@ -375,17 +379,23 @@ pub(crate) fn shorten(text: &str, max: usize) -> String {
 /// `# postmortem: ignore[rule-a, rule-b]`, one entry per rule, with the comment's line.
 fn ignore_comments(text: &str) -> Vec<IgnoreComment> {
     static IGNORE: OnceLock<Regex> = OnceLock::new();
-    let re = IGNORE.get_or_init(|| {
-        Regex::new(r"#\s*postmortem:\s*ignore\[([^\]]*)\]").expect("static regex")
-    });
+    let re = IGNORE
+        .get_or_init(|| Regex::new(r"#\s*postmortem:\s*ignore\[([^\]]*)\]").expect("static regex"));
     let mut out = Vec::new();
     if !text.contains("postmortem") {
         return out;
     }
     for (index, line) in text.lines().enumerate() {
         for captures in re.captures_iter(line) {
-            let Some(names) = captures.get(1) else { continue };
-            for rule in names.as_str().split(',').map(str::trim).filter(|r| !r.is_empty()) {
+            let Some(names) = captures.get(1) else {
+                continue;
+            };
+            for rule in names
+                .as_str()
+                .split(',')
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+            {
                 out.push(IgnoreComment {
                     rule: rule.to_string(),
                     line: index as u32 + 1,

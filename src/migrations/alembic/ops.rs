@@ -222,24 +222,35 @@ impl Reader<'_, '_> {
                     constraint_type: arg(call, 2, &["type_", "type"]).and_then(str_literal),
                 })
             })(),
-            "drop_table" => table_at(0, &["table_name", "name"]).map(|table| Operation::DropTable { table }),
+            "drop_table" => {
+                table_at(0, &["table_name", "name"]).map(|table| Operation::DropTable { table })
+            }
             "rename_table" => (|| {
                 Some(Operation::RenameTable {
                     from: table_at(0, &["old_table_name"])?,
                     to: table_at(1, &["new_table_name"])?,
                 })
             })(),
-            "create_index" => table_at(1, &["table_name"])
-                .and_then(|table| self.create_index(table, call, 0, 2)),
+            "create_index" => {
+                table_at(1, &["table_name"]).and_then(|table| self.create_index(table, call, 0, 2))
+            }
             "drop_index" => table_at(0, &["index_name", "name"]).map(|name| Operation::DropIndex {
                 name,
                 table: table_at(1, &["table_name"]),
             }),
             // Data only, or no effect on the schema.
-            "bulk_insert" | "get_bind" | "get_context" | "f" | "inline_literal"
-            | "create_table_comment" | "drop_table_comment" | "invoke" => return None,
+            "bulk_insert"
+            | "get_bind"
+            | "get_context"
+            | "f"
+            | "inline_literal"
+            | "create_table_comment"
+            | "drop_table_comment"
+            | "invoke" => return None,
             // Constraints and the like the model does not describe: the table becomes unknown.
-            "create_unique_constraint" | "create_primary_key" | "create_check_constraint"
+            "create_unique_constraint"
+            | "create_primary_key"
+            | "create_check_constraint"
             | "create_exclude_constraint" => {
                 let tables = table_at(1, &["table_name", "source", "table"])
                     .into_iter()
@@ -251,7 +262,9 @@ impl Reader<'_, '_> {
         Some(known.unwrap_or_else(|| {
             // Not understood: name the table when the usual first argument is a literal.
             let table = match method {
-                "create_foreign_key" | "create_index" => table_at(1, &["table_name", "source_table"]),
+                "create_foreign_key" | "create_index" => {
+                    table_at(1, &["table_name", "source_table"])
+                }
                 "execute" => None,
                 _ => table_at(0, &["table_name"]),
             };
@@ -266,32 +279,38 @@ impl Reader<'_, '_> {
             return Some(self.opaque(call, Vec::new()));
         };
         let known = match method {
-            "add_column" => self
-                .column(arg(call, 0, &["column"])?)
-                .map(|(column, _)| Operation::AddColumn {
-                    table: table.clone(),
-                    column,
-                }),
+            "add_column" => {
+                self.column(arg(call, 0, &["column"])?)
+                    .map(|(column, _)| Operation::AddColumn {
+                        table: table.clone(),
+                        column,
+                    })
+            }
             "drop_column" => lit(0, &["column_name"]).map(|column| Operation::DropColumn {
                 table: table.clone(),
                 column,
             }),
             "alter_column" => self.alter_column(table.clone(), call, 0),
             "create_foreign_key" => self.create_foreign_key(table.clone(), call, 1),
-            "drop_constraint" => lit(0, &["constraint_name", "name"]).map(|name| {
-                Operation::DropConstraint {
+            "drop_constraint" => {
+                lit(0, &["constraint_name", "name"]).map(|name| Operation::DropConstraint {
                     name,
                     table: table.clone(),
                     constraint_type: lit(1, &["type_", "type"]),
-                }
-            }),
+                })
+            }
             "create_index" => self.create_index(table.clone(), call, 0, 1),
             "drop_index" => lit(0, &["index_name", "name"]).map(|name| Operation::DropIndex {
                 name,
                 table: Some(table.clone()),
             }),
-            "bulk_insert" | "get_bind" | "get_context" | "f" | "inline_literal"
-            | "create_table_comment" | "drop_table_comment" => return None,
+            "bulk_insert"
+            | "get_bind"
+            | "get_context"
+            | "f"
+            | "inline_literal"
+            | "create_table_comment"
+            | "drop_table_comment" => return None,
             "execute" => return Some(self.opaque(call, Vec::new())),
             _ => None,
         };
@@ -445,7 +464,12 @@ impl Reader<'_, '_> {
 
     /// `alter_column(table, column, type_=..., existing_type=..., postgresql_using=...)`;
     /// `column_at` is the column name's position (1 for `op`, 0 for `batch_op`).
-    fn alter_column(&self, table: String, call: &ast::ExprCall, column_at: usize) -> Option<Operation> {
+    fn alter_column(
+        &self,
+        table: String,
+        call: &ast::ExprCall,
+        column_at: usize,
+    ) -> Option<Operation> {
         let column = arg(call, column_at, &["column_name"]).and_then(str_literal)?;
         let type_of = |name: &str| {
             keyword(call, name)
@@ -465,8 +489,14 @@ impl Reader<'_, '_> {
 
     /// `create_foreign_key(name, source, referent, local_cols, remote_cols)`; `referent_at`
     /// is the referent table's position (2 for `op`, 1 for `batch_op`).
-    fn create_foreign_key(&self, table: String, call: &ast::ExprCall, referent_at: usize) -> Option<Operation> {
-        let ref_table = arg(call, referent_at, &["referent_table", "referent"]).and_then(str_literal)?;
+    fn create_foreign_key(
+        &self,
+        table: String,
+        call: &ast::ExprCall,
+        referent_at: usize,
+    ) -> Option<Operation> {
+        let ref_table =
+            arg(call, referent_at, &["referent_table", "referent"]).and_then(str_literal)?;
         let columns = str_list(arg(call, referent_at + 1, &["local_cols"])?)?;
         let ref_columns = str_list(arg(call, referent_at + 2, &["remote_cols"])?)?;
         Some(Operation::CreateForeignKey {
@@ -482,19 +512,32 @@ impl Reader<'_, '_> {
         })
     }
 
-    fn create_index(&self, table: String, call: &ast::ExprCall, name_at: usize, columns_at: usize) -> Option<Operation> {
-        let columns = match arg(call, columns_at, &["columns"])? {
-            Expr::List(ast::ExprList { elts, .. }) | Expr::Tuple(ast::ExprTuple { elts, .. }) => elts
-                .iter()
-                .map(|e| str_literal(e).unwrap_or_else(|| shorten(self.m.text_of(e.range()), 60)))
-                .collect(),
-            other => vec![str_literal(other).unwrap_or_else(|| shorten(self.m.text_of(other.range()), 60))],
-        };
+    fn create_index(
+        &self,
+        table: String,
+        call: &ast::ExprCall,
+        name_at: usize,
+        columns_at: usize,
+    ) -> Option<Operation> {
+        let columns =
+            match arg(call, columns_at, &["columns"])? {
+                Expr::List(ast::ExprList { elts, .. })
+                | Expr::Tuple(ast::ExprTuple { elts, .. }) => elts
+                    .iter()
+                    .map(|e| {
+                        str_literal(e).unwrap_or_else(|| shorten(self.m.text_of(e.range()), 60))
+                    })
+                    .collect(),
+                other => vec![str_literal(other)
+                    .unwrap_or_else(|| shorten(self.m.text_of(other.range()), 60))],
+            };
         Some(Operation::CreateIndex {
             name: arg(call, name_at, &["index_name", "name"]).and_then(str_literal),
             table,
             columns,
-            unique: keyword(call, "unique").and_then(bool_literal).unwrap_or(false),
+            unique: keyword(call, "unique")
+                .and_then(bool_literal)
+                .unwrap_or(false),
         })
     }
 }
@@ -505,10 +548,14 @@ fn touched_tables(op: &Operation) -> Option<Vec<String>> {
         Operation::Opaque { tables, .. } if tables.is_empty() => None,
         Operation::Opaque { tables, .. } => Some(tables.clone()),
         Operation::RenameTable { from, to } => Some(vec![from.clone(), to.clone()]),
-        Operation::CreateForeignKey { table, foreign_key, .. } => {
-            Some(vec![table.clone(), foreign_key.ref_table.clone()])
-        }
-        Operation::CreateTable { table, foreign_keys, .. } => {
+        Operation::CreateForeignKey {
+            table, foreign_key, ..
+        } => Some(vec![table.clone(), foreign_key.ref_table.clone()]),
+        Operation::CreateTable {
+            table,
+            foreign_keys,
+            ..
+        } => {
             let mut tables = vec![table.clone()];
             tables.extend(foreign_keys.iter().map(|fk| fk.ref_table.clone()));
             Some(tables)
@@ -551,7 +598,11 @@ fn split_column_ref(target: &str) -> Option<(String, String)> {
 /// Positional argument `pos`, or the first of `names` given as a keyword. A `*args` before
 /// `pos` makes positions unknowable.
 pub(super) fn arg<'e>(call: &'e ast::ExprCall, pos: usize, names: &[&str]) -> Option<&'e Expr> {
-    let positional = call.args.iter().take(pos + 1).position(|a| matches!(a, Expr::Starred(_)));
+    let positional = call
+        .args
+        .iter()
+        .take(pos + 1)
+        .position(|a| matches!(a, Expr::Starred(_)));
     if positional.is_none() {
         if let Some(a) = call.args.get(pos) {
             return Some(a);
