@@ -43,18 +43,18 @@ pub fn load(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, 
     let mut sets = Vec::with_capacity(folders.len());
     for folder in folders {
         let mut revisions = Vec::new();
+        let mut sources = Vec::new();
         for file in discover::revision_files(&files, folder) {
-            let bytes = match source.read(file) {
-                Ok(bytes) => bytes,
-                Err(e) => {
-                    findings.push(unparseable_migration::unreadable(
-                        file,
-                        &format!("cannot read it: {e}"),
-                    ));
-                    continue;
-                }
-            };
-            match alembic::parse_revision(file, &bytes) {
+            match source.read(file) {
+                Ok(bytes) => sources.push((file.as_str(), bytes)),
+                Err(e) => findings.push(unparseable_migration::unreadable(
+                    file,
+                    &format!("cannot read it: {e}"),
+                )),
+            }
+        }
+        for (file, bytes, parsed) in parse_all(sources) {
+            match parsed {
                 Ok(revision) => revisions.push(revision),
                 Err(failure) => {
                     findings.push(unparseable_migration::finding(file, &failure, &bytes))
@@ -77,6 +77,49 @@ pub fn load(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, 
     }
     sets.sort_by(|a, b| a.path.cmp(&b.path));
     (sets, findings)
+}
+
+type Parsed<'f> = (
+    &'f str,
+    Vec<u8>,
+    Result<model::Revision, alembic::ParseFailure>,
+);
+
+/// Parses files on every core: parsing is nearly all of the work on big histories, and each
+/// file is independent. The result keeps the input order.
+fn parse_all<'f>(sources: Vec<(&'f str, Vec<u8>)>) -> Vec<Parsed<'f>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let chunk = sources.len().div_ceil(threads).max(1);
+    if threads == 1 || sources.len() < 64 {
+        return parse_part(sources);
+    }
+    let mut parts: Vec<Vec<(&str, Vec<u8>)>> = Vec::new();
+    let mut rest = sources.into_iter().peekable();
+    while rest.peek().is_some() {
+        parts.push(rest.by_ref().take(chunk).collect());
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| scope.spawn(move || parse_part(part)))
+            .collect();
+        handles
+            .into_iter()
+            // A panicking parser thread loses its files' revisions, never the run.
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+fn parse_part<'f>(part: Vec<(&'f str, Vec<u8>)>) -> Vec<Parsed<'f>> {
+    part.into_iter()
+        .map(|(file, bytes)| {
+            let parsed = alembic::parse_revision(file, &bytes);
+            (file, bytes, parsed)
+        })
+        .collect()
 }
 
 /// The graph rules (`multiple-heads`, `missing-parent`, `duplicate-revision`,
