@@ -12,7 +12,10 @@ use postmortem::evidence::{Evidence, Service};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let repo = PathBuf::from(args.next().ok_or("usage: phantom_scan <repo> <migration dir>...")?);
+    let repo = PathBuf::from(
+        args.next()
+            .ok_or("usage: phantom_scan <repo> <migration dir>...")?,
+    );
     let mut dirs: Vec<String> = args.collect();
     // `--mentions` also prints every commit that names IDs, flagged or not, for review by hand.
     let all_mentions = dirs.iter().any(|d| d == "--mentions");
@@ -27,7 +30,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         history: Some(&history),
     });
     for f in &findings {
-        println!("{}\t{}", f.commit.as_deref().unwrap_or(""), serde_json::to_string(&f.data)?);
+        println!(
+            "{}\t{}",
+            f.commit.as_deref().unwrap_or(""),
+            serde_json::to_string(&f.data)?
+        );
     }
     if all_mentions {
         for m in &history.mentions {

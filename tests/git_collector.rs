@@ -55,7 +55,8 @@ impl TestRepo {
         index.write().unwrap();
         let tree = self.repo.find_tree(index.write_tree().unwrap()).unwrap();
         self.clock += 60;
-        let sig = Signature::new("Ada Lovelace", "ada@example.com", &Time::new(self.clock, 0)).unwrap();
+        let sig =
+            Signature::new("Ada Lovelace", "ada@example.com", &Time::new(self.clock, 0)).unwrap();
         let parents: Vec<git2::Commit<'_>> = self
             .repo
             .head()
@@ -100,7 +101,11 @@ fn commits_list_added_modified_deleted_and_renamed_files() {
     let mut t = TestRepo::new();
     let base = t.commit(
         "initial",
-        &[("a.txt", Some("a\n")), ("b.txt", Some("b\n")), ("c.txt", Some("a long enough file to be seen as renamed\n"))],
+        &[
+            ("a.txt", Some("a\n")),
+            ("b.txt", Some("b\n")),
+            ("c.txt", Some("a long enough file to be seen as renamed\n")),
+        ],
     );
     let change = t.commit(
         "change things\n\nThe body says why.\nSecond line.",
@@ -108,7 +113,10 @@ fn commits_list_added_modified_deleted_and_renamed_files() {
             ("a.txt", Some("a changed\n")),
             ("b.txt", None),
             ("c.txt", None),
-            ("d/c.txt", Some("a long enough file to be seen as renamed\n")),
+            (
+                "d/c.txt",
+                Some("a long enough file to be seen as renamed\n"),
+            ),
             ("e.txt", Some("new\n")),
         ],
     );
@@ -161,7 +169,11 @@ fn range_runs_from_last_good_to_newest_deploy_and_marks_suspects() {
     ];
     collect(&repo, &mut evidence).unwrap();
     evidence.normalize();
-    let got: Vec<(&str, bool)> = evidence.commits.iter().map(|c| (c.summary.as_str(), c.suspect)).collect();
+    let got: Vec<(&str, bool)> = evidence
+        .commits
+        .iter()
+        .map(|c| (c.summary.as_str(), c.suspect))
+        .collect();
     assert_eq!(
         got,
         [
@@ -171,9 +183,21 @@ fn range_runs_from_last_good_to_newest_deploy_and_marks_suspects() {
             ("c5 second failure", false),
         ]
     );
-    assert!(!evidence.commits.iter().any(|c| c.sha == c6 || c.sha == c1 || c.sha == c3 && !c.suspect));
+    assert!(!evidence
+        .commits
+        .iter()
+        .any(|c| c.sha == c6 || c.sha == c1 || c.sha == c3 && !c.suspect));
     // The short SHA the deploy named is now the full one.
-    assert_eq!(evidence.deploy("dep-5").unwrap().commit.as_ref().unwrap().sha, c5);
+    assert_eq!(
+        evidence
+            .deploy("dep-5")
+            .unwrap()
+            .commit
+            .as_ref()
+            .unwrap()
+            .sha,
+        c5
+    );
     assert!(evidence.notes.is_empty(), "{:?}", evidence.notes);
 }
 
@@ -184,7 +208,10 @@ fn short_and_full_shas_resolve_and_unknown_ones_do_not() {
     let repo = GitRepo::open(t.path()).unwrap();
     assert_eq!(repo.resolve(&sha).as_deref(), Some(sha.as_str()));
     assert_eq!(repo.resolve(&sha[..7]).as_deref(), Some(sha.as_str()));
-    assert_eq!(repo.resolve("0123456789abcdef0123456789abcdef01234567"), None);
+    assert_eq!(
+        repo.resolve("0123456789abcdef0123456789abcdef01234567"),
+        None
+    );
     assert_eq!(repo.resolve(""), None);
 }
 
@@ -196,7 +223,12 @@ fn deploy_commit_absent_from_the_clone_becomes_a_note() {
     let mut evidence = Evidence::new(Service::default());
     evidence.deploys = vec![
         deploy("dep-good", DeployStatus::Live, &good, 1),
-        deploy("dep-gone", DeployStatus::BuildFailed, "fedcba9876543210fedcba9876543210fedcba98", 2),
+        deploy(
+            "dep-gone",
+            DeployStatus::BuildFailed,
+            "fedcba9876543210fedcba9876543210fedcba98",
+            2,
+        ),
     ];
     collect(&repo, &mut evidence).unwrap();
     assert_eq!(evidence.notes.len(), 1);
@@ -204,7 +236,11 @@ fn deploy_commit_absent_from_the_clone_becomes_a_note() {
     assert_eq!(note.source, "git");
     assert!(note.message.contains("dep-gone"), "{}", note.message);
     assert!(note.message.contains("fedcba9"), "{}", note.message);
-    assert!(note.message.contains("git fetch --unshallow"), "{}", note.message);
+    assert!(
+        note.message.contains("git fetch --unshallow"),
+        "{}",
+        note.message
+    );
 }
 
 #[test]
@@ -252,23 +288,44 @@ fn migration_folder_is_read_from_the_commit_tree_not_the_working_dir() {
     let mut t = TestRepo::new();
     let old = t.commit(
         "first migration",
-        &[("alembic/versions/aaaaaaaaaaa1_init.py", Some(&migration("aaaaaaaaaaa1", None)))],
+        &[(
+            "alembic/versions/aaaaaaaaaaa1_init.py",
+            Some(&migration("aaaaaaaaaaa1", None)),
+        )],
     );
     t.commit(
         "second migration",
-        &[("alembic/versions/bbbbbbbbbbb2_next.py", Some(&migration("bbbbbbbbbbb2", Some("aaaaaaaaaaa1"))))],
+        &[(
+            "alembic/versions/bbbbbbbbbbb2_next.py",
+            Some(&migration("bbbbbbbbbbb2", Some("aaaaaaaaaaa1"))),
+        )],
     );
     // Uncommitted edit: the working dir differs from both commits.
-    std::fs::write(t.path().join("alembic/versions/aaaaaaaaaaa1_init.py"), "edited").unwrap();
+    std::fs::write(
+        t.path().join("alembic/versions/aaaaaaaaaaa1_init.py"),
+        "edited",
+    )
+    .unwrap();
     let repo = GitRepo::open(t.path()).unwrap();
     let tree = repo.tree_under(&old[..7], "alembic").unwrap();
-    assert_eq!(tree.list_files().unwrap(), ["versions/aaaaaaaaaaa1_init.py"]);
+    assert_eq!(
+        tree.list_files().unwrap(),
+        ["versions/aaaaaaaaaaa1_init.py"]
+    );
     let content = tree.read("versions/aaaaaaaaaaa1_init.py").unwrap();
-    assert_eq!(String::from_utf8(content).unwrap(), migration("aaaaaaaaaaa1", None));
-    assert!(tree.describe().starts_with(&format!("commit {}", &old[..7])));
+    assert_eq!(
+        String::from_utf8(content).unwrap(),
+        migration("aaaaaaaaaaa1", None)
+    );
+    assert!(tree
+        .describe()
+        .starts_with(&format!("commit {}", &old[..7])));
     assert!(tree.read("versions/bbbbbbbbbbb2_next.py").is_err());
     let whole = repo.tree(&old).unwrap();
-    assert_eq!(whole.list_files().unwrap(), ["alembic/versions/aaaaaaaaaaa1_init.py"]);
+    assert_eq!(
+        whole.list_files().unwrap(),
+        ["alembic/versions/aaaaaaaaaaa1_init.py"]
+    );
 }
 
 /// The history of the seed incident, plus the other cases the rule must tell apart.
@@ -290,9 +347,18 @@ fn phantom_history() -> PhantomCase {
         "Add deals and pipeline stages tables\n\nRevision ID: 36b3e62b4148",
         &[
             ("app/main.py", Some("print('hi')\n")),
-            ("alembic/versions/36b3e62b4148_add_deals.py", Some(&migration("36b3e62b4148", None))),
-            ("alembic/versions/77aa88bb99cc_add_notes.py", Some(&migration("77aa88bb99cc", Some("36b3e62b4148")))),
-            ("alembic/versions/5e5e5e5e5e5e_temp.py", Some(&migration("5e5e5e5e5e5e", Some("77aa88bb99cc")))),
+            (
+                "alembic/versions/36b3e62b4148_add_deals.py",
+                Some(&migration("36b3e62b4148", None)),
+            ),
+            (
+                "alembic/versions/77aa88bb99cc_add_notes.py",
+                Some(&migration("77aa88bb99cc", Some("36b3e62b4148"))),
+            ),
+            (
+                "alembic/versions/5e5e5e5e5e5e_temp.py",
+                Some(&migration("5e5e5e5e5e5e", Some("77aa88bb99cc"))),
+            ),
         ],
     );
     let removed_by = t.commit(
@@ -323,7 +389,10 @@ fn phantom_history() -> PhantomCase {
     );
     let adds_future = t.commit(
         "Add the c0ffee123456 migration",
-        &[("alembic/versions/c0ffee123456_coffee.py", Some(&migration("c0ffee123456", Some("77aa88bb99cc"))))],
+        &[(
+            "alembic/versions/c0ffee123456_coffee.py",
+            Some(&migration("c0ffee123456", Some("77aa88bb99cc"))),
+        )],
     );
     let deletes_named = t.commit(
         "Remove migration 77aa88bb99cc, superseded",
@@ -353,7 +422,9 @@ fn phantom_history() -> PhantomCase {
 
 fn phantom_findings(case: &PhantomCase, evidence: &Evidence) -> Vec<Finding> {
     let repo = GitRepo::open(case.repo.path()).unwrap();
-    let history = repo.migration_history(&["alembic/versions".to_string()]).unwrap();
+    let history = repo
+        .migration_history(&["alembic/versions".to_string()])
+        .unwrap();
     PhantomMigration.check(&CheckContext {
         evidence,
         history: Some(&history),
@@ -390,9 +461,20 @@ fn phantom_seed_commits_name_migrations_never_committed() {
         seed_1.data["summary"],
         "fix(migrations): restructure UUID to String migrations and eliminate circular dependencies"
     );
-    assert!(seed_1.message.contains("never committed anywhere in history"), "{}", seed_1.message);
+    assert!(
+        seed_1
+            .message
+            .contains("never committed anywhere in history"),
+        "{}",
+        seed_1.message
+    );
     let seed_2 = finding_for(&findings, &case.seed_2).expect("seed commit e956184 flagged");
-    let ids: Vec<&str> = seed_2.data["ids"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = seed_2.data["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["e19f4551fcb0", "f5b6c2c9d4f2"]);
 }
 
@@ -402,8 +484,15 @@ fn phantom_says_which_commit_removed_or_later_added_the_migration() {
     let findings = phantom_findings(&case, &Evidence::new(Service::default()));
     let removed = finding_for(&findings, &case.after_removal).expect("removed case flagged");
     assert_eq!(removed.data["ids"][0]["status"], "removed");
-    assert_eq!(removed.data["ids"][0]["by_commit"], case.removed_by.as_str());
-    assert!(removed.message.contains(&case.removed_by[..7]), "{}", removed.message);
+    assert_eq!(
+        removed.data["ids"][0]["by_commit"],
+        case.removed_by.as_str()
+    );
+    assert!(
+        removed.message.contains(&case.removed_by[..7]),
+        "{}",
+        removed.message
+    );
     let later = finding_for(&findings, &case.names_future).expect("added-later case flagged");
     assert_eq!(later.data["ids"][0]["id"], "c0ffee123456");
     assert_eq!(later.data["ids"][0]["status"], "added_later");
@@ -414,9 +503,18 @@ fn phantom_says_which_commit_removed_or_later_added_the_migration() {
 fn phantom_ignores_consistent_commits_and_noise() {
     let case = phantom_history();
     let findings = phantom_findings(&case, &Evidence::new(Service::default()));
-    assert!(finding_for(&findings, &case.deletes_named).is_none(), "{findings:#?}");
-    assert!(finding_for(&findings, &case.noise).is_none(), "{findings:#?}");
-    assert!(finding_for(&findings, &case.adds_future).is_none(), "{findings:#?}");
+    assert!(
+        finding_for(&findings, &case.deletes_named).is_none(),
+        "{findings:#?}"
+    );
+    assert!(
+        finding_for(&findings, &case.noise).is_none(),
+        "{findings:#?}"
+    );
+    assert!(
+        finding_for(&findings, &case.adds_future).is_none(),
+        "{findings:#?}"
+    );
     assert_eq!(findings.len(), 4, "{findings:#?}");
 }
 
@@ -431,10 +529,17 @@ fn phantom_scope_is_the_collected_commits_when_there_are_any() {
     ];
     collect(&repo, &mut evidence).unwrap();
     let findings = phantom_findings(&case, &evidence);
-    let flagged: Vec<&str> = findings.iter().filter_map(|f| f.commit.as_deref()).collect();
+    let flagged: Vec<&str> = findings
+        .iter()
+        .filter_map(|f| f.commit.as_deref())
+        .collect();
     // The last good deploy's commit is listed for reference, so it is in scope too; the commits
     // before it and after the newest deploy are not.
-    let mut expected = vec![case.after_removal.as_str(), case.seed_2.as_str(), case.seed_1.as_str()];
+    let mut expected = vec![
+        case.after_removal.as_str(),
+        case.seed_2.as_str(),
+        case.seed_1.as_str(),
+    ];
     expected.sort();
     let mut flagged = flagged;
     flagged.sort();
@@ -452,7 +557,11 @@ fn without_deploys_the_window_selects_commits() {
     evidence.window.since = DateTime::<Utc>::from_timestamp(T0 + 120, 0);
     evidence.window.until = DateTime::<Utc>::from_timestamp(T0 + 150, 0);
     collect(&repo, &mut evidence).unwrap();
-    let got: Vec<&str> = evidence.commits.iter().map(|c| c.summary.as_str()).collect();
+    let got: Vec<&str> = evidence
+        .commits
+        .iter()
+        .map(|c| c.summary.as_str())
+        .collect();
     assert_eq!(got, ["inside"]);
     assert!(evidence.commits.iter().all(|c| !c.suspect));
 }

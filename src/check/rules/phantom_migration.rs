@@ -145,7 +145,11 @@ fn finding(history: &MigrationHistory, mention: &Mention) -> Option<Finding> {
         .iter()
         .map(|(text, ids)| format!("{} ({text})", ids.join(", ")))
         .collect();
-    let noun = if missing.len() == 1 { "migration" } else { "migrations" };
+    let noun = if missing.len() == 1 {
+        "migration"
+    } else {
+        "migrations"
+    };
     let message = format!(
         "commit {} ({}) \"{}\" names {noun} that its tree does not contain: {}; deploying it \
          does not run what the message describes",
@@ -189,7 +193,12 @@ impl Rule for PhantomMigration {
         let Some(history) = ctx.history else {
             return Vec::new();
         };
-        let scope: BTreeSet<&str> = ctx.evidence.commits.iter().map(|c| c.sha.as_str()).collect();
+        let scope: BTreeSet<&str> = ctx
+            .evidence
+            .commits
+            .iter()
+            .map(|c| c.sha.as_str())
+            .collect();
         history
             .mentions
             .iter()
@@ -253,7 +262,9 @@ mod tests {
         assert_eq!(findings.len(), 1);
         let f = &findings[0];
         assert_eq!(f.revision.as_deref(), Some("3a15202c7dc2"));
-        assert!(f.message.contains("3a15202c7dc2 (never committed anywhere in history)"));
+        assert!(f
+            .message
+            .contains("3a15202c7dc2 (never committed anywhere in history)"));
         assert_eq!(f.data["ids"][0]["status"], "never_committed");
         assert_eq!(f.data["existing"][0], "36b3e62b4148");
     }

@@ -100,7 +100,9 @@ impl IdShape {
         for id in ids {
             total += 1;
             let digits = id.bytes().all(|b| b.is_ascii_digit());
-            let hex = id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            let hex = id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
             if id.len() >= 4 && (digits || hex && id.len() >= 8) {
                 *counts.entry((digits, id.len())).or_default() += 1;
             }
@@ -128,7 +130,9 @@ impl IdShape {
         match *self {
             IdShape::Hex { len } => {
                 token.len() == len
-                    && token.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                    && token
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
                     && (!digits || candidate.strong)
             }
             IdShape::Digits { len } => token.len() == len && digits,
@@ -158,7 +162,11 @@ fn read_revision(content: &[u8], file_name: &str) -> Option<BlobRevision> {
     let id = match REVISION.captures(content).and_then(|c| c.get(1)) {
         Some(m) => String::from_utf8_lossy(m.as_bytes()).into_owned(),
         // Without a readable `revision =` line the default file template's prefix is the ID.
-        None => file_name.split('_').next().filter(|s| s.len() >= 4)?.to_string(),
+        None => file_name
+            .split('_')
+            .next()
+            .filter(|s| s.len() >= 4)?
+            .to_string(),
     };
     let parents = DOWN_REVISION
         .captures(content)
@@ -188,25 +196,28 @@ struct Node {
 struct Indexer<'r> {
     repo: &'r Repository,
     dirs: Vec<Vec<String>>,
-    /// (tree, child name) -> child tree.
-    children: HashMap<(Oid, String), Option<Oid>>,
+    /// (tree, folder index, depth) -> the child tree named by that folder's component there.
+    children: HashMap<(Oid, usize, usize), Option<Oid>>,
     folders: HashMap<Oid, Rc<RevisionSet>>,
     keys: HashMap<Vec<Option<Oid>>, Rc<RevisionSet>>,
     blobs: HashMap<Oid, Option<BlobRevision>>,
 }
 
 impl Indexer<'_> {
-    fn child(&mut self, tree: Oid, name: &str) -> Result<Option<Oid>> {
-        if let Some(found) = self.children.get(&(tree, name.to_string())) {
+    fn child(&mut self, tree: Oid, dir: usize, depth: usize) -> Result<Option<Oid>> {
+        if let Some(found) = self.children.get(&(tree, dir, depth)) {
             return Ok(*found);
         }
+        let Some(name) = self.dirs.get(dir).and_then(|c| c.get(depth)) else {
+            return Ok(None);
+        };
         let found = self
             .repo
             .find_tree(tree)?
             .get_name(name)
             .filter(|e| e.kind() == Some(ObjectType::Tree))
             .map(|e| e.id());
-        self.children.insert((tree, name.to_string()), found);
+        self.children.insert((tree, dir, depth), found);
         Ok(found)
     }
 
@@ -215,10 +226,10 @@ impl Indexer<'_> {
         let mut key = Vec::with_capacity(self.dirs.len());
         for d in 0..self.dirs.len() {
             let mut at = Some(root);
-            let components = self.dirs.get(d).cloned().unwrap_or_default();
-            for name in &components {
+            let depth = self.dirs.get(d).map_or(0, Vec::len);
+            for level in 0..depth {
                 at = match at {
-                    Some(tree) => self.child(tree, name)?,
+                    Some(tree) => self.child(tree, d, level)?,
                     None => None,
                 };
             }
@@ -393,13 +404,22 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
         Err(_) => return Ok(history),
     };
     history.head = Some(head.to_string());
+    // libgit2 re-hashes every object it reads by default; git itself does not on reads, and on
+    // a full-history scan the SHA-1 of every commit is a large share of the time. This only
+    // affects reading (process-wide), and the objects come from the user's own clone.
+    git2::opts::strict_hash_verification(false);
     let nodes = read_commits(repo, head)?;
     history.commits_scanned = nodes.len() as u64;
     let mut indexer = Indexer {
         repo,
         dirs: dirs
             .iter()
-            .map(|d| Path::new(d).iter().map(|c| c.to_string_lossy().into_owned()).collect())
+            .map(|d| {
+                Path::new(d)
+                    .iter()
+                    .map(|c| c.to_string_lossy().into_owned())
+                    .collect()
+            })
             .collect(),
         children: HashMap::new(),
         folders: HashMap::new(),
@@ -476,7 +496,9 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
         shas.get(at).is_some_and(|s| s.starts_with(token))
     };
     for (pos, node) in nodes.iter().enumerate() {
-        let Some(mention) = &node.mention else { continue };
+        let Some(mention) = &node.mention else {
+            continue;
+        };
         let (summary, candidates) = mention.as_ref();
         let ids: Vec<String> = candidates
             .iter()
@@ -492,7 +514,11 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
         history.mentions.push(Mention {
             commit: commit_ref(pos, node),
             summary: summary.clone(),
-            present: ids.iter().filter(|id| set.contains_key(*id)).cloned().collect(),
+            present: ids
+                .iter()
+                .filter(|id| set.contains_key(*id))
+                .cloned()
+                .collect(),
             ids,
             heads: heads_of(&set),
         });

@@ -21,9 +21,8 @@ pub struct Candidate {
     pub strong: bool,
 }
 
-static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[0-9a-f]{8,40}|[0-9]{4,16}").expect("static regex")
-});
+static TOKEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[0-9a-f]{8,40}|[0-9]{4,16}").expect("static regex"));
 /// Text that may contain hex runs that are never migration IDs; blanked before tokenising.
 static NOISE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
@@ -119,7 +118,9 @@ fn scan_line(line: &str, context: bool, out: &mut Vec<Candidate>) {
         let prev = before.chars().next_back();
         let next = after.chars().next();
         // Part of a longer word or number.
-        if prev.is_some_and(|c| c.is_ascii_alphanumeric()) || next.is_some_and(|c| c.is_ascii_alphanumeric()) {
+        if prev.is_some_and(|c| c.is_ascii_alphanumeric())
+            || next.is_some_and(|c| c.is_ascii_alphanumeric())
+        {
             continue;
         }
         let file_name = FILE_AFTER.is_match(after);
@@ -127,9 +128,18 @@ fn scan_line(line: &str, context: bool, out: &mut Vec<Candidate>) {
             continue;
         }
         // Inside a dotted name, a path, a dashed identifier, an anchor or a $VAR.
-        let glued = |c: Option<char>| matches!(c, Some('-' | '.' | '/' | '\\' | '@' | '#' | '$' | '%' | '&' | '='));
+        let glued = |c: Option<char>| {
+            matches!(
+                c,
+                Some('-' | '.' | '/' | '\\' | '@' | '#' | '$' | '%' | '&' | '=')
+            )
+        };
         let next_glued = next.is_some_and(|c| matches!(c, '-' | '/' | '\\' | '@'))
-            || (next == Some('.') && after.chars().nth(1).is_some_and(|c| c.is_ascii_alphanumeric()));
+            || (next == Some('.')
+                && after
+                    .chars()
+                    .nth(1)
+                    .is_some_and(|c| c.is_ascii_alphanumeric()));
         if !file_name && (glued(prev) || next_glued) {
             continue;
         }
@@ -153,7 +163,10 @@ mod tests {
     use super::*;
 
     fn tokens(message: &str) -> Vec<String> {
-        candidate_ids(message).into_iter().map(|c| c.token).collect()
+        candidate_ids(message)
+            .into_iter()
+            .map(|c| c.token)
+            .collect()
     }
 
     #[test]
@@ -165,8 +178,15 @@ mod tests {
         assert_eq!(
             tokens(msg),
             [
-                "3a15202c7dc2", "0cbf1e0e3ab5", "dc2c0f69c1b1", "9a3aba324f7f", "e19f4551fcb0",
-                "f5b6c2c9d4f2", "aaaabbbbcccc", "111122223333", "444455556666"
+                "3a15202c7dc2",
+                "0cbf1e0e3ab5",
+                "dc2c0f69c1b1",
+                "9a3aba324f7f",
+                "e19f4551fcb0",
+                "f5b6c2c9d4f2",
+                "aaaabbbbcccc",
+                "111122223333",
+                "444455556666"
             ]
         );
     }

@@ -118,9 +118,9 @@ impl GitRepo {
                 Error::Git(format!("{root} does not exist at commit {}", short(&full)))
             })?;
             let object = entry.to_object(&self.repo)?;
-            tree = object.peel_to_tree().map_err(|_| {
-                Error::Git(format!("{root} is a file at commit {}", short(&full)))
-            })?;
+            tree = object
+                .peel_to_tree()
+                .map_err(|_| Error::Git(format!("{root} is a file at commit {}", short(&full))))?;
         }
         Ok(TreeSource {
             repo: &self.repo,
@@ -290,12 +290,19 @@ pub fn collect(repo: &GitRepo, evidence: &mut Evidence) -> Result<()> {
     let mut resolved = Vec::new();
     // Oldest first, so "last good before the first failure" reads in deploy order.
     let mut deploys: Vec<&Deploy> = evidence.deploys.iter().collect();
-    deploys.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+    deploys.sort_by(|a, b| {
+        a.created_at
+            .cmp(&b.created_at)
+            .then_with(|| a.id.cmp(&b.id))
+    });
     for deploy in deploys {
         let Some(commit) = &deploy.commit else {
             continue;
         };
-        match repo.resolve(&commit.sha).and_then(|s| Oid::from_str(&s).ok()) {
+        match repo
+            .resolve(&commit.sha)
+            .and_then(|s| Oid::from_str(&s).ok())
+        {
             Some(oid) => {
                 full_shas.push((deploy.id.clone(), oid.to_string()));
                 resolved.push(Resolved { deploy, oid });
@@ -341,7 +348,10 @@ pub fn collect(repo: &GitRepo, evidence: &mut Evidence) -> Result<()> {
     if let Some(failed) = first_failed {
         let hide: Vec<Oid> = last_good.map(|g| vec![g.oid]).unwrap_or_default();
         let limit = last_good.is_none().then_some(UNBOUNDED_COMMIT_LIMIT);
-        suspect = repo.walk(&[failed.oid], &hide, limit)?.into_iter().collect();
+        suspect = repo
+            .walk(&[failed.oid], &hide, limit)?
+            .into_iter()
+            .collect();
     }
 
     let mut seen = BTreeSet::new();
