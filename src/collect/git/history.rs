@@ -182,6 +182,32 @@ fn read_revision(content: &[u8], file_name: &str) -> Option<BlobRevision> {
     Some(BlobRevision { id, parents })
 }
 
+/// Object IDs are SHA-1 output already: their first 8 bytes are a good hash, and SipHash over
+/// 20 bytes per lookup shows in the profile of a full-history scan.
+#[derive(Default, Clone, Copy)]
+struct OidHasher(u64);
+
+impl std::hash::Hasher for OidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word.iter_mut().zip(chunk).for_each(|(w, b)| *w = *b);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type OidMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<OidHasher>>;
+
 /// Revision ID -> (file, parents) in one version of the migration folders.
 type RevisionSet = BTreeMap<String, (String, Vec<String>)>;
 
@@ -197,10 +223,10 @@ struct Indexer<'r> {
     repo: &'r Repository,
     dirs: Vec<Vec<String>>,
     /// (tree, folder index, depth) -> the child tree named by that folder's component there.
-    children: HashMap<(Oid, usize, usize), Option<Oid>>,
-    folders: HashMap<Oid, Rc<RevisionSet>>,
-    keys: HashMap<Vec<Option<Oid>>, Rc<RevisionSet>>,
-    blobs: HashMap<Oid, Option<BlobRevision>>,
+    children: OidMap<(Oid, usize, usize), Option<Oid>>,
+    folders: OidMap<Oid, Rc<RevisionSet>>,
+    keys: OidMap<Vec<Option<Oid>>, Rc<RevisionSet>>,
+    blobs: OidMap<Oid, Option<BlobRevision>>,
 }
 
 impl Indexer<'_> {
@@ -307,13 +333,13 @@ fn heads_of(set: &RevisionSet) -> Vec<String> {
 /// Every commit reachable from HEAD, parents before children.
 fn read_commits(repo: &Repository, head: Oid) -> Result<Vec<Node>> {
     let mut nodes: Vec<Node> = Vec::new();
-    let mut index: HashMap<Oid, u32> = HashMap::new();
+    let mut index: OidMap<Oid, u32> = OidMap::default();
     let mut order: Vec<u32> = Vec::new();
     // (node, next parent to visit, parent oids)
     let mut stack: Vec<(u32, usize, Vec<Oid>)> = Vec::new();
     let visit = |oid: Oid,
                  nodes: &mut Vec<Node>,
-                 index: &mut HashMap<Oid, u32>|
+                 index: &mut OidMap<Oid, u32>|
      -> std::result::Result<(u32, Vec<Oid>), git2::Error> {
         let commit = repo.find_commit(oid)?;
         let message = commit.message_bytes();
@@ -408,7 +434,13 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
     // a full-history scan the SHA-1 of every commit is a large share of the time. This only
     // affects reading (process-wide), and the objects come from the user's own clone.
     git2::opts::strict_hash_verification(false);
-    let nodes = read_commits(repo, head)?;
+    // Every commit is read once and the folders are memoised here, so libgit2's object cache
+    // would only store and evict 50,000 commits; it is switched off for the walk and back on
+    // (its default) after.
+    git2::opts::enable_caching(false);
+    let nodes = read_commits(repo, head);
+    git2::opts::enable_caching(true);
+    let nodes = nodes?;
     history.commits_scanned = nodes.len() as u64;
     let mut indexer = Indexer {
         repo,
@@ -421,10 +453,10 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
                     .collect()
             })
             .collect(),
-        children: HashMap::new(),
-        folders: HashMap::new(),
-        keys: HashMap::new(),
-        blobs: HashMap::new(),
+        children: OidMap::default(),
+        folders: OidMap::default(),
+        keys: OidMap::default(),
+        blobs: OidMap::default(),
     };
     let commit_ref = |pos: usize, node: &Node| CommitRef {
         order: pos as u32,
