@@ -106,8 +106,13 @@ pub fn check(config: &Config, range: Option<&str>) -> Result<Evidence> {
     let folders = migration_folders(config, &repo, &workdir)?;
     load_migrations(&workdir, &folders, &mut evidence);
     collect::dbfacts::collect(&workdir, &mut evidence);
-    let _ = range; // TODO: range-limited scan
-    let history = repo.migration_history(&folders)?;
+    let mut history = repo.migration_history(&folders)?;
+    if range.is_some() || config.since.is_some() {
+        // The index still covers the whole history, so a revision named in the range is known
+        // to have been removed or added elsewhere; only the messages checked are narrowed.
+        let scope = repo.commits_in(range, config.since)?;
+        history.mentions.retain(|m| scope.contains(&m.commit.sha));
+    }
     let prior = std::mem::take(&mut evidence.findings);
     run_checks(&mut evidence, Some(&history), config, prior, &workdir);
     evidence.normalize();

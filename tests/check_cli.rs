@@ -118,3 +118,22 @@ fn a_disabled_rule_must_exist() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("fk-type-mismach"));
 }
+
+#[test]
+fn range_and_since_narrow_the_messages_checked() {
+    let repo = seed_repo();
+    let phantoms = |args: &[&str]| {
+        let o = check(repo.path(), &[&["--format", "json"], args].concat());
+        rules(&o).iter().filter(|r| *r == "phantom-migration").count()
+    };
+    assert_eq!(phantoms(&[]), 2);
+    // The last three commits name no migration.
+    assert_eq!(phantoms(&["--range", "HEAD~3..HEAD"]), 0);
+    // Only the 17:17 "restructure" commit is after 17:00.
+    assert_eq!(phantoms(&["--since", "2025-11-10T17:00:00Z"]), 1);
+    assert_eq!(phantoms(&["--range", "HEAD~9..HEAD~5"]), 1);
+
+    let o = check(repo.path(), &["--range", "nope..HEAD"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--range nope..HEAD"));
+}

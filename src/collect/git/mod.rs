@@ -137,6 +137,54 @@ impl GitRepo {
         history::build(&self.repo, migration_dirs)
     }
 
+    /// SHAs of the commits `postmortem check --range/--since` looks at: `A..B` (or a single
+    /// revision and its history; HEAD's history without a range), committed at or after `since`.
+    pub fn commits_in(
+        &self,
+        range: Option<&str>,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<HashSet<String>> {
+        let bad = |e: git2::Error| {
+            crate::Error::Usage(format!(
+                "--range {}: {} (use A..B with commits, branches or tags of {})",
+                range.unwrap_or("HEAD"),
+                e.message(),
+                self.describe()
+            ))
+        };
+        let (tips, hide) = match range {
+            Some(spec) if spec.contains("..") => {
+                let parsed = self.repo.revparse(spec).map_err(bad)?;
+                let to = parsed.to().map(|o| o.peel_to_commit().map(|c| c.id()));
+                let from = parsed.from().map(|o| o.peel_to_commit().map(|c| c.id()));
+                let to = match to {
+                    Some(t) => t.map_err(bad)?,
+                    None => self.repo.head()?.peel_to_commit()?.id(),
+                };
+                let hide = match from {
+                    Some(f) => vec![f.map_err(bad)?],
+                    None => Vec::new(),
+                };
+                (vec![to], hide)
+            }
+            Some(spec) => {
+                let obj = self.repo.revparse_single(spec).map_err(bad)?;
+                (vec![obj.peel_to_commit().map_err(bad)?.id()], Vec::new())
+            }
+            None => (vec![self.repo.head()?.peel_to_commit()?.id()], Vec::new()),
+        };
+        let mut shas = HashSet::new();
+        for oid in self.walk(&tips, &hide, None)? {
+            if let Some(since) = since {
+                if utc(self.repo.find_commit(oid)?.time()) < since {
+                    continue;
+                }
+            }
+            shas.insert(oid.to_string());
+        }
+        Ok(shas)
+    }
+
     fn describe(&self) -> String {
         match self.repo.workdir() {
             Some(dir) => format!("the repository at {}", dir.display()),
@@ -390,24 +438,21 @@ pub fn collect(repo: &GitRepo, evidence: &mut Evidence) -> Result<()> {
     Ok(())
 }
 
-/// The last successful deploy before the first failure of the newest failure streak, and that
-/// first failure.
+/// The last successful deploy before the newest failure streak, and that streak's first
+/// failure, among the deploys whose commits are in the clone. The streak is the analysis's own
+/// (`analyze::correlate::streak`), so the commit range and the report never disagree on it.
 fn incident_bounds<'a>(
     resolved: &'a [Resolved<'a>],
 ) -> (Option<&'a Resolved<'a>>, Option<&'a Resolved<'a>>) {
-    let Some(newest_failure) = resolved.iter().rposition(|r| r.deploy.status.is_failure()) else {
+    let deploys: Vec<Deploy> = resolved.iter().map(|r| r.deploy.clone()).collect();
+    let Some(streak) = crate::analyze::correlate::streak(&deploys) else {
         return (None, None);
     };
-    let last_good = resolved
-        .get(..newest_failure)
-        .and_then(|before| before.iter().rposition(|r| r.deploy.status.is_success()));
-    let first_failed = resolved
-        .iter()
-        .enumerate()
-        .skip(last_good.map_or(0, |g| g + 1))
-        .find(|(_, r)| r.deploy.status.is_failure())
-        .map(|(_, r)| r);
-    (last_good.and_then(|g| resolved.get(g)), first_failed)
+    let find = |id: &str| resolved.iter().find(|r| r.deploy.id == id);
+    (
+        streak.last_good.as_deref().and_then(find),
+        find(&streak.first_failed),
+    )
 }
 
 fn absent_commit_note(repo: &GitRepo, deploy: &Deploy, sha: &str) -> (String, String) {
