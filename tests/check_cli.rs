@@ -165,3 +165,32 @@ fn range_and_since_narrow_the_messages_checked() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--range nope..HEAD"));
 }
+
+/// The SARIF output validates against the official SARIF 2.1.0 schema (Draft 4), checked by
+/// Python's `jsonschema`, an independent validator that ships with the machine's Python.
+#[test]
+fn sarif_output_is_valid_sarif_2_1_0() {
+    let repo = seed_repo();
+    let sarif = repo.path().join("out.sarif");
+    let o = check(repo.path(), &["--format", "sarif", "-o", sarif.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sarif/sarif-2.1.0-rtm.5.json");
+    let script = "import json, sys, jsonschema\n\
+        schema = json.load(open(sys.argv[1]))\n\
+        doc = json.load(open(sys.argv[2]))\n\
+        errors = sorted(jsonschema.Draft4Validator(schema).iter_errors(doc), key=str)\n\
+        for e in errors: print(list(e.absolute_path), e.message)\n\
+        sys.exit(1 if errors else 0)\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&schema)
+        .arg(&sarif)
+        .output()
+        .expect("python3 runs the schema validation (with its jsonschema package)");
+    assert!(
+        out.status.success(),
+        "SARIF does not validate:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
