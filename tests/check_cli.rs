@@ -172,9 +172,13 @@ fn range_and_since_narrow_the_messages_checked() {
 fn sarif_output_is_valid_sarif_2_1_0() {
     let repo = seed_repo();
     let sarif = repo.path().join("out.sarif");
-    let o = check(repo.path(), &["--format", "sarif", "-o", sarif.to_str().unwrap()]);
+    let o = check(
+        repo.path(),
+        &["--format", "sarif", "-o", sarif.to_str().unwrap()],
+    );
     assert_eq!(o.status.code(), Some(1));
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sarif/sarif-2.1.0-rtm.5.json");
+    let schema =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sarif/sarif-2.1.0-rtm.5.json");
     let script = "import json, sys, jsonschema\n\
         schema = json.load(open(sys.argv[1]))\n\
         doc = json.load(open(sys.argv[2]))\n\

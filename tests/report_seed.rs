@@ -297,3 +297,56 @@ fn secrets_in_logs_and_messages_never_reach_the_evidence() {
     assert!(json["redactions"]["render-api-key"].as_u64().unwrap() >= 2);
     assert!(section(&report, "## Gaps and Redactions").contains("`render-api-key`"));
 }
+
+/// The paging spinner draws only when stderr is a terminal, and erases its line when done.
+/// util-linux `script` (Debian's essential bsdutils) gives the binary a pseudo-terminal.
+#[test]
+fn progress_draws_only_on_a_terminal_and_erases_itself() {
+    let r = setup();
+    let out = r.repo.parent().unwrap().join("evidence-tty.json");
+    let args = [
+        "collect",
+        "--repo",
+        r.repo.to_str().unwrap(),
+        "--service",
+        seed::SERVICE_ID,
+        "--render-api-url",
+        &r.url,
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    let bin = env!("CARGO_BIN_EXE_postmortem");
+    let piped = std::process::Command::new(bin)
+        .args(args)
+        .env("RENDER_API_KEY", seed::API_KEY)
+        .output()
+        .unwrap();
+    assert_eq!(piped.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&piped.stderr).contains("Render:"));
+
+    let command = std::iter::once(bin)
+        .chain(args)
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let tty = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env("RENDER_API_KEY", seed::API_KEY)
+        .output()
+        .expect("util-linux `script` runs");
+    assert_eq!(
+        tty.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&tty.stdout)
+    );
+    let screen = String::from_utf8_lossy(&tty.stdout);
+    let drawn = screen
+        .rfind("Render: ")
+        .expect("the spinner was drawn on the terminal");
+    assert!(
+        screen[drawn..].contains("\r\x1b[2K"),
+        "the spinner line was not erased: {screen:?}"
+    );
+    assert!(!screen.contains(seed::API_KEY));
+}
