@@ -208,8 +208,16 @@ impl std::hash::Hasher for OidHasher {
 
 type OidMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<OidHasher>>;
 
-/// Revision ID -> (file, parents) in one version of the migration folders.
-type RevisionSet = BTreeMap<String, (String, Vec<String>)>;
+/// One revision file as found in a folder version: where it is and what it names as parents.
+struct RevisionFile {
+    file: String,
+    parents: Vec<String>,
+}
+
+/// Revision ID -> its file in one version of the migration folders. Every migration commit
+/// makes a new version holding all the earlier files, so the entries are shared (`Rc`), not
+/// copied: copies made the scan quadratic in the number of revisions, in time and memory.
+type RevisionSet = BTreeMap<Rc<str>, Rc<RevisionFile>>;
 
 struct Node {
     oid: Oid,
@@ -227,6 +235,10 @@ struct Indexer<'r> {
     folders: OidMap<Oid, Rc<RevisionSet>>,
     keys: OidMap<Vec<Option<Oid>>, Rc<RevisionSet>>,
     blobs: OidMap<Oid, Option<BlobRevision>>,
+    /// (blob, path) -> its entry, shared by every folder version that holds it.
+    entries: HashMap<(Oid, String), (Rc<str>, Rc<RevisionFile>)>,
+    /// Heads per revision set (by address: the sets live in `folders`/`keys` as long as this).
+    heads: HashMap<*const RevisionSet, Rc<Vec<String>>>,
 }
 
 impl Indexer<'_> {
@@ -268,17 +280,26 @@ impl Indexer<'_> {
         if let Some(found) = self.keys.get(key) {
             return Ok(found.clone());
         }
-        let mut all = RevisionSet::new();
+        let mut sets = Vec::new();
         for (d, folder) in key.iter().enumerate() {
             if let Some(folder) = folder {
                 let base = self.dirs.get(d).map(|c| c.join("/")).unwrap_or_default();
-                let set = self.folder(*folder, &base)?;
-                for (id, value) in set.iter() {
-                    all.entry(id.clone()).or_insert_with(|| value.clone());
-                }
+                sets.push(self.folder(*folder, &base)?);
             }
         }
-        let all = Rc::new(all);
+        // One folder (the usual case) is its own set.
+        let all = match sets.as_slice() {
+            [one] => one.clone(),
+            _ => {
+                let mut all = RevisionSet::new();
+                for set in &sets {
+                    for (id, value) in set.iter() {
+                        all.entry(id.clone()).or_insert_with(|| value.clone());
+                    }
+                }
+                Rc::new(all)
+            }
+        };
         self.keys.insert(key.to_vec(), all.clone());
         Ok(all)
     }
@@ -306,8 +327,17 @@ impl Indexer<'_> {
                         self.blobs.insert(entry.id(), read);
                     }
                     if let Some(Some(rev)) = self.blobs.get(&entry.id()) {
-                        set.entry(rev.id.clone())
-                            .or_insert_with(|| (child_path, rev.parents.clone()));
+                        let (id, file) = self
+                            .entries
+                            .entry((entry.id(), child_path))
+                            .or_insert_with_key(|(_, path)| {
+                                let file = RevisionFile {
+                                    file: path.clone(),
+                                    parents: rev.parents.clone(),
+                                };
+                                (Rc::from(rev.id.as_str()), Rc::new(file))
+                            });
+                        set.entry(id.clone()).or_insert_with(|| file.clone());
                     }
                 }
                 _ => {}
@@ -322,12 +352,21 @@ impl Indexer<'_> {
 fn heads_of(set: &RevisionSet) -> Vec<String> {
     let named: BTreeSet<&str> = set
         .values()
-        .flat_map(|(_, parents)| parents.iter().map(String::as_str))
+        .flat_map(|f| f.parents.iter().map(String::as_str))
         .collect();
     set.keys()
-        .filter(|id| !named.contains(id.as_str()))
-        .cloned()
+        .filter(|id| !named.contains(&***id))
+        .map(|id| id.to_string())
         .collect()
+}
+
+impl Indexer<'_> {
+    fn heads(&mut self, set: &Rc<RevisionSet>) -> Rc<Vec<String>> {
+        self.heads
+            .entry(Rc::as_ptr(set))
+            .or_insert_with(|| Rc::new(heads_of(set)))
+            .clone()
+    }
 }
 
 /// Every commit reachable from HEAD, parents before children.
@@ -413,6 +452,16 @@ fn read_commits(repo: &Repository, head: Oid) -> Result<Vec<Node>> {
 }
 
 pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<MigrationHistory> {
+    // Every commit and root tree is read once and the folders are memoised here, so libgit2's
+    // object cache would only store (and, at the end, free) 100,000 objects of a 50,000-commit
+    // history; it is switched off for the scan and back on (its default) after.
+    git2::opts::enable_caching(false);
+    let history = build_uncached(repo, migration_dirs);
+    git2::opts::enable_caching(true);
+    history
+}
+
+fn build_uncached(repo: &Repository, migration_dirs: &[String]) -> Result<MigrationHistory> {
     let dirs: Vec<String> = migration_dirs
         .iter()
         .map(|d| d.trim_matches('/').to_string())
@@ -434,13 +483,7 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
     // a full-history scan the SHA-1 of every commit is a large share of the time. This only
     // affects reading (process-wide), and the objects come from the user's own clone.
     git2::opts::strict_hash_verification(false);
-    // Every commit is read once and the folders are memoised here, so libgit2's object cache
-    // would only store and evict 50,000 commits; it is switched off for the walk and back on
-    // (its default) after.
-    git2::opts::enable_caching(false);
-    let nodes = read_commits(repo, head);
-    git2::opts::enable_caching(true);
-    let nodes = nodes?;
+    let nodes = read_commits(repo, head)?;
     history.commits_scanned = nodes.len() as u64;
     let mut indexer = Indexer {
         repo,
@@ -457,6 +500,8 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
         folders: OidMap::default(),
         keys: OidMap::default(),
         blobs: OidMap::default(),
+        entries: HashMap::new(),
+        heads: HashMap::new(),
     };
     let commit_ref = |pos: usize, node: &Node| CommitRef {
         order: pos as u32,
@@ -487,22 +532,22 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
                 parent_sets.push(indexer.revisions(parent_key)?);
             }
             let here = commit_ref(pos, node);
-            for (id, (file, _)) in current.iter() {
+            for (id, entry) in current.iter() {
                 if parent_sets.iter().all(|p| !p.contains_key(id)) {
-                    let life = history.revisions.entry(id.clone()).or_default();
+                    let life = history.revisions.entry(id.to_string()).or_default();
                     life.added.push(here.clone());
-                    if !life.files.contains(file) {
-                        life.files.push(file.clone());
+                    if !life.files.contains(&entry.file) {
+                        life.files.push(entry.file.clone());
                     }
                 }
             }
             if let Some(first) = parent_sets.first() {
-                for (id, (file, _)) in first.iter() {
+                for (id, entry) in first.iter() {
                     if !current.contains_key(id) && parent_sets.iter().all(|p| p.contains_key(id)) {
-                        let life = history.revisions.entry(id.clone()).or_default();
+                        let life = history.revisions.entry(id.to_string()).or_default();
                         life.removed.push(here.clone());
-                        if !life.files.contains(file) {
-                            life.files.push(file.clone());
+                        if !life.files.contains(&entry.file) {
+                            life.files.push(entry.file.clone());
                         }
                     }
                 }
@@ -514,7 +559,7 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
     history.id_shape = IdShape::learn(history.revisions.keys().map(String::as_str));
     if let Some(key) = keys.last() {
         let at_head = indexer.revisions(key)?;
-        history.head_revisions = at_head.keys().cloned().collect();
+        history.head_revisions = at_head.keys().map(|id| id.to_string()).collect();
         history.heads = heads_of(&at_head);
     }
     if dirs.is_empty() {
@@ -548,11 +593,11 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
             summary: summary.clone(),
             present: ids
                 .iter()
-                .filter(|id| set.contains_key(*id))
+                .filter(|id| set.contains_key(id.as_str()))
                 .cloned()
                 .collect(),
             ids,
-            heads: heads_of(&set),
+            heads: indexer.heads(&set).as_ref().clone(),
         });
     }
     Ok(history)
