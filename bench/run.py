@@ -67,7 +67,7 @@ def main():
 
     project = os.path.join(a.work, "alembic")
     o, r, o_rss, r_rss = compare(
-        [a.bin, "migrations", os.path.join(project, "migrations", "versions"), "--format", "json"],
+        [a.bin, "migrations", "migrations/versions", "--format", "json"],
         [os.path.join(a.venv, "bin", "alembic"), "-c", os.path.join(project, "alembic.ini"), "heads"],
         a.runs, cwd=project,
     )

@@ -186,10 +186,7 @@ fn import(path: &Path, commits: u64) -> Result<(), String> {
 
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let commits: u64 = args
-        .iter()
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(50_000);
+    let commits: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(50_000);
     if let Some(i) = args.iter().position(|a| a == "--generate") {
         let target = args.get(i + 1).ok_or("--generate needs a directory")?;
         let path = Path::new(target);

@@ -173,16 +173,18 @@ fn make_data(shas: &[String]) -> Data {
             "updatedAt": iso(finished),
             "finishedAt": iso(finished),
         }));
-        let event = |kind: &str, t: DateTime<Utc>, details: Value| {
-            json!({"id": format!("evt-{kind}-{n:06}"), "timestamp": iso(t), "serviceId": SERVICE_ID, "type": kind, "details": details})
-        };
+        let event = |kind: &str, t: DateTime<Utc>, details: Value| json!({"id": format!("evt-{kind}-{n:06}"), "timestamp": iso(t), "serviceId": SERVICE_ID, "type": kind, "details": details});
         let build_id = format!("bld-bench{n:016}");
         events.push(event(
             "build_started",
             created + chrono::Duration::seconds(1),
             json!({"buildId": build_id}),
         ));
-        events.push(event("build_ended", built, json!({"buildId": build_id, "buildStatus": "succeeded", "reason": {}, "status": 2})));
+        events.push(event(
+            "build_ended",
+            built,
+            json!({"buildId": build_id, "buildStatus": "succeeded", "reason": {}, "status": 2}),
+        ));
         events.push(event(
             "deploy_started",
             built + chrono::Duration::seconds(1),
@@ -334,7 +336,10 @@ fn ideal_client(base: &str, since: &str, until: &str) -> Result<(usize, usize), 
             cursor_chain(
                 &http,
                 &format!("{base}/services/{SERVICE_ID}/events"),
-                &[("startTime", since.to_string()), ("endTime", until.to_string())],
+                &[
+                    ("startTime", since.to_string()),
+                    ("endTime", until.to_string()),
+                ],
                 "event",
                 |_| {},
             )
@@ -456,16 +461,22 @@ fn main() -> Result<(), String> {
     let out = dir.path().join("evidence.json");
     let command = || {
         let mut c = Command::new(&bin);
-        c.args(["collect", "--quiet", "--service", SERVICE_ID, "--render-api-url"])
-            .arg(&base)
-            .arg("--repo")
-            .arg(&repo)
-            .args(["--since", &since, "--until", &until, "--now", &until])
-            .arg("-o")
-            .arg(&out)
-            .env("RENDER_API_KEY", API_KEY)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        c.args([
+            "collect",
+            "--quiet",
+            "--service",
+            SERVICE_ID,
+            "--render-api-url",
+        ])
+        .arg(&base)
+        .arg("--repo")
+        .arg(&repo)
+        .args(["--since", &since, "--until", &until, "--now", &until])
+        .arg("-o")
+        .arg(&out)
+        .env("RENDER_API_KEY", API_KEY)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
         c
     };
 
@@ -475,7 +486,9 @@ fn main() -> Result<(), String> {
     for _ in 0..runs {
         let before = fake.requests().len();
         let started = Instant::now();
-        let output = command().output().map_err(|e| format!("{}: {e}", bin.display()))?;
+        let output = command()
+            .output()
+            .map_err(|e| format!("{}: {e}", bin.display()))?;
         ours.push(started.elapsed().as_secs_f64());
         requests = fake.requests().len() - before;
         // 3: written, but partial (it is not: every source answered); anything else is a failure.
@@ -494,7 +507,12 @@ fn main() -> Result<(), String> {
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
-    let count = |k: &str| evidence.get(k).and_then(Value::as_array).map_or(0, Vec::len);
+    let count = |k: &str| {
+        evidence
+            .get(k)
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len)
+    };
     let (got_deploys, got_events, got_logs) = (count("deploys"), count("events"), count("logs"));
     let before = fake.requests().len();
     let (ideal_items, ideal_lines) = ideal_client(&base, &since, &until)?;

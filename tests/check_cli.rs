@@ -44,7 +44,12 @@ fn rules(o: &Output) -> Vec<String> {
 fn the_seed_fails_the_gate_with_every_format() {
     let repo = seed_repo();
     let text = check(repo.path(), &[]);
-    assert_eq!(text.status.code(), Some(1), "{}", String::from_utf8_lossy(&text.stderr));
+    assert_eq!(
+        text.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&text.stderr)
+    );
     insta::assert_snapshot!("seed_check_text", stdout(&text));
 
     let json = check(repo.path(), &["--format", "json"]);
@@ -52,13 +57,21 @@ fn the_seed_fails_the_gate_with_every_format() {
     let rules = rules(&json);
     assert_eq!(
         rules,
-        ["fk-type-mismatch", "phantom-migration", "phantom-migration", "sqlite-tests-postgres-prod"],
+        [
+            "fk-type-mismatch",
+            "phantom-migration",
+            "phantom-migration",
+            "sqlite-tests-postgres-prod"
+        ],
     );
 
     let github = stdout(&check(repo.path(), &["--format", "github"]));
-    assert!(github.lines().any(|l| l.starts_with(&format!(
-        "::error file={MIGRATION},line=39,title=fk-type-mismatch::"
-    ))), "{github}");
+    assert!(
+        github.lines().any(|l| l.starts_with(&format!(
+            "::error file={MIGRATION},line=39,title=fk-type-mismatch::"
+        ))),
+        "{github}"
+    );
     assert_eq!(github.lines().count(), 4, "{github}");
 
     let sarif: serde_json::Value =
@@ -76,11 +89,19 @@ fn the_seed_fails_the_gate_with_every_format() {
 fn fail_on_sets_the_threshold() {
     let repo = seed_repo();
     // Only the warning is left once the errors' rules are off.
-    let args = ["--disable", "fk-type-mismatch", "--disable", "phantom-migration"];
+    let args = [
+        "--disable",
+        "fk-type-mismatch",
+        "--disable",
+        "phantom-migration",
+    ];
     let o = check(repo.path(), &args);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stdout(&o).contains("sqlite-tests-postgres-prod"));
-    let o = check(repo.path(), &[&args[..], &["--fail-on", "warning"]].concat());
+    let o = check(
+        repo.path(),
+        &[&args[..], &["--fail-on", "warning"]].concat(),
+    );
     assert_eq!(o.status.code(), Some(1));
 }
 
@@ -96,7 +117,11 @@ fn an_inline_ignore_silences_its_rule_and_a_stale_one_is_reported() {
     );
     std::fs::write(&path, &silenced).unwrap();
     let o = check(repo.path(), &["--format", "json"]);
-    assert!(!rules(&o).contains(&"fk-type-mismatch".to_string()), "{}", stdout(&o));
+    assert!(
+        !rules(&o).contains(&"fk-type-mismatch".to_string()),
+        "{}",
+        stdout(&o)
+    );
     assert!(!rules(&o).contains(&"unused-ignore".to_string()));
 
     let stale = source.replacen(

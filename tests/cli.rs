@@ -153,10 +153,17 @@ fn migrations_prints_the_graph_and_its_findings_as_json() {
     let set = &json["migration_sets"][0];
     assert_eq!(set["path"], "neighbours/n6_two_heads");
     assert_eq!(set["framework"], "alembic");
-    assert_eq!(set["heads"], serde_json::json!(["bbbb00000002", "cccc00000002"]));
+    assert_eq!(
+        set["heads"],
+        serde_json::json!(["bbbb00000002", "cccc00000002"])
+    );
     assert_eq!(json["findings"][0]["rule"], "multiple-heads");
 
     let missing = postmortem(&["migrations", "no/such/dir"], &fixtures);
     assert_eq!(missing.status.code(), Some(2));
-    assert!(stderr(&missing).contains("no/such/dir"), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("no/such/dir"),
+        "{}",
+        stderr(&missing)
+    );
 }

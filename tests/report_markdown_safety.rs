@@ -3,7 +3,8 @@
 use chrono::{TimeZone, Utc};
 use postmortem::evidence::{Deploy, DeployCommit, DeployStatus, Evidence, Service};
 
-const HOSTILE: &str = "# pwned | <img src=x onerror=alert(1)> `code` [link](javascript:x)\n| a | b |";
+const HOSTILE: &str =
+    "# pwned | <img src=x onerror=alert(1)> `code` [link](javascript:x)\n| a | b |";
 
 #[test]
 fn hostile_commit_messages_stay_text() {
@@ -12,9 +13,13 @@ fn hostile_commit_messages_stay_text() {
         name: Some("api | <b>x</b>".into()),
         ..Default::default()
     });
-    for (i, status) in [DeployStatus::Live, DeployStatus::UpdateFailed, DeployStatus::UpdateFailed]
-        .into_iter()
-        .enumerate()
+    for (i, status) in [
+        DeployStatus::Live,
+        DeployStatus::UpdateFailed,
+        DeployStatus::UpdateFailed,
+    ]
+    .into_iter()
+    .enumerate()
     {
         evidence.deploys.push(Deploy {
             id: format!("dep-{i:020}"),
@@ -39,7 +44,10 @@ fn hostile_commit_messages_stay_text() {
 
     assert!(!report.contains("<img"), "{report}");
     assert!(!report.contains("<b>"), "{report}");
-    assert!(!report.lines().any(|l| l.starts_with("# pwned")), "{report}");
+    assert!(
+        !report.lines().any(|l| l.starts_with("# pwned")),
+        "{report}"
+    );
     // Every row of every table has as many unescaped pipes as its header.
     let mut header_cells = None;
     for line in report.lines() {

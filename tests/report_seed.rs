@@ -98,9 +98,16 @@ fn seed_report_finds_the_facts_itself() {
 
     // 14 failed deploys, all exit 1, in the table.
     let evidence = section(&report, "## Failure Evidence");
-    let rows: Vec<&str> = evidence.lines().filter(|l| l.starts_with("| `dep-")).collect();
+    let rows: Vec<&str> = evidence
+        .lines()
+        .filter(|l| l.starts_with("| `dep-"))
+        .collect();
     assert_eq!(rows.len(), 14, "{evidence}");
-    assert!(rows.iter().all(|r| r.contains(r"update\_failed (start) | 1 | `evt-")), "{evidence}");
+    assert!(
+        rows.iter()
+            .all(|r| r.contains(r"update\_failed (start) | 1 | `evt-")),
+        "{evidence}"
+    );
     assert!(
         evidence.contains("14 with `\"nonZeroExit\": 1`"),
         "{evidence}"
@@ -212,11 +219,23 @@ fn a_custom_template_renders_against_the_same_context() {
     std::fs::write(&template, "{{ view.no_such_field }}").unwrap();
     let out = r.repo.parent().unwrap().join("never.md");
     let cli = Cli::parse_from([
-        "postmortem", "report", "--repo", r.repo.to_str().unwrap(), "--service", seed::SERVICE_NAME,
-        "--render-api-url", &r.url, "--quiet", "--template", template.to_str().unwrap(),
-        "-o", out.to_str().unwrap(),
+        "postmortem",
+        "report",
+        "--repo",
+        r.repo.to_str().unwrap(),
+        "--service",
+        seed::SERVICE_NAME,
+        "--render-api-url",
+        &r.url,
+        "--quiet",
+        "--template",
+        template.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
     ]);
-    let err = app::run(cli, r.now, Some(seed::API_KEY.into())).unwrap_err().to_string();
+    let err = app::run(cli, r.now, Some(seed::API_KEY.into()))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("no_such_field"), "{err}");
 }
 
@@ -232,7 +251,10 @@ fn an_unavailable_source_gives_a_partial_report_that_says_so() {
     assert_eq!(status, Status::Partial);
     assert_eq!(status.code(), 3);
     let gaps = section(&report, "## Gaps and Redactions");
-    assert!(gaps.contains("render.events") && gaps.contains("503"), "{gaps}");
+    assert!(
+        gaps.contains("render.events") && gaps.contains("503"),
+        "{gaps}"
+    );
     // The logs and the migration analysis still carry the root cause.
     assert!(report.contains("DatatypeMismatch"));
     assert!(report.contains("fk-type-mismatch"));
@@ -259,11 +281,19 @@ fn secrets_in_logs_and_messages_never_reach_the_evidence() {
     let (_, evidence) = run(&r, &["collect"]);
     let (_, report) = run(&r, &["report"]);
     for secret in [DB_PASSWORD, LEAKED_KEY, seed::API_KEY] {
-        assert!(!evidence.contains(secret), "{secret} stored in the evidence");
+        assert!(
+            !evidence.contains(secret),
+            "{secret} stored in the evidence"
+        );
         assert!(!report.contains(secret), "{secret} printed in the report");
     }
     let json: serde_json::Value = serde_json::from_str(&evidence).unwrap();
-    assert!(json["redactions"]["database-url-password"].as_u64().unwrap() >= 2);
+    assert!(
+        json["redactions"]["database-url-password"]
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
     assert!(json["redactions"]["render-api-key"].as_u64().unwrap() >= 2);
     assert!(section(&report, "## Gaps and Redactions").contains("`render-api-key`"));
 }

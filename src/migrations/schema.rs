@@ -667,7 +667,9 @@ mod tests {
             },
         ));
         let runs = simulate(&set);
-        assert!(runs.iter().all(|run| run.conflicts.is_empty() && run.before.is_none()));
+        assert!(runs
+            .iter()
+            .all(|run| run.conflicts.is_empty() && run.before.is_none()));
         let mut before_last = Schema::new();
         for run in &runs[..runs.len() - 1] {
             replay(&mut before_last, run.revision, run.revision.upgrade.iter());

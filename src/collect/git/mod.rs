@@ -238,7 +238,9 @@ impl GitRepo {
 
 /// The first 7 characters; deploy SHAs come from outside, so never cut inside a character.
 fn short(sha: &str) -> &str {
-    sha.char_indices().nth(7).map_or(sha, |(at, _)| sha.get(..at).unwrap_or(sha))
+    sha.char_indices()
+        .nth(7)
+        .map_or(sha, |(at, _)| sha.get(..at).unwrap_or(sha))
 }
 
 fn utc(time: git2::Time) -> DateTime<Utc> {
