@@ -143,8 +143,10 @@ impl IdShape {
 /// A migration file's revision and parents, read with a regex (the full parser is elsewhere).
 #[derive(Debug, Clone)]
 struct BlobRevision {
-    id: String,
+    id: Rc<str>,
     parents: Vec<String>,
+    /// The entry for each path the blob was found at, shared by every folder version.
+    files: Vec<Rc<RevisionFile>>,
 }
 
 static REVISION: LazyLock<Regex> = LazyLock::new(|| {
@@ -179,7 +181,11 @@ fn read_revision(content: &[u8], file_name: &str) -> Option<BlobRevision> {
                 .collect()
         })
         .unwrap_or_default();
-    Some(BlobRevision { id, parents })
+    Some(BlobRevision {
+        id: Rc::from(id),
+        parents,
+        files: Vec::new(),
+    })
 }
 
 /// Object IDs are SHA-1 output already: their first 8 bytes are a good hash, and SipHash over
@@ -209,6 +215,7 @@ impl std::hash::Hasher for OidHasher {
 type OidMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<OidHasher>>;
 
 /// One revision file as found in a folder version: where it is and what it names as parents.
+#[derive(Debug)]
 struct RevisionFile {
     file: String,
     parents: Vec<String>,
@@ -229,16 +236,38 @@ struct Node {
 
 struct Indexer<'r> {
     repo: &'r Repository,
+    /// For reading root trees raw; `None` falls back to libgit2's tree objects.
+    odb: Option<git2::Odb<'r>>,
     dirs: Vec<Vec<String>>,
     /// (tree, folder index, depth) -> the child tree named by that folder's component there.
     children: OidMap<(Oid, usize, usize), Option<Oid>>,
     folders: OidMap<Oid, Rc<RevisionSet>>,
     keys: OidMap<Vec<Option<Oid>>, Rc<RevisionSet>>,
     blobs: OidMap<Oid, Option<BlobRevision>>,
-    /// (blob, path) -> its entry, shared by every folder version that holds it.
-    entries: HashMap<(Oid, String), (Rc<str>, Rc<RevisionFile>)>,
     /// Heads per revision set (by address: the sets live in `folders`/`keys` as long as this).
     heads: HashMap<*const RevisionSet, Rc<Vec<String>>>,
+}
+
+/// The subfolder `name` of a tree, from the tree object's bytes (`<mode> <name>\0<20-byte id>`
+/// entries): building libgit2's tree object for every commit's root tree showed in the profile.
+/// `Some(None)` when there is no such subfolder; `None` when the bytes are malformed.
+fn subtree_in_raw(mut data: &[u8], name: &str) -> Option<Option<Oid>> {
+    while !data.is_empty() {
+        let space = data.iter().position(|&b| b == b' ')?;
+        let nul = data.iter().position(|&b| b == 0)?;
+        let (mode, entry_name) = (data.get(..space)?, data.get(space + 1..nul)?);
+        let id = data.get(nul + 1..nul + 21)?;
+        if entry_name == name.as_bytes() {
+            // Trees are mode 40000; anything else by that name is not a folder.
+            return Some(
+                (mode == b"40000")
+                    .then(|| Oid::from_bytes(id).ok())
+                    .flatten(),
+            );
+        }
+        data = data.get(nul + 21..)?;
+    }
+    Some(None)
 }
 
 impl Indexer<'_> {
@@ -249,12 +278,17 @@ impl Indexer<'_> {
         let Some(name) = self.dirs.get(dir).and_then(|c| c.get(depth)) else {
             return Ok(None);
         };
-        let found = self
-            .repo
-            .find_tree(tree)?
-            .get_name(name)
-            .filter(|e| e.kind() == Some(ObjectType::Tree))
-            .map(|e| e.id());
+        let raw = self.odb.as_ref().and_then(|odb| odb.read(tree).ok());
+        let found = match raw.as_ref().and_then(|o| subtree_in_raw(o.data(), name)) {
+            Some(found) => found,
+            // Not readable raw: libgit2's own reader decides (and reports the error).
+            None => self
+                .repo
+                .find_tree(tree)?
+                .get_name(name)
+                .filter(|e| e.kind() == Some(ObjectType::Tree))
+                .map(|e| e.id()),
+        };
         self.children.insert((tree, dir, depth), found);
         Ok(found)
     }
@@ -312,10 +346,9 @@ impl Indexer<'_> {
         let mut set = RevisionSet::new();
         for entry in tree.iter() {
             let Ok(name) = entry.name() else { continue };
-            let child_path = format!("{path}/{name}");
             match entry.kind() {
                 Some(ObjectType::Tree) if !crate::source::is_skipped_dir(name) => {
-                    let sub = self.folder(entry.id(), &child_path)?;
+                    let sub = self.folder(entry.id(), &format!("{path}/{name}"))?;
                     for (id, value) in sub.iter() {
                         set.entry(id.clone()).or_insert_with(|| value.clone());
                     }
@@ -326,18 +359,23 @@ impl Indexer<'_> {
                         let read = read_revision(blob.content(), name);
                         self.blobs.insert(entry.id(), read);
                     }
-                    if let Some(Some(rev)) = self.blobs.get(&entry.id()) {
-                        let (id, file) = self
-                            .entries
-                            .entry((entry.id(), child_path))
-                            .or_insert_with_key(|(_, path)| {
-                                let file = RevisionFile {
-                                    file: path.clone(),
+                    if let Some(Some(rev)) = self.blobs.get_mut(&entry.id()) {
+                        let at = |f: &&Rc<RevisionFile>| {
+                            f.file.strip_prefix(path).and_then(|r| r.strip_prefix('/'))
+                                == Some(name)
+                        };
+                        let file = match rev.files.iter().find(at) {
+                            Some(file) => file.clone(),
+                            None => {
+                                let file = Rc::new(RevisionFile {
+                                    file: format!("{path}/{name}"),
                                     parents: rev.parents.clone(),
-                                };
-                                (Rc::from(rev.id.as_str()), Rc::new(file))
-                            });
-                        set.entry(id.clone()).or_insert_with(|| file.clone());
+                                });
+                                rev.files.push(file.clone());
+                                file
+                            }
+                        };
+                        set.entry(rev.id.clone()).or_insert(file);
                     }
                 }
                 _ => {}
@@ -369,6 +407,63 @@ impl Indexer<'_> {
     }
 }
 
+/// What the index needs of a commit, read from the object's bytes: building libgit2's commit
+/// object (every header parsed and copied, signatures allocated) was a tenth of a
+/// full-history scan.
+struct RawCommit<'a> {
+    tree: Oid,
+    parents: Vec<Oid>,
+    author_time: i64,
+    /// Without leading newlines, as `git2::Commit::message_bytes` gives it.
+    message: &'a [u8],
+}
+
+impl<'a> RawCommit<'a> {
+    /// `None` when a header the index needs is missing or malformed.
+    fn parse(data: &'a [u8]) -> Option<Self> {
+        let hex = |b: &[u8]| {
+            std::str::from_utf8(b)
+                .ok()
+                .and_then(|s| Oid::from_str(s).ok())
+        };
+        let (mut tree, mut parents, mut author_time) = (None, Vec::new(), None);
+        let mut rest = data;
+        let message = loop {
+            let (line, after) = match rest.iter().position(|&b| b == b'\n') {
+                Some(nl) => (rest.get(..nl)?, rest.get(nl + 1..)?),
+                None => (rest, &b""[..]),
+            };
+            if line.is_empty() {
+                break after;
+            }
+            if let Some(id) = line.strip_prefix(b"tree ") {
+                tree = Some(hex(id)?);
+            } else if let Some(id) = line.strip_prefix(b"parent ") {
+                parents.push(hex(id)?);
+            } else if let Some(signature) = line.strip_prefix(b"author ") {
+                // `Name <email> 1600000000 +0000`: the time follows the last `>`.
+                let close = signature.iter().rposition(|&b| b == b'>')?;
+                let when = std::str::from_utf8(signature.get(close + 1..)?).ok()?;
+                author_time = Some(when.split_whitespace().next()?.parse().ok()?);
+            }
+            if after.is_empty() {
+                break after;
+            }
+            rest = after;
+        };
+        let start = message
+            .iter()
+            .position(|&b| b != b'\n')
+            .unwrap_or(message.len());
+        Some(RawCommit {
+            tree: tree?,
+            parents,
+            author_time: author_time?,
+            message: message.get(start..)?,
+        })
+    }
+}
+
 /// Every commit reachable from HEAD, parents before children.
 fn read_commits(repo: &Repository, head: Oid) -> Result<Vec<Node>> {
     let mut nodes: Vec<Node> = Vec::new();
@@ -376,12 +471,32 @@ fn read_commits(repo: &Repository, head: Oid) -> Result<Vec<Node>> {
     let mut order: Vec<u32> = Vec::new();
     // (node, next parent to visit, parent oids)
     let mut stack: Vec<(u32, usize, Vec<Oid>)> = Vec::new();
+    let odb = repo.odb()?;
     let visit = |oid: Oid,
                  nodes: &mut Vec<Node>,
                  index: &mut OidMap<Oid, u32>|
      -> std::result::Result<(u32, Vec<Oid>), git2::Error> {
-        let commit = repo.find_commit(oid)?;
-        let message = commit.message_bytes();
+        let object = odb.read(oid)?;
+        let raw = match object.kind() {
+            ObjectType::Commit => RawCommit::parse(object.data()),
+            _ => None,
+        };
+        // Anything the raw reader does not understand goes through libgit2's own parser
+        // (which also gives the error for what is not a commit at all).
+        let commit;
+        let raw = match raw {
+            Some(raw) => raw,
+            None => {
+                commit = repo.find_commit(oid)?;
+                RawCommit {
+                    tree: commit.tree_id(),
+                    parents: commit.parent_ids().collect(),
+                    author_time: commit.author().when().seconds(),
+                    message: commit.message_bytes(),
+                }
+            }
+        };
+        let message = raw.message;
         let mention = if may_mention(message) {
             let text = String::from_utf8_lossy(message);
             let found = candidate_ids(&text);
@@ -396,12 +511,12 @@ fn read_commits(repo: &Repository, head: Oid) -> Result<Vec<Node>> {
         nodes.push(Node {
             oid,
             parents: Vec::new(),
-            tree: commit.tree_id(),
-            time: commit.author().when().seconds(),
+            tree: raw.tree,
+            time: raw.author_time,
             mention,
         });
         index.insert(oid, id);
-        Ok((id, commit.parent_ids().collect()))
+        Ok((id, raw.parents))
     };
     let (root, parents) = visit(head, &mut nodes, &mut index)?;
     stack.push((root, 0, parents));
@@ -487,6 +602,7 @@ fn build_uncached(repo: &Repository, migration_dirs: &[String]) -> Result<Migrat
     history.commits_scanned = nodes.len() as u64;
     let mut indexer = Indexer {
         repo,
+        odb: repo.odb().ok(),
         dirs: dirs
             .iter()
             .map(|d| {
@@ -500,7 +616,6 @@ fn build_uncached(repo: &Repository, migration_dirs: &[String]) -> Result<Migrat
         folders: OidMap::default(),
         keys: OidMap::default(),
         blobs: OidMap::default(),
-        entries: HashMap::new(),
         heads: HashMap::new(),
     };
     let commit_ref = |pos: usize, node: &Node| CommitRef {
