@@ -717,3 +717,48 @@ fn build_uncached(repo: &Repository, migration_dirs: &[String]) -> Result<Migrat
     }
     Ok(history)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+    const PARENT: &str = "1111111111111111111111111111111111111111";
+
+    #[test]
+    fn raw_commit_reads_headers_past_a_signature_and_strips_leading_newlines() {
+        let data = format!(
+            "tree {TREE}\nparent {PARENT}\nparent {TREE}\nauthor A B <a@b.c> 1600000000 +0200\ncommitter C <c@d.e> 1700000000 +0000\ngpgsig -----BEGIN PGP SIGNATURE-----\n author fake <x> 1 +0000\n -----END PGP SIGNATURE-----\n\n\nFix 0001\n\nbody\n"
+        );
+        let raw = RawCommit::parse(data.as_bytes()).unwrap();
+        assert_eq!(raw.tree.to_string(), TREE);
+        assert_eq!(raw.parents.len(), 2);
+        assert_eq!(raw.author_time, 1_600_000_000);
+        assert_eq!(raw.message, b"Fix 0001\n\nbody\n");
+    }
+
+    #[test]
+    fn raw_commit_without_message_or_with_a_bad_author_is_left_to_libgit2() {
+        let bare = format!("tree {TREE}\nauthor A <a> 5 +0000\ncommitter A <a> 5 +0000\n");
+        let raw = RawCommit::parse(bare.as_bytes()).unwrap();
+        assert!(raw.parents.is_empty() && raw.message.is_empty());
+        let bad = format!("tree {TREE}\nauthor A <a> soon +0000\n\nmsg\n");
+        assert!(RawCommit::parse(bad.as_bytes()).is_none());
+        assert!(RawCommit::parse(b"parent nothex\n\nmsg\n").is_none());
+    }
+
+    #[test]
+    fn raw_tree_finds_only_folders() {
+        let id = [7u8; 20];
+        let mut data = Vec::new();
+        for (mode, name) in [("100644", "app.py"), ("40000", "app"), ("100644", "zeta")] {
+            data.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+            data.extend_from_slice(&id);
+        }
+        let oid = Oid::from_bytes(&id).unwrap();
+        assert_eq!(subtree_in_raw(&data, "app"), Some(Some(oid)));
+        assert_eq!(subtree_in_raw(&data, "zeta"), Some(None));
+        assert_eq!(subtree_in_raw(&data, "missing"), Some(None));
+        assert_eq!(subtree_in_raw(&data[..data.len() - 3], "missing"), None);
+    }
+}
