@@ -10,7 +10,8 @@ installed here. With `--import`, Alembic's `ScriptDirectory` imports the files i
 their imports to work). Either way the graph (heads, bases, branch points, merge points,
 every revision's parents and dependencies) is computed by `alembic.script.revision.RevisionMap`.
 
-postmortem side: `BIN VERSIONS_DIR --format json` (default: target/debug/examples/migrations).
+postmortem side: `BIN migrations --repo VERSIONS_DIR . --format json` (default BIN:
+target/release/postmortem, else target/debug/postmortem).
 Prints both summaries and the differences; exits 1 when they differ.
 """
 import ast
@@ -72,7 +73,8 @@ def alembic_graph(folder, use_import):
 
 
 def postmortem_graph(binary, folder):
-    out = subprocess.run([binary, folder, "--format", "json"], check=True, capture_output=True, text=True).stdout
+    cmd = [binary, "migrations", "--repo", folder, ".", "--format", "json"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     doc = json.loads(out)
     sets = doc["migration_sets"]
     if len(sets) != 1:
@@ -90,7 +92,9 @@ def postmortem_graph(binary, folder):
 def main():
     args = sys.argv[1:]
     use_import = "--import" in args
-    binary = "target/debug/examples/migrations"
+    binary = "target/release/postmortem"
+    if not os.path.exists(binary):
+        binary = "target/debug/postmortem"
     if "--postmortem" in args:
         binary = args[args.index("--postmortem") + 1]
     folder = [a for a in args if not a.startswith("--") and a != binary][0]

@@ -4,13 +4,13 @@
 #
 #   bench/migrations_bench.sh [N] [RUNS]        (defaults: 2000 revisions, 5 runs)
 #
-# PROFILE=release builds the example with --release (default: the debug build, which is the
-# slower, conservative figure). Installs alembic into a venv under $BENCH_DIR (default
+# Times the real binary, `postmortem migrations DIR --format json`. PROFILE=debug uses the
+# debug build (default: release). `bench/run.sh` runs this comparison with the others. Installs alembic into a venv under $BENCH_DIR (default
 # /tmp/postmortem-bench). Prints the median wall time of each and the ratio.
 set -euo pipefail
 N=${1:-2000}
 RUNS=${2:-5}
-PROFILE=${PROFILE:-debug}
+PROFILE=${PROFILE:-release}
 BENCH_DIR=${BENCH_DIR:-/tmp/postmortem-bench}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -23,18 +23,18 @@ rm -rf "$BENCH_DIR/project"
 python3 "$HERE/bench/gen_revisions.py" "$BENCH_DIR/project" "$N"
 
 if [ "$PROFILE" = release ]; then
-  (cd "$HERE" && cargo build -q --release --example migrations)
+  (cd "$HERE" && cargo build -q --release --bin postmortem)
 else
-  (cd "$HERE" && cargo build -q --example migrations)
+  (cd "$HERE" && cargo build -q --bin postmortem)
 fi
-BIN="$HERE/target/$PROFILE/examples/migrations"
+BIN="$HERE/target/$PROFILE/postmortem"
 
 "$BENCH_DIR/venv/bin/python" - "$BIN" "$BENCH_DIR" "$RUNS" <<'PY'
 import json, statistics, subprocess, sys, time
 bin_, d, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 project = f"{d}/project"
 alembic = [f"{d}/venv/bin/alembic", "-c", f"{project}/alembic.ini", "heads"]
-ours = [bin_, project, "--format", "json"]
+ours = [bin_, "migrations", f"{project}/migrations/versions", "--format", "json"]
 
 def timed(cmd):
     samples = []

@@ -5,6 +5,10 @@
 //! `cargo bench --bench git_scan [-- <commits>]` generates the repository with
 //! `git fast-import` in a temp dir, runs each side 3 times and prints the best of each and the
 //! ratio. Exit status 1 when the ratio is above 1.5.
+//!
+//! `cargo bench --bench git_scan -- --generate DIR [<commits>]` only writes the repository,
+//! non-bare and checked out, into DIR (for `bench/run.sh`, which times the `postmortem check`
+//! binary on it).
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -152,14 +156,8 @@ fn time_git_log(dir: &Path) -> Result<(Duration, usize), String> {
     Ok((started.elapsed(), out.len()))
 }
 
-fn main() -> Result<(), String> {
-    let commits: u64 = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(50_000);
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let path = dir.path();
-    git(path, &["init", "--quiet", "--bare"])?;
+/// Feeds the generated history to `git fast-import` in `path` (an initialised repository).
+fn import(path: &Path, commits: u64) -> Result<(), String> {
     git(path, &["symbolic-ref", "HEAD", "refs/heads/main"])?;
     let stream = generate(commits);
     let started = Instant::now();
@@ -183,6 +181,24 @@ fn main() -> Result<(), String> {
         "generated {commits} commits with git fast-import in {:.2?}",
         started.elapsed()
     );
+    Ok(())
+}
+
+fn main() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let commits: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(50_000);
+    if let Some(i) = args.iter().position(|a| a == "--generate") {
+        let target = args.get(i + 1).ok_or("--generate needs a directory")?;
+        let path = Path::new(target);
+        std::fs::create_dir_all(path).map_err(|e| format!("{target}: {e}"))?;
+        git(path, &["init", "--quiet"])?;
+        import(path, commits)?;
+        return git(path, &["checkout", "--quiet", "--force", "main"]);
+    }
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let path = dir.path();
+    git(path, &["init", "--quiet", "--bare"])?;
+    import(path, commits)?;
 
     let mut git_best = Duration::MAX;
     let mut ours_best = Duration::MAX;

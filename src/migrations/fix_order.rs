@@ -11,7 +11,7 @@ use crate::migrations::schema::{
 /// For an FK refused at `failing` (an index into the revision's operations): the first later
 /// operation of the same revision after which the FK's types pair, if any.
 pub fn late_fix(run: &RevisionRun<'_>, failing: usize, mismatch: &Mismatch) -> Option<usize> {
-    let mut schema = run.before.clone();
+    let mut schema = run.before.clone()?;
     let origin = Origin {
         revision: &run.revision.id,
         file: &run.revision.file,
@@ -114,7 +114,7 @@ pub fn proposed_order(run: &RevisionRun<'_>) -> Option<Vec<usize>> {
         next_slot = slot + 1;
     }
     let reordered: Vec<&OperationAt> = order.iter().filter_map(|&i| ops.get(i)).collect();
-    let conflicts = replay_ops(&run.before, run.revision, &reordered);
+    let conflicts = replay_ops(run.before.as_ref()?, run.revision, &reordered);
     let before_alters = run
         .conflicts
         .iter()

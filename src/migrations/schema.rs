@@ -10,7 +10,8 @@
 //! as unknown: no conflict is ever reported about an unknown table, because its real shape is
 //! a guess.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 
 use crate::migrations::model::{
     Column, ForeignKey, MigrationSet, Operation, OperationAt, Revision, SqlType,
@@ -517,31 +518,50 @@ pub fn upgrade_order(set: &MigrationSet) -> Vec<&Revision> {
     for (i, rev) in set.revisions.iter().enumerate() {
         first_by_id.entry(rev.id.as_str()).or_insert(i);
     }
-    let known = |id: &String| first_by_id.contains_key(id.as_str());
-    let parents = |rev: &Revision| {
-        rev.parents
-            .iter()
-            .chain(&rev.depends_on)
-            .cloned()
-            .collect::<Vec<_>>()
-    };
-    let mut done: BTreeSet<&str> = BTreeSet::new();
-    let mut order = Vec::new();
     let mut pending: Vec<&Revision> = first_by_id
         .values()
         .filter_map(|&i| set.revisions.get(i))
         .collect();
     pending.sort_by(|a, b| a.file.cmp(&b.file).then_with(|| a.id.cmp(&b.id)));
-    loop {
-        let ready = pending.iter().position(|rev| {
-            parents(rev)
-                .iter()
-                .all(|p| !known(p) || done.contains(p.as_str()))
-        });
-        let Some(i) = ready else { break };
-        let rev = pending.remove(i);
-        done.insert(rev.id.as_str());
-        order.push(rev);
+    // Kahn's algorithm, always taking the ready revision that comes first in file order: the
+    // same order as rescanning the pending list for its first ready entry, in O(n log n)
+    // instead of O(n²) (2,000 revisions made the rescans the bulk of `postmortem migrations`).
+    let position: BTreeMap<&str, usize> = pending
+        .iter()
+        .enumerate()
+        .map(|(i, rev)| (rev.id.as_str(), i))
+        .collect();
+    let mut waiting_on = vec![0usize; pending.len()];
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); pending.len()];
+    for (i, rev) in pending.iter().enumerate() {
+        for parent in rev.parents.iter().chain(&rev.depends_on) {
+            // Parents that do not exist count as applied.
+            if let Some(&p) = position.get(parent.as_str()) {
+                if let (Some(count), Some(list)) = (waiting_on.get_mut(i), children.get_mut(p)) {
+                    *count += 1;
+                    list.push(i);
+                }
+            }
+        }
+    }
+    let mut ready: BinaryHeap<Reverse<usize>> = waiting_on
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n == 0)
+        .map(|(i, _)| Reverse(i))
+        .collect();
+    let mut order = Vec::with_capacity(pending.len());
+    while let Some(Reverse(i)) = ready.pop() {
+        let Some(rev) = pending.get(i) else { continue };
+        order.push(*rev);
+        for &child in children.get(i).map(Vec::as_slice).unwrap_or_default() {
+            if let Some(count) = waiting_on.get_mut(child) {
+                *count -= 1;
+                if *count == 0 {
+                    ready.push(Reverse(child));
+                }
+            }
+        }
     }
     order
 }
@@ -550,7 +570,9 @@ pub fn upgrade_order(set: &MigrationSet) -> Vec<&Revision> {
 #[derive(Debug, Clone)]
 pub struct RevisionRun<'a> {
     pub revision: &'a Revision,
-    pub before: Schema,
+    /// The schema before the revision, kept only for revisions with conflicts (the fixes a
+    /// rule proposes replay from it): a copy per revision made 2,000 revisions quadratic.
+    pub before: Option<Schema>,
     /// `(index into revision.upgrade, conflict)`, in operation order.
     pub conflicts: Vec<(usize, Conflict)>,
 }
@@ -558,15 +580,24 @@ pub struct RevisionRun<'a> {
 /// Replays a migration set from an empty database.
 pub fn simulate(set: &MigrationSet) -> Vec<RevisionRun<'_>> {
     let mut schema = Schema::new();
-    let mut runs = Vec::new();
-    for revision in upgrade_order(set) {
-        let before = schema.clone();
-        let conflicts = replay(&mut schema, revision, revision.upgrade.iter());
-        runs.push(RevisionRun {
+    let mut runs: Vec<RevisionRun<'_>> = upgrade_order(set)
+        .into_iter()
+        .map(|revision| RevisionRun {
             revision,
-            before,
-            conflicts,
-        });
+            before: None,
+            conflicts: replay(&mut schema, revision, revision.upgrade.iter()),
+        })
+        .collect();
+    // The replay is deterministic: a second pass reaches the same states, and copies only the
+    // ones before a conflict.
+    if runs.iter().any(|run| !run.conflicts.is_empty()) {
+        let mut schema = Schema::new();
+        for run in &mut runs {
+            if !run.conflicts.is_empty() {
+                run.before = Some(schema.clone());
+            }
+            replay(&mut schema, run.revision, run.revision.upgrade.iter());
+        }
     }
     runs
 }
@@ -636,9 +667,14 @@ mod tests {
             },
         ));
         let runs = simulate(&set);
-        assert!(runs.iter().all(|run| run.conflicts.is_empty()));
-        let last = runs.last().unwrap();
-        assert!(last.before.is_unknown("users") && last.before.is_unknown("deals"));
+        assert!(runs
+            .iter()
+            .all(|run| run.conflicts.is_empty() && run.before.is_none()));
+        let mut before_last = Schema::new();
+        for run in &runs[..runs.len() - 1] {
+            replay(&mut before_last, run.revision, run.revision.upgrade.iter());
+        }
+        assert!(before_last.is_unknown("users") && before_last.is_unknown("deals"));
     }
 
     #[test]

@@ -109,7 +109,24 @@ struct State {
 }
 
 impl FakeRender {
-    pub fn start(self) -> RunningFake {
+    pub fn start(mut self) -> RunningFake {
+        // Served lists are sorted per request; sorting them once here (in the order they are
+        // served) leaves each request an already-sorted pass, so that a benchmark with
+        // thousands of items measures the client, not this server's sorting.
+        let newest_first = |key: &'static str| {
+            move |a: &Value, b: &Value| {
+                time_of(b, key)
+                    .cmp(&time_of(a, key))
+                    .then_with(|| id_of(a).cmp(id_of(b)))
+            }
+        };
+        self.deploys.sort_by(newest_first("createdAt"));
+        self.events.sort_by(newest_first("timestamp"));
+        self.logs.sort_by(|a, b| {
+            time_of(a, "timestamp")
+                .cmp(&time_of(b, "timestamp"))
+                .then_with(|| id_of(a).cmp(id_of(b)))
+        });
         let listener = match TcpListener::bind("127.0.0.1:0") {
             Ok(l) => l,
             Err(e) => panic!("fake Render API cannot listen on loopback: {e}"),
@@ -450,7 +467,7 @@ fn route(data: &FakeRender, path: &str, query: &[(String, String)]) -> Answer {
                 .into_iter()
                 .find(|d| id_of(d) == *deploy_id)
             {
-                Some(d) if find_service(data, id).is_some() => Answer::ok(d),
+                Some(d) if find_service(data, id).is_some() => Answer::ok(served_deploy(d)),
                 _ => Answer::error(404, "Unable to find the requested resource."),
             }
         }
@@ -495,7 +512,7 @@ fn time_param(query: &[(String, String)], key: &str) -> Result<Option<DateTime<U
 fn cursor_page(
     path: &str,
     key: &str,
-    items: Vec<Value>,
+    items: Vec<&Value>,
     query: &[(String, String)],
     ignore_cursor: &[String],
 ) -> Answer {
@@ -517,7 +534,14 @@ fn cursor_page(
         .iter()
         .skip(start)
         .take(limit)
-        .map(|v| json!({key: v, "cursor": cursor_of(v)}))
+        .map(|v| {
+            let item = if key == "deploy" {
+                served_deploy(v)
+            } else {
+                (*v).clone()
+            };
+            json!({key: item, "cursor": cursor_of(v)})
+        })
         .collect();
     Answer::ok(Value::Array(page))
 }
@@ -533,34 +557,29 @@ fn list_services(data: &FakeRender, path: &str, query: &[(String, String)]) -> A
                 names.contains(&s.get("name").and_then(Value::as_str).unwrap_or(""))
             })
         })
-        .cloned()
         .collect();
     cursor_page(path, "service", items, query, &data.faults.ignore_cursor)
 }
 
-fn deploys_of(data: &FakeRender, service_id: &str) -> Vec<Value> {
+/// The service's deploys, newest first (`start` sorted them), `serviceId` still in.
+fn deploys_of<'a>(data: &'a FakeRender, service_id: &str) -> Vec<&'a Value> {
     let only_one = data.services.len() == 1;
-    let mut deploys: Vec<Value> = data
-        .deploys
+    data.deploys
         .iter()
         .filter(|d| match d.get("serviceId").and_then(Value::as_str) {
             Some(s) => s == service_id,
             None => only_one,
         })
-        .cloned()
-        .map(|mut d| {
-            if let Some(obj) = d.as_object_mut() {
-                obj.remove("serviceId");
-            }
-            d
-        })
-        .collect();
-    deploys.sort_by(|a, b| {
-        time_of(b, "createdAt")
-            .cmp(&time_of(a, "createdAt"))
-            .then_with(|| id_of(a).cmp(id_of(b)))
-    });
-    deploys
+        .collect()
+}
+
+/// A deploy as served: without the `serviceId` that tied it to its service here.
+fn served_deploy(d: &Value) -> Value {
+    let mut d = d.clone();
+    if let Some(obj) = d.as_object_mut() {
+        obj.remove("serviceId");
+    }
+    d
 }
 
 fn list_deploys(data: &FakeRender, path: &str, id: &str, query: &[(String, String)]) -> Answer {
@@ -610,7 +629,8 @@ fn list_events(data: &FakeRender, path: &str, id: &str, query: &[(String, String
         Ok(w) => w,
         Err(e) => return e,
     };
-    let mut items: Vec<Value> = data
+    // Newest first: `start` sorted them.
+    let items: Vec<&Value> = data
         .events
         .iter()
         .filter(|e| {
@@ -619,13 +639,7 @@ fn list_events(data: &FakeRender, path: &str, id: &str, query: &[(String, String
                 .is_none_or(|s| s == id)
         })
         .filter(|e| time_of(e, "timestamp").is_some_and(|t| t >= start && t <= end))
-        .cloned()
         .collect();
-    items.sort_by(|a, b| {
-        time_of(b, "timestamp")
-            .cmp(&time_of(a, "timestamp"))
-            .then_with(|| id_of(a).cmp(id_of(b)))
-    });
     cursor_page(path, "event", items, query, &data.faults.ignore_cursor)
 }
 
@@ -681,7 +695,7 @@ fn list_logs(data: &FakeRender, query: &[(String, String)]) -> Answer {
         .filter_map(|l| Some((time_of(l, "timestamp")?, l)))
         .filter(|(t, _)| *t >= start && *t <= end)
         .collect();
-    lines.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| id_of(a.1).cmp(id_of(b.1))));
+    // Oldest first: `start` sorted them.
     if !forward {
         lines.reverse();
     }

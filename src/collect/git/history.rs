@@ -143,8 +143,10 @@ impl IdShape {
 /// A migration file's revision and parents, read with a regex (the full parser is elsewhere).
 #[derive(Debug, Clone)]
 struct BlobRevision {
-    id: String,
+    id: Rc<str>,
     parents: Vec<String>,
+    /// The entry for each path the blob was found at, shared by every folder version.
+    files: Vec<Rc<RevisionFile>>,
 }
 
 static REVISION: LazyLock<Regex> = LazyLock::new(|| {
@@ -179,7 +181,11 @@ fn read_revision(content: &[u8], file_name: &str) -> Option<BlobRevision> {
                 .collect()
         })
         .unwrap_or_default();
-    Some(BlobRevision { id, parents })
+    Some(BlobRevision {
+        id: Rc::from(id),
+        parents,
+        files: Vec::new(),
+    })
 }
 
 /// Object IDs are SHA-1 output already: their first 8 bytes are a good hash, and SipHash over
@@ -208,8 +214,17 @@ impl std::hash::Hasher for OidHasher {
 
 type OidMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<OidHasher>>;
 
-/// Revision ID -> (file, parents) in one version of the migration folders.
-type RevisionSet = BTreeMap<String, (String, Vec<String>)>;
+/// One revision file as found in a folder version: where it is and what it names as parents.
+#[derive(Debug)]
+struct RevisionFile {
+    file: String,
+    parents: Vec<String>,
+}
+
+/// Revision ID -> its file in one version of the migration folders. Every migration commit
+/// makes a new version holding all the earlier files, so the entries are shared (`Rc`), not
+/// copied: copies made the scan quadratic in the number of revisions, in time and memory.
+type RevisionSet = BTreeMap<Rc<str>, Rc<RevisionFile>>;
 
 struct Node {
     oid: Oid,
@@ -221,12 +236,38 @@ struct Node {
 
 struct Indexer<'r> {
     repo: &'r Repository,
+    /// For reading root trees raw; `None` falls back to libgit2's tree objects.
+    odb: Option<git2::Odb<'r>>,
     dirs: Vec<Vec<String>>,
     /// (tree, folder index, depth) -> the child tree named by that folder's component there.
     children: OidMap<(Oid, usize, usize), Option<Oid>>,
     folders: OidMap<Oid, Rc<RevisionSet>>,
     keys: OidMap<Vec<Option<Oid>>, Rc<RevisionSet>>,
     blobs: OidMap<Oid, Option<BlobRevision>>,
+    /// Heads per revision set (by address: the sets live in `folders`/`keys` as long as this).
+    heads: HashMap<*const RevisionSet, Rc<Vec<String>>>,
+}
+
+/// The subfolder `name` of a tree, from the tree object's bytes (`<mode> <name>\0<20-byte id>`
+/// entries): building libgit2's tree object for every commit's root tree showed in the profile.
+/// `Some(None)` when there is no such subfolder; `None` when the bytes are malformed.
+fn subtree_in_raw(mut data: &[u8], name: &str) -> Option<Option<Oid>> {
+    while !data.is_empty() {
+        let space = data.iter().position(|&b| b == b' ')?;
+        let nul = data.iter().position(|&b| b == 0)?;
+        let (mode, entry_name) = (data.get(..space)?, data.get(space + 1..nul)?);
+        let id = data.get(nul + 1..nul + 21)?;
+        if entry_name == name.as_bytes() {
+            // Trees are mode 40000; anything else by that name is not a folder.
+            return Some(
+                (mode == b"40000")
+                    .then(|| Oid::from_bytes(id).ok())
+                    .flatten(),
+            );
+        }
+        data = data.get(nul + 21..)?;
+    }
+    Some(None)
 }
 
 impl Indexer<'_> {
@@ -237,12 +278,17 @@ impl Indexer<'_> {
         let Some(name) = self.dirs.get(dir).and_then(|c| c.get(depth)) else {
             return Ok(None);
         };
-        let found = self
-            .repo
-            .find_tree(tree)?
-            .get_name(name)
-            .filter(|e| e.kind() == Some(ObjectType::Tree))
-            .map(|e| e.id());
+        let raw = self.odb.as_ref().and_then(|odb| odb.read(tree).ok());
+        let found = match raw.as_ref().and_then(|o| subtree_in_raw(o.data(), name)) {
+            Some(found) => found,
+            // Not readable raw: libgit2's own reader decides (and reports the error).
+            None => self
+                .repo
+                .find_tree(tree)?
+                .get_name(name)
+                .filter(|e| e.kind() == Some(ObjectType::Tree))
+                .map(|e| e.id()),
+        };
         self.children.insert((tree, dir, depth), found);
         Ok(found)
     }
@@ -268,17 +314,26 @@ impl Indexer<'_> {
         if let Some(found) = self.keys.get(key) {
             return Ok(found.clone());
         }
-        let mut all = RevisionSet::new();
+        let mut sets = Vec::new();
         for (d, folder) in key.iter().enumerate() {
             if let Some(folder) = folder {
                 let base = self.dirs.get(d).map(|c| c.join("/")).unwrap_or_default();
-                let set = self.folder(*folder, &base)?;
-                for (id, value) in set.iter() {
-                    all.entry(id.clone()).or_insert_with(|| value.clone());
-                }
+                sets.push(self.folder(*folder, &base)?);
             }
         }
-        let all = Rc::new(all);
+        // One folder (the usual case) is its own set.
+        let all = match sets.as_slice() {
+            [one] => one.clone(),
+            _ => {
+                let mut all = RevisionSet::new();
+                for set in &sets {
+                    for (id, value) in set.iter() {
+                        all.entry(id.clone()).or_insert_with(|| value.clone());
+                    }
+                }
+                Rc::new(all)
+            }
+        };
         self.keys.insert(key.to_vec(), all.clone());
         Ok(all)
     }
@@ -291,10 +346,9 @@ impl Indexer<'_> {
         let mut set = RevisionSet::new();
         for entry in tree.iter() {
             let Ok(name) = entry.name() else { continue };
-            let child_path = format!("{path}/{name}");
             match entry.kind() {
                 Some(ObjectType::Tree) if !crate::source::is_skipped_dir(name) => {
-                    let sub = self.folder(entry.id(), &child_path)?;
+                    let sub = self.folder(entry.id(), &format!("{path}/{name}"))?;
                     for (id, value) in sub.iter() {
                         set.entry(id.clone()).or_insert_with(|| value.clone());
                     }
@@ -305,9 +359,23 @@ impl Indexer<'_> {
                         let read = read_revision(blob.content(), name);
                         self.blobs.insert(entry.id(), read);
                     }
-                    if let Some(Some(rev)) = self.blobs.get(&entry.id()) {
-                        set.entry(rev.id.clone())
-                            .or_insert_with(|| (child_path, rev.parents.clone()));
+                    if let Some(Some(rev)) = self.blobs.get_mut(&entry.id()) {
+                        let at = |f: &&Rc<RevisionFile>| {
+                            f.file.strip_prefix(path).and_then(|r| r.strip_prefix('/'))
+                                == Some(name)
+                        };
+                        let file = match rev.files.iter().find(at) {
+                            Some(file) => file.clone(),
+                            None => {
+                                let file = Rc::new(RevisionFile {
+                                    file: format!("{path}/{name}"),
+                                    parents: rev.parents.clone(),
+                                });
+                                rev.files.push(file.clone());
+                                file
+                            }
+                        };
+                        set.entry(rev.id.clone()).or_insert(file);
                     }
                 }
                 _ => {}
@@ -322,12 +390,78 @@ impl Indexer<'_> {
 fn heads_of(set: &RevisionSet) -> Vec<String> {
     let named: BTreeSet<&str> = set
         .values()
-        .flat_map(|(_, parents)| parents.iter().map(String::as_str))
+        .flat_map(|f| f.parents.iter().map(String::as_str))
         .collect();
     set.keys()
-        .filter(|id| !named.contains(id.as_str()))
-        .cloned()
+        .filter(|id| !named.contains(&***id))
+        .map(|id| id.to_string())
         .collect()
+}
+
+impl Indexer<'_> {
+    fn heads(&mut self, set: &Rc<RevisionSet>) -> Rc<Vec<String>> {
+        self.heads
+            .entry(Rc::as_ptr(set))
+            .or_insert_with(|| Rc::new(heads_of(set)))
+            .clone()
+    }
+}
+
+/// What the index needs of a commit, read from the object's bytes: building libgit2's commit
+/// object (every header parsed and copied, signatures allocated) was a tenth of a
+/// full-history scan.
+struct RawCommit<'a> {
+    tree: Oid,
+    parents: Vec<Oid>,
+    author_time: i64,
+    /// Without leading newlines, as `git2::Commit::message_bytes` gives it.
+    message: &'a [u8],
+}
+
+impl<'a> RawCommit<'a> {
+    /// `None` when a header the index needs is missing or malformed.
+    fn parse(data: &'a [u8]) -> Option<Self> {
+        let hex = |b: &[u8]| {
+            std::str::from_utf8(b)
+                .ok()
+                .and_then(|s| Oid::from_str(s).ok())
+        };
+        let (mut tree, mut parents, mut author_time) = (None, Vec::new(), None);
+        let mut rest = data;
+        let message = loop {
+            let (line, after) = match rest.iter().position(|&b| b == b'\n') {
+                Some(nl) => (rest.get(..nl)?, rest.get(nl + 1..)?),
+                None => (rest, &b""[..]),
+            };
+            if line.is_empty() {
+                break after;
+            }
+            if let Some(id) = line.strip_prefix(b"tree ") {
+                tree = Some(hex(id)?);
+            } else if let Some(id) = line.strip_prefix(b"parent ") {
+                parents.push(hex(id)?);
+            } else if let Some(signature) = line.strip_prefix(b"author ") {
+                // `Name <email> 1600000000 +0000`: the time follows the last `>`.
+                let close = signature.iter().rposition(|&b| b == b'>')?;
+                let when = std::str::from_utf8(signature.get(close + 1..)?).ok()?;
+                author_time = Some(when.split_whitespace().next()?.parse().ok()?);
+            }
+            if after.is_empty() {
+                break after;
+            }
+            rest = after;
+        };
+        let start = message
+            .iter()
+            .position(|&b| b != b'\n')
+            .unwrap_or(message.len());
+        Some(RawCommit {
+            tree: tree?,
+            parents,
+            author_time: author_time?,
+            message: message.get(start..)?,
+        })
+    }
 }
 
 /// Every commit reachable from HEAD, parents before children.
@@ -337,12 +471,32 @@ fn read_commits(repo: &Repository, head: Oid) -> Result<Vec<Node>> {
     let mut order: Vec<u32> = Vec::new();
     // (node, next parent to visit, parent oids)
     let mut stack: Vec<(u32, usize, Vec<Oid>)> = Vec::new();
+    let odb = repo.odb()?;
     let visit = |oid: Oid,
                  nodes: &mut Vec<Node>,
                  index: &mut OidMap<Oid, u32>|
      -> std::result::Result<(u32, Vec<Oid>), git2::Error> {
-        let commit = repo.find_commit(oid)?;
-        let message = commit.message_bytes();
+        let object = odb.read(oid)?;
+        let raw = match object.kind() {
+            ObjectType::Commit => RawCommit::parse(object.data()),
+            _ => None,
+        };
+        // Anything the raw reader does not understand goes through libgit2's own parser
+        // (which also gives the error for what is not a commit at all).
+        let commit;
+        let raw = match raw {
+            Some(raw) => raw,
+            None => {
+                commit = repo.find_commit(oid)?;
+                RawCommit {
+                    tree: commit.tree_id(),
+                    parents: commit.parent_ids().collect(),
+                    author_time: commit.author().when().seconds(),
+                    message: commit.message_bytes(),
+                }
+            }
+        };
+        let message = raw.message;
         let mention = if may_mention(message) {
             let text = String::from_utf8_lossy(message);
             let found = candidate_ids(&text);
@@ -357,12 +511,12 @@ fn read_commits(repo: &Repository, head: Oid) -> Result<Vec<Node>> {
         nodes.push(Node {
             oid,
             parents: Vec::new(),
-            tree: commit.tree_id(),
-            time: commit.author().when().seconds(),
+            tree: raw.tree,
+            time: raw.author_time,
             mention,
         });
         index.insert(oid, id);
-        Ok((id, commit.parent_ids().collect()))
+        Ok((id, raw.parents))
     };
     let (root, parents) = visit(head, &mut nodes, &mut index)?;
     stack.push((root, 0, parents));
@@ -413,6 +567,16 @@ fn read_commits(repo: &Repository, head: Oid) -> Result<Vec<Node>> {
 }
 
 pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<MigrationHistory> {
+    // Every commit and root tree is read once and the folders are memoised here, so libgit2's
+    // object cache would only store (and, at the end, free) 100,000 objects of a 50,000-commit
+    // history; it is switched off for the scan and back on (its default) after.
+    git2::opts::enable_caching(false);
+    let history = build_uncached(repo, migration_dirs);
+    git2::opts::enable_caching(true);
+    history
+}
+
+fn build_uncached(repo: &Repository, migration_dirs: &[String]) -> Result<MigrationHistory> {
     let dirs: Vec<String> = migration_dirs
         .iter()
         .map(|d| d.trim_matches('/').to_string())
@@ -434,16 +598,11 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
     // a full-history scan the SHA-1 of every commit is a large share of the time. This only
     // affects reading (process-wide), and the objects come from the user's own clone.
     git2::opts::strict_hash_verification(false);
-    // Every commit is read once and the folders are memoised here, so libgit2's object cache
-    // would only store and evict 50,000 commits; it is switched off for the walk and back on
-    // (its default) after.
-    git2::opts::enable_caching(false);
-    let nodes = read_commits(repo, head);
-    git2::opts::enable_caching(true);
-    let nodes = nodes?;
+    let nodes = read_commits(repo, head)?;
     history.commits_scanned = nodes.len() as u64;
     let mut indexer = Indexer {
         repo,
+        odb: repo.odb().ok(),
         dirs: dirs
             .iter()
             .map(|d| {
@@ -457,6 +616,7 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
         folders: OidMap::default(),
         keys: OidMap::default(),
         blobs: OidMap::default(),
+        heads: HashMap::new(),
     };
     let commit_ref = |pos: usize, node: &Node| CommitRef {
         order: pos as u32,
@@ -487,22 +647,22 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
                 parent_sets.push(indexer.revisions(parent_key)?);
             }
             let here = commit_ref(pos, node);
-            for (id, (file, _)) in current.iter() {
+            for (id, entry) in current.iter() {
                 if parent_sets.iter().all(|p| !p.contains_key(id)) {
-                    let life = history.revisions.entry(id.clone()).or_default();
+                    let life = history.revisions.entry(id.to_string()).or_default();
                     life.added.push(here.clone());
-                    if !life.files.contains(file) {
-                        life.files.push(file.clone());
+                    if !life.files.contains(&entry.file) {
+                        life.files.push(entry.file.clone());
                     }
                 }
             }
             if let Some(first) = parent_sets.first() {
-                for (id, (file, _)) in first.iter() {
+                for (id, entry) in first.iter() {
                     if !current.contains_key(id) && parent_sets.iter().all(|p| p.contains_key(id)) {
-                        let life = history.revisions.entry(id.clone()).or_default();
+                        let life = history.revisions.entry(id.to_string()).or_default();
                         life.removed.push(here.clone());
-                        if !life.files.contains(file) {
-                            life.files.push(file.clone());
+                        if !life.files.contains(&entry.file) {
+                            life.files.push(entry.file.clone());
                         }
                     }
                 }
@@ -514,7 +674,7 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
     history.id_shape = IdShape::learn(history.revisions.keys().map(String::as_str));
     if let Some(key) = keys.last() {
         let at_head = indexer.revisions(key)?;
-        history.head_revisions = at_head.keys().cloned().collect();
+        history.head_revisions = at_head.keys().map(|id| id.to_string()).collect();
         history.heads = heads_of(&at_head);
     }
     if dirs.is_empty() {
@@ -548,12 +708,57 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
             summary: summary.clone(),
             present: ids
                 .iter()
-                .filter(|id| set.contains_key(*id))
+                .filter(|id| set.contains_key(id.as_str()))
                 .cloned()
                 .collect(),
             ids,
-            heads: heads_of(&set),
+            heads: indexer.heads(&set).as_ref().clone(),
         });
     }
     Ok(history)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+    const PARENT: &str = "1111111111111111111111111111111111111111";
+
+    #[test]
+    fn raw_commit_reads_headers_past_a_signature_and_strips_leading_newlines() {
+        let data = format!(
+            "tree {TREE}\nparent {PARENT}\nparent {TREE}\nauthor A B <a@b.c> 1600000000 +0200\ncommitter C <c@d.e> 1700000000 +0000\ngpgsig -----BEGIN PGP SIGNATURE-----\n author fake <x> 1 +0000\n -----END PGP SIGNATURE-----\n\n\nFix 0001\n\nbody\n"
+        );
+        let raw = RawCommit::parse(data.as_bytes()).unwrap();
+        assert_eq!(raw.tree.to_string(), TREE);
+        assert_eq!(raw.parents.len(), 2);
+        assert_eq!(raw.author_time, 1_600_000_000);
+        assert_eq!(raw.message, b"Fix 0001\n\nbody\n");
+    }
+
+    #[test]
+    fn raw_commit_without_message_or_with_a_bad_author_is_left_to_libgit2() {
+        let bare = format!("tree {TREE}\nauthor A <a> 5 +0000\ncommitter A <a> 5 +0000\n");
+        let raw = RawCommit::parse(bare.as_bytes()).unwrap();
+        assert!(raw.parents.is_empty() && raw.message.is_empty());
+        let bad = format!("tree {TREE}\nauthor A <a> soon +0000\n\nmsg\n");
+        assert!(RawCommit::parse(bad.as_bytes()).is_none());
+        assert!(RawCommit::parse(b"parent nothex\n\nmsg\n").is_none());
+    }
+
+    #[test]
+    fn raw_tree_finds_only_folders() {
+        let id = [7u8; 20];
+        let mut data = Vec::new();
+        for (mode, name) in [("100644", "app.py"), ("40000", "app"), ("100644", "zeta")] {
+            data.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+            data.extend_from_slice(&id);
+        }
+        let oid = Oid::from_bytes(&id).unwrap();
+        assert_eq!(subtree_in_raw(&data, "app"), Some(Some(oid)));
+        assert_eq!(subtree_in_raw(&data, "zeta"), Some(None));
+        assert_eq!(subtree_in_raw(&data, "missing"), Some(None));
+        assert_eq!(subtree_in_raw(&data[..data.len() - 3], "missing"), None);
+    }
 }
