@@ -1,6 +1,7 @@
 //! The stages wired together: collect → check → analyze → render. Each command in `app.rs`
 //! runs the part of this it needs.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -65,30 +66,15 @@ pub fn collect(config: &Config, progress: bool) -> Result<Evidence> {
         .iter()
         .filter(|d| d.status.is_failure())
         .find_map(|d| d.commit.as_ref().and_then(|c| repo.resolve(&c.sha)));
-    let history;
     match &failing_commit {
-        Some(sha) => {
-            let tree = repo.tree(sha)?;
-            let folders = migration_folders(config, &repo, &tree)?;
-            load_migrations(&tree, &folders, &mut evidence);
-            collect::dbfacts::collect(&tree, &mut evidence);
-            history = repo.migration_history(&folders)?;
-            let prior = std::mem::take(&mut evidence.findings);
-            run_checks(&mut evidence, Some(&history), config, prior, &tree);
-        }
-        None => {
-            let root = repo
-                .workdir()
-                .map(Path::to_path_buf)
-                .unwrap_or(config.repo.clone());
-            let workdir = WorkDir::new(root);
-            let folders = migration_folders(config, &repo, &workdir)?;
-            load_migrations(&workdir, &folders, &mut evidence);
-            collect::dbfacts::collect(&workdir, &mut evidence);
-            history = repo.migration_history(&folders)?;
-            let prior = std::mem::take(&mut evidence.findings);
-            run_checks(&mut evidence, Some(&history), config, prior, &workdir);
-        }
+        Some(sha) => examine(config, &repo, &repo.tree(sha)?, &mut evidence, None)?,
+        None => examine(
+            config,
+            &repo,
+            &working_tree(&repo, config),
+            &mut evidence,
+            None,
+        )?,
     }
     evidence.normalize();
     Ok(evidence)
@@ -98,31 +84,52 @@ pub fn collect(config: &Config, progress: bool) -> Result<Evidence> {
 pub fn check(config: &Config, range: Option<&str>) -> Result<Evidence> {
     let mut evidence = Evidence::new(Service::default());
     let repo = GitRepo::open(&config.repo)?;
-    let root = repo
-        .workdir()
-        .map(Path::to_path_buf)
-        .unwrap_or(config.repo.clone());
-    let workdir = WorkDir::new(root);
-    let folders = migration_folders(config, &repo, &workdir)?;
-    load_migrations(&workdir, &folders, &mut evidence);
-    collect::dbfacts::collect(&workdir, &mut evidence);
-    let mut history = repo.migration_history(&folders)?;
-    if range.is_some() || config.since.is_some() {
-        // The index still covers the whole history, so a revision named in the range is known
-        // to have been removed or added elsewhere; only the messages checked are narrowed.
-        let scope = repo.commits_in(range, config.since)?;
-        history.mentions.retain(|m| scope.contains(&m.commit.sha));
-    }
-    let prior = std::mem::take(&mut evidence.findings);
-    run_checks(&mut evidence, Some(&history), config, prior, &workdir);
+    // The index still covers the whole history, so a revision named in the range is known to
+    // have been removed or added elsewhere; only the messages checked are narrowed.
+    let scope = if range.is_some() || config.since.is_some() {
+        Some(repo.commits_in(range, config.since)?)
+    } else {
+        None
+    };
+    examine(
+        config,
+        &repo,
+        &working_tree(&repo, config),
+        &mut evidence,
+        scope.as_ref(),
+    )?;
     evidence.normalize();
     Ok(evidence)
 }
 
-fn load_migrations(source: &dyn FileSource, folders: &[String], evidence: &mut Evidence) {
-    let (sets, findings) = migrations::load(source, folders);
+fn working_tree(repo: &GitRepo, config: &Config) -> WorkDir {
+    WorkDir::new(
+        repo.workdir()
+            .map(Path::to_path_buf)
+            .unwrap_or(config.repo.clone()),
+    )
+}
+
+/// The repository side of the evidence, read from `source` (a commit's tree or the working
+/// tree): migration sets, database facts, the history index, then every rule. `scope`, when
+/// given, limits the commit messages the phantom check reads.
+fn examine(
+    config: &Config,
+    repo: &GitRepo,
+    source: &dyn FileSource,
+    evidence: &mut Evidence,
+    scope: Option<&HashSet<String>>,
+) -> Result<()> {
+    let folders = migration_folders(config, repo, source)?;
+    let (sets, parse_findings) = migrations::load(source, &folders);
     evidence.migration_sets = sets;
-    evidence.findings.extend(findings);
+    collect::dbfacts::collect(source, evidence);
+    let mut history = repo.migration_history(&folders)?;
+    if let Some(scope) = scope {
+        history.mentions.retain(|m| scope.contains(&m.commit.sha));
+    }
+    run_checks(evidence, Some(&history), config, parse_findings, source);
+    Ok(())
 }
 
 fn run_checks(
