@@ -366,7 +366,7 @@ pub struct Commit {
 
 impl Commit {
     pub fn short(&self) -> &str {
-        &self.sha[..self.sha.len().min(7)]
+        short_sha(&self.sha)
     }
 }
 
@@ -411,4 +411,12 @@ pub struct Note {
     /// Which collector or stage: `render.deploys`, `render.events`, `git`, `migrations`, ...
     pub source: String,
     pub message: String,
+}
+
+/// The first seven characters of a SHA, as git and the report print it. SHAs of deploys come
+/// from outside, so the cut never falls inside a character.
+pub fn short_sha(sha: &str) -> &str {
+    sha.char_indices()
+        .nth(7)
+        .map_or(sha, |(at, _)| sha.get(..at).unwrap_or(sha))
 }

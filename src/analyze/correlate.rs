@@ -64,10 +64,7 @@ pub fn streak(deploys: &[Deploy]) -> Option<Streak> {
     })
 }
 
-/// The first seven characters of a SHA, as git and the report print it.
-pub fn short_sha(sha: &str) -> &str {
-    sha.get(..7).unwrap_or(sha)
-}
+pub use crate::evidence::short_sha;
 
 /// Whether two SHAs name the same commit, one possibly abbreviated.
 pub fn same_sha(a: &str, b: &str) -> bool {

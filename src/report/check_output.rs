@@ -20,7 +20,7 @@ pub fn text(findings: &[Finding]) -> String {
                 let _ = writeln!(out, "  --> {file}");
             }
             (None, _, Some(sha)) => {
-                let _ = writeln!(out, "  --> commit {}", &sha[..sha.len().min(12)]);
+                let _ = writeln!(out, "  --> commit {}", sha.get(..12).unwrap_or(sha));
             }
             _ => {}
         }
@@ -80,7 +80,7 @@ pub fn github(findings: &[Finding]) -> String {
         props.push(format!("title={}", escape_property(&f.rule)));
         let mut message = f.message.clone();
         if let Some(sha) = &f.commit {
-            message.push_str(&format!(" (commit {})", &sha[..sha.len().min(12)]));
+            message.push_str(&format!(" (commit {})", sha.get(..12).unwrap_or(sha)));
         }
         message.push_str(&format!("\n{}", f.help));
         let _ = writeln!(

@@ -120,7 +120,9 @@ fn row(deploy: &Deploy) -> DeployRow {
     let sha = deploy.commit.as_ref().map(|c| c.sha.clone());
     DeployRow {
         id: deploy.id.clone(),
-        short_sha: sha.as_ref().map(|s| s.chars().take(7).collect()),
+        short_sha: sha
+            .as_deref()
+            .map(|s| crate::evidence::short_sha(s).to_string()),
         sha,
         summary: deploy
             .commit
@@ -136,6 +138,15 @@ fn row(deploy: &Deploy) -> DeployRow {
         exit_code: deploy.failure.as_ref().and_then(|f| f.exit_code),
         event_id: deploy.failure.as_ref().and_then(|f| f.event_id.clone()),
     }
+}
+
+/// Which failure a log shows: the revision that was running and the error it hit.
+fn failure_key(f: &LogFailure) -> (String, String) {
+    let error = f.db_error.as_ref().or(f.alembic_error.as_ref());
+    (
+        f.revision.clone().unwrap_or_default(),
+        error.cloned().unwrap_or_default(),
+    )
 }
 
 fn count_sorted<K: Ord + Clone>(items: impl Iterator<Item = K>) -> Vec<(K, usize)> {
@@ -190,28 +201,13 @@ impl View {
                     .is_none_or(|id| failing.is_empty() || failing.contains(id))
             })
             .collect();
-        let by_revision = count_sorted(relevant.iter().map(|f| {
-            (
-                f.revision.clone().unwrap_or_default(),
-                f.db_error
-                    .clone()
-                    .or(f.alembic_error.clone())
-                    .unwrap_or_default(),
-            )
-        }));
+        let by_revision = count_sorted(relevant.iter().map(|f| failure_key(f)));
         let (log_failure, log_failure_deploys) = match by_revision.first() {
             // The earliest occurrence: where the failure was first seen.
             Some((key, n)) => (
                 relevant
                     .iter()
-                    .filter(|f| {
-                        f.revision.clone().unwrap_or_default() == key.0
-                            && f.db_error
-                                .clone()
-                                .or(f.alembic_error.clone())
-                                .unwrap_or_default()
-                                == key.1
-                    })
+                    .filter(|f| failure_key(f) == *key)
                     .min_by(|a, b| {
                         a.timestamp
                             .cmp(&b.timestamp)

@@ -79,19 +79,21 @@ impl Missing {
     fn describe(&self) -> String {
         match self {
             Missing::NeverCommitted => "never committed anywhere in history".to_string(),
-            Missing::Removed(Some(by)) => format!("removed earlier by commit {}", short(&by.sha)),
+            Missing::Removed(Some(by)) => format!(
+                "removed earlier by commit {}",
+                crate::evidence::short_sha(&by.sha)
+            ),
             Missing::Removed(None) => "removed earlier".to_string(),
-            Missing::AddedLater(by) => format!("added only later, by commit {}", short(&by.sha)),
+            Missing::AddedLater(by) => format!(
+                "added only later, by commit {}",
+                crate::evidence::short_sha(&by.sha)
+            ),
             Missing::OnOtherBranch(by) => format!(
                 "added by commit {} on a branch this commit does not contain",
-                short(&by.sha)
+                crate::evidence::short_sha(&by.sha)
             ),
         }
     }
-}
-
-fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(7)]
 }
 
 /// `None` when the ID is consistent with the commit (present, or deleted by it).
@@ -153,7 +155,7 @@ fn finding(history: &MigrationHistory, mention: &Mention) -> Option<Finding> {
     let message = format!(
         "commit {} ({}) \"{}\" names {noun} that its tree does not contain: {}; deploying it \
          does not run what the message describes",
-        short(&mention.commit.sha),
+        crate::evidence::short_sha(&mention.commit.sha),
         mention.commit.time.format("%Y-%m-%d %H:%M"),
         mention.summary,
         parts.join("; ")

@@ -115,12 +115,18 @@ impl GitRepo {
         let root = root.trim_matches('/').to_string();
         if !root.is_empty() {
             let entry = tree.get_path(Path::new(&root)).map_err(|_| {
-                Error::Git(format!("{root} does not exist at commit {}", short(&full)))
+                Error::Git(format!(
+                    "{root} does not exist at commit {}",
+                    crate::evidence::short_sha(&full)
+                ))
             })?;
             let object = entry.to_object(&self.repo)?;
-            tree = object
-                .peel_to_tree()
-                .map_err(|_| Error::Git(format!("{root} is a file at commit {}", short(&full))))?;
+            tree = object.peel_to_tree().map_err(|_| {
+                Error::Git(format!(
+                    "{root} is a file at commit {}",
+                    crate::evidence::short_sha(&full)
+                ))
+            })?;
         }
         Ok(TreeSource {
             repo: &self.repo,
@@ -282,13 +288,6 @@ impl GitRepo {
         files.sort();
         Ok(files)
     }
-}
-
-/// The first 7 characters; deploy SHAs come from outside, so never cut inside a character.
-fn short(sha: &str) -> &str {
-    sha.char_indices()
-        .nth(7)
-        .map_or(sha, |(at, _)| sha.get(..at).unwrap_or(sha))
 }
 
 fn utc(time: git2::Time) -> DateTime<Utc> {
@@ -469,7 +468,7 @@ fn absent_commit_note(repo: &GitRepo, deploy: &Deploy, sha: &str) -> (String, St
             "deploy {} ran commit {}, which is not in {} ({why}): its changes are missing from \
              the commit list; run `git fetch --unshallow` (or `git fetch origin {}`) and re-run",
             deploy.id,
-            short(sha),
+            crate::evidence::short_sha(sha),
             repo.describe(),
             sha
         ),
