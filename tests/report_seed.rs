@@ -274,6 +274,11 @@ fn secrets_in_logs_and_messages_never_reach_the_evidence() {
                 "==> DATABASE_URL=postgresql://app:{DB_PASSWORD}@db.internal:5432/app key={LEAKED_KEY}"
             )),
         );
+        seed.render.services[0]["serviceDetails"]["envSpecificDetails"]["dockerCommand"] = serde_json::json!(
+            format!("sh -c 'DATABASE_URL=postgresql://app:{DB_PASSWORD}@db/app ./entrypoint.sh'")
+        );
+        seed.render.events[5]["details"]["note"] =
+            serde_json::json!(format!("retried with token {LEAKED_KEY}"));
         let deploy = seed.render.deploys[2].as_object_mut().unwrap();
         deploy["commit"]["message"] =
             serde_json::json!(format!("hotfix\n\nAuthorization: Bearer {LEAKED_KEY}"));

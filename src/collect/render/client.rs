@@ -67,8 +67,13 @@ impl ApiKey {
     ) {
         if self.0.len() >= 4 && text.contains(&self.0) {
             let n = text.matches(&self.0).count() as u32;
-            *text = text.replace(&self.0, "[REDACTED:render-api-key]");
-            *counts.entry("render-api-key".to_string()).or_default() += n;
+            *text = text.replace(
+                &self.0,
+                &crate::redact::marker(crate::redact::RENDER_API_KEY),
+            );
+            *counts
+                .entry(crate::redact::RENDER_API_KEY.to_string())
+                .or_default() += n;
         }
     }
 }

@@ -78,22 +78,52 @@ pub fn collect(settings: &RenderSettings, evidence: &mut Evidence) -> crate::Res
         None => online::collect(settings, evidence)?,
     };
     let Collected {
-        service,
+        mut service,
         window,
         mut deploys,
-        events,
+        mut events,
         mut logs,
     } = collected;
-    // Belt and braces: whatever the redactor knows, the key in hand never reaches the evidence.
-    if let Some(key) = &settings.api_key {
-        for line in &mut logs {
-            key.redact_in(&mut line.message, &mut evidence.redactions);
+    // Logs and commit messages were redacted as they were parsed; the service's commands and
+    // the events' free text were not, and the key in hand is removed from every stored text,
+    // whatever the redactor's patterns know.
+    let counts = &mut evidence.redactions;
+    for command in [&mut service.start_command, &mut service.pre_deploy_command]
+        .into_iter()
+        .flatten()
+    {
+        *command = crate::redact::redact(command, counts);
+    }
+    for event in &mut events {
+        redact_json(&mut event.details, counts);
+        if let Some(reason) = &mut event.failure {
+            for text in [&mut reason.unhealthy, &mut reason.timed_out_reason]
+                .into_iter()
+                .flatten()
+            {
+                *text = crate::redact::redact(text, counts);
+            }
         }
-        for message in deploys
+    }
+    if let Some(key) = &settings.api_key {
+        let texts = logs
             .iter_mut()
-            .filter_map(|d| d.commit.as_mut()?.message.as_mut())
-        {
-            key.redact_in(message, &mut evidence.redactions);
+            .map(|l| &mut l.message)
+            .chain(
+                deploys
+                    .iter_mut()
+                    .filter_map(|d| d.commit.as_mut()?.message.as_mut()),
+            )
+            .chain(
+                [&mut service.start_command, &mut service.pre_deploy_command]
+                    .into_iter()
+                    .flatten(),
+            );
+        for text in texts {
+            key.redact_in(text, counts);
+        }
+        for event in &mut events {
+            key_in_json(key, &mut event.details, counts);
         }
     }
     assemble::attribute_failures(&mut deploys, &events);
@@ -105,4 +135,34 @@ pub fn collect(settings: &RenderSettings, evidence: &mut Evidence) -> crate::Res
     evidence.logs = logs;
     evidence.normalize();
     Ok(())
+}
+
+/// Redacts every string inside a JSON value (an event's `details`).
+fn redact_json(
+    value: &mut serde_json::Value,
+    counts: &mut std::collections::BTreeMap<String, u32>,
+) {
+    match value {
+        serde_json::Value::String(s) => *s = crate::redact::redact(s, counts),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| redact_json(v, counts)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| redact_json(v, counts)),
+        _ => {}
+    }
+}
+
+fn key_in_json(
+    key: &ApiKey,
+    value: &mut serde_json::Value,
+    counts: &mut std::collections::BTreeMap<String, u32>,
+) {
+    match value {
+        serde_json::Value::String(s) => key.redact_in(s, counts),
+        serde_json::Value::Array(items) => {
+            items.iter_mut().for_each(|v| key_in_json(key, v, counts))
+        }
+        serde_json::Value::Object(map) => {
+            map.values_mut().for_each(|v| key_in_json(key, v, counts))
+        }
+        _ => {}
+    }
 }
