@@ -190,7 +190,9 @@ impl View {
             .filter(|r| r.build == "succeeded")
             .count();
 
-        // The failure most deploys share is the one that explains the streak.
+        // The logs shown are those of the top cause's revision when it has one; among them, the
+        // failure most deploys share is the one that explains the streak.
+        let top_cause = analysis.root_causes.first();
         let failing: BTreeSet<&str> = failed.iter().map(|d| d.id.as_str()).collect();
         let relevant: Vec<&LogFailure> = analysis
             .log_failures
@@ -199,6 +201,10 @@ impl View {
                 f.deploy_id
                     .as_deref()
                     .is_none_or(|id| failing.is_empty() || failing.contains(id))
+            })
+            .filter(|f| match top_cause.and_then(|rc| rc.revision.as_ref()) {
+                Some(rev) => f.revision.as_ref() == Some(rev),
+                None => true,
             })
             .collect();
         let by_revision = count_sorted(relevant.iter().map(|f| failure_key(f)));
@@ -220,17 +226,19 @@ impl View {
         };
 
         let findings = &evidence.findings;
-        let schema_rules = ["fk-type-mismatch", "alter-referenced-column"];
-        let root_revision = analysis
-            .root_causes
-            .first()
-            .and_then(|r| r.revision.clone())
-            .or_else(|| log_failure.as_ref().and_then(|f| f.revision.clone()));
-        let root_finding = findings
-            .iter()
-            .filter(|f| schema_rules.contains(&f.rule.as_str()))
-            .find(|f| root_revision.is_none() || f.revision == root_revision)
-            .cloned();
+        // Only the analysis ranks causes: the report's root finding is the one its top cause
+        // names, never a schema finding picked on its own (an OOM stays an OOM).
+        let root_finding = top_cause.and_then(|rc| {
+            let rule = rc.finding_rule.as_deref()?;
+            findings
+                .iter()
+                .find(|f| {
+                    f.rule == rule
+                        && (rc.revision.is_none() || f.revision == rc.revision)
+                        && (rc.revision.is_some() || f.file == rc.file)
+                })
+                .cloned()
+        });
         let mut phantoms: Vec<Finding> = findings
             .iter()
             .filter(|f| f.rule == "phantom-migration")
