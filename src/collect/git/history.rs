@@ -569,9 +569,14 @@ fn read_commits(repo: &Repository, head: Oid) -> Result<Vec<Node>> {
 pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<MigrationHistory> {
     // Every commit and root tree is read once and the folders are memoised here, so libgit2's
     // object cache would only store (and, at the end, free) 100,000 objects of a 50,000-commit
-    // history; it is switched off for the scan and back on (its default) after.
+    // history. libgit2 also re-hashes every object it reads; git itself does not on reads, and
+    // on a full-history scan the SHA-1 of every commit is a large share of the time. Both are
+    // process-wide, so both are switched off for the scan only and back on (their defaults)
+    // after, whatever reads the process does next.
     git2::opts::enable_caching(false);
+    git2::opts::strict_hash_verification(false);
     let history = build_uncached(repo, migration_dirs);
+    git2::opts::strict_hash_verification(true);
     git2::opts::enable_caching(true);
     history
 }
@@ -594,10 +599,6 @@ fn build_uncached(repo: &Repository, migration_dirs: &[String]) -> Result<Migrat
         Err(_) => return Ok(history),
     };
     history.head = Some(head.to_string());
-    // libgit2 re-hashes every object it reads by default; git itself does not on reads, and on
-    // a full-history scan the SHA-1 of every commit is a large share of the time. This only
-    // affects reading (process-wide), and the objects come from the user's own clone.
-    git2::opts::strict_hash_verification(false);
     let nodes = read_commits(repo, head)?;
     history.commits_scanned = nodes.len() as u64;
     let mut indexer = Indexer {
