@@ -116,15 +116,26 @@ fn parse_all<'f>(sources: Vec<(&'f str, Vec<u8>)>) -> Vec<Parsed<'f>> {
 fn parse_part<'f>(part: Vec<(&'f str, Vec<u8>)>) -> Vec<Parsed<'f>> {
     part.into_iter()
         .map(|(file, bytes)| {
-            let parsed = alembic::parse_revision(file, &bytes);
+            // A parser crash on one file is that file's finding, not a lost chunk of the set
+            // (which would read as missing parents and extra heads).
+            let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                alembic::parse_revision(file, &bytes)
+            }))
+            .unwrap_or_else(|_| {
+                Err(alembic::ParseFailure {
+                    line: 1,
+                    column: 1,
+                    message: "the Python parser crashed on this file".to_string(),
+                })
+            });
             (file, bytes, parsed)
         })
         .collect()
 }
 
 /// The graph rules (`multiple-heads`, `missing-parent`, `duplicate-revision`,
-/// `revision-cycle`) over the given sets, sorted. `postmortem check` runs the same rules
-/// through the registry; this is for `postmortem migrations`, which has no evidence.
+/// `revision-cycle`) over the given sets, sorted, for [`load_dir`]. The commands run the same
+/// rules through the registry (`pipeline::migrations_only`, `pipeline::check`).
 pub fn graph_findings(sets: &[MigrationSet]) -> Vec<Finding> {
     let mut findings = Vec::new();
     for set in sets {
