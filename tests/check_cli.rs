@@ -134,6 +134,16 @@ fn an_inline_ignore_silences_its_rule_and_a_stale_one_is_reported() {
     let found = rules(&o);
     assert!(found.contains(&"fk-type-mismatch".to_string()));
     assert!(found.contains(&"unused-ignore".to_string()), "{found:?}");
+
+    // An ignore for a disabled rule is kept for when the rule is back on; and the stale-ignore
+    // report can itself be disabled.
+    for disabled in ["multiple-heads", "unused-ignore"] {
+        let o = check(repo.path(), &["--format", "json", "--disable", disabled]);
+        assert!(
+            !rules(&o).contains(&"unused-ignore".to_string()),
+            "--disable {disabled}"
+        );
+    }
 }
 
 #[test]

@@ -238,8 +238,9 @@ pub fn run(ctx: &CheckContext<'_>, options: &CheckOptions, prior: Vec<Finding>) 
         }
         findings.extend(rule.check(ctx));
     }
+    // After the ignores, so that `unused-ignore` itself can be disabled.
+    let mut findings = apply_ignores(ctx.evidence, findings, options);
     findings.retain(|f| !options.disabled.contains(&f.rule));
-    let mut findings = apply_ignores(ctx.evidence, findings);
     sort_findings(&mut findings);
     findings
 }
@@ -254,7 +255,11 @@ pub static UNUSED_IGNORE: RuleMeta = RuleMeta {
 
 /// Drops findings silenced by `# postmortem: ignore[rule]` in their file and reports every
 /// ignore that silenced nothing, so stale ignores do not pile up.
-fn apply_ignores(evidence: &Evidence, findings: Vec<Finding>) -> Vec<Finding> {
+fn apply_ignores(
+    evidence: &Evidence,
+    findings: Vec<Finding>,
+    options: &CheckOptions,
+) -> Vec<Finding> {
     let mut used: BTreeSet<(String, String, u32)> = BTreeSet::new();
     let ignores: Vec<(&str, &str, u32)> = evidence
         .migration_sets
@@ -281,6 +286,10 @@ fn apply_ignores(evidence: &Evidence, findings: Vec<Finding>) -> Vec<Finding> {
         }
     }
     for (file, rule, line) in ignores {
+        // An ignore for a disabled rule is not stale: it is needed again once the rule is on.
+        if options.disabled.contains(rule) {
+            continue;
+        }
         if !used.contains(&(file.to_string(), rule.to_string(), line)) {
             let known = rule == "all" || self::rule(rule).is_some();
             let message = if known {
