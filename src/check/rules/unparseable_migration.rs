@@ -34,6 +34,9 @@ impl Rule for UnparseableMigration {
         &META
     }
 
+    /// Loading produces these findings (a file that cannot be parsed has no revision in the
+    /// evidence to check); `migrations::load` returns them and `check::run` filters them with
+    /// the rest, as `prior`.
     fn check(&self, _ctx: &CheckContext<'_>) -> Vec<Finding> {
         Vec::new()
     }
@@ -71,29 +74,44 @@ pub fn unreadable(path: &str, why: &str) -> Finding {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::migrations::alembic::parse_revision;
+    use crate::migrations;
+    use crate::source::WorkDir;
+
+    const GOOD: &str = "revision = \"a\"\ndown_revision = None\n\ndef upgrade():\n    pass\n";
+
+    fn load(
+        files: &[(&str, &[u8])],
+    ) -> (Vec<migrations::model::MigrationSet>, Vec<super::Finding>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("alembic/versions")).unwrap();
+        for (name, body) in files {
+            std::fs::write(dir.path().join("alembic/versions").join(name), body).unwrap();
+        }
+        migrations::load(&WorkDir::new(dir.path()), &["alembic/versions".to_string()])
+    }
 
     #[test]
     fn err() {
-        let source = b"revision = \"a\"\ndown_revision = None\n\ndef upgrade(:\n    pass\n";
-        let failure = parse_revision("v/a.py", source).expect_err("syntax error");
-        let f = finding("v/a.py", &failure, source);
-        assert_eq!(f.rule, "unparseable-migration");
-        assert_eq!(f.line, Some(4));
-        assert!(f.message.contains("line 4"), "{}", f.message);
-        assert_eq!(f.excerpt.map(|e| e.highlight), Some(4));
+        let broken: &[u8] = b"revision = \"b\"\ndown_revision = \"a\"\n\ndef upgrade(:\n    pass\n";
+        let latin: &[u8] = b"revision = \"c\"\ndown_revision = \"a\"\n# caf\xe9\n";
+        let (sets, findings) =
+            load(&[("a.py", GOOD.as_bytes()), ("b.py", broken), ("c.py", latin)]);
+        assert_eq!(findings.len(), 2, "{findings:#?}");
+        let syntax = &findings[0];
+        assert_eq!(syntax.rule, "unparseable-migration");
+        assert_eq!(syntax.file.as_deref(), Some("alembic/versions/b.py"));
+        assert_eq!(syntax.line, Some(4));
+        assert_eq!(syntax.excerpt.as_ref().map(|e| e.highlight), Some(4));
+        assert_eq!(findings[1].file.as_deref(), Some("alembic/versions/c.py"));
+        // The readable file is still analysed.
+        assert_eq!(sets[0].revisions.len(), 1);
+        assert_eq!(sets[0].revisions[0].id, "a");
     }
 
     #[test]
     fn ok() {
-        let source = b"revision = \"a\"\ndown_revision = None\n\ndef upgrade():\n    pass\n";
-        assert!(parse_revision("v/a.py", source).is_ok());
-        let evidence = crate::evidence::Evidence::new(Default::default());
-        let ctx = CheckContext {
-            evidence: &evidence,
-            history: None,
-        };
-        assert!(UnparseableMigration.check(&ctx).is_empty());
+        let (sets, findings) = load(&[("a.py", GOOD.as_bytes())]);
+        assert!(findings.is_empty(), "{findings:#?}");
+        assert_eq!(sets[0].revisions.len(), 1);
     }
 }
