@@ -4,7 +4,7 @@
 //! migrations on disk (`postmortem check`) and the ones a failed deploy actually ran
 //! (`postmortem report`, read from that deploy's commit).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A read-only tree of files addressed by `/`-separated paths relative to its root.
 pub trait FileSource {
@@ -43,10 +43,6 @@ pub struct WorkDir {
 impl WorkDir {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         WorkDir { root: root.into() }
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 }
 

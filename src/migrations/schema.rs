@@ -131,16 +131,6 @@ impl Schema {
         Schema::default()
     }
 
-    pub fn table(&self, name: &str) -> Option<&Table> {
-        self.tables.get(name)
-    }
-
-    pub fn tables(&self) -> impl Iterator<Item = (&str, &Table)> {
-        self.tables
-            .iter()
-            .map(|(name, table)| (name.as_str(), table))
-    }
-
     /// True when the table is absent or an opaque operation may have changed it.
     pub fn is_unknown(&self, table: &str) -> bool {
         self.tables.get(table).is_none_or(|t| t.unknown)

@@ -14,18 +14,6 @@ pub struct TreeSource<'r> {
     pub(crate) root: String,
 }
 
-impl TreeSource<'_> {
-    /// The full SHA of the commit this tree belongs to.
-    pub fn commit(&self) -> &str {
-        &self.sha
-    }
-
-    /// The folder this source is rooted at, relative to the repository root ("" at the root).
-    pub fn root(&self) -> &str {
-        &self.root
-    }
-}
-
 fn not_found(what: String) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::NotFound, what)
 }

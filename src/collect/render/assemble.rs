@@ -1,7 +1,7 @@
 //! From raw items to evidence, the same way online and offline: the default window, which
 //! failure each failed deploy had, and which deploy each log line belongs to.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::de::DeserializeOwned;
@@ -238,14 +238,6 @@ pub fn resource_of(line: &LogLine) -> Option<&str> {
     line.labels.get("resource").map(String::as_str)
 }
 
-pub fn count_by<T>(items: &[T], key: impl Fn(&T) -> String) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    for i in items {
-        *counts.entry(key(i)).or_default() += 1;
-    }
-    counts
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,7 +287,7 @@ mod tests {
             timestamp: at(m),
             message: String::new(),
             deploy_id: None,
-            labels: BTreeMap::new(),
+            labels: std::collections::BTreeMap::new(),
         };
         let mut logs = vec![line("a", 5), line("b", 25), line("c", 15)];
         attach_logs(&mut logs, &deploys);

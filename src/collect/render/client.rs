@@ -10,7 +10,6 @@
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -171,7 +170,6 @@ pub struct Client {
     policy: RetryPolicy,
     /// Set by a 429 on any thread: no request leaves before it.
     paused_until: Mutex<Option<Instant>>,
-    round_trips: AtomicUsize,
 }
 
 impl Client {
@@ -190,17 +188,7 @@ impl Client {
             key,
             policy,
             paused_until: Mutex::new(None),
-            round_trips: AtomicUsize::new(0),
         })
-    }
-
-    /// HTTP requests sent so far, retries included.
-    pub fn round_trips(&self) -> usize {
-        self.round_trips.load(Ordering::Relaxed)
-    }
-
-    pub fn key(&self) -> &ApiKey {
-        &self.key
     }
 
     /// GET `{base}{path}?{query}` with retries; a repeated key (`resource=a&resource=b`) is
@@ -221,7 +209,6 @@ impl Client {
         let mut rate_limited = 0u32;
         loop {
             self.wait_while_paused();
-            self.round_trips.fetch_add(1, Ordering::Relaxed);
             let sent = self
                 .http
                 .get(url.clone())
