@@ -159,7 +159,7 @@ fn scan(path: &str, text: &str, role: DatabaseRole, scope: Scope) -> Vec<(Databa
                     source: format!("{path}:{}", i + 1),
                     text: String::new(),
                 },
-                clip(line),
+                line.to_string(),
             ));
             // One dialect construct is enough to say which engine a migration targets.
             if scope == Scope::Dialect {
@@ -189,7 +189,9 @@ pub fn collect(source: &dyn FileSource, evidence: &mut Evidence) {
                 };
                 let text = String::from_utf8_lossy(&bytes);
                 for (mut fact, line) in scan(&path, &text, role, scope) {
-                    fact.text = redact(&line, &mut evidence.redactions);
+                    // Redact the whole line, then clip: a cut inside a URL would hide its
+                    // password from the pattern and keep half of it.
+                    fact.text = clip(&redact(&line, &mut evidence.redactions));
                     evidence.database_facts.push(fact);
                 }
             }
@@ -242,6 +244,29 @@ pub fn from_logs(evidence: &mut Evidence) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The clip comes after redaction: a password that straddles the clip is still replaced.
+    #[test]
+    fn long_lines_are_redacted_before_they_are_clipped() {
+        let dir = tempfile::tempdir().unwrap();
+        // The clip falls inside the password.
+        let password = format!("Sup3r{}", "s".repeat(MAX_TEXT));
+        std::fs::write(
+            dir.path().join(".env"),
+            format!("DATABASE_URL=postgresql://app:{password}@db.internal:5432/app\n"),
+        )
+        .unwrap();
+        let mut evidence = Evidence::new(Default::default());
+        collect(&crate::source::WorkDir::new(dir.path()), &mut evidence);
+        let fact = &evidence.database_facts[0];
+        assert!(!fact.text.contains("Sup3r"), "{}", fact.text);
+        assert_eq!(
+            evidence
+                .redactions
+                .get(crate::redact::DATABASE_URL_PASSWORD),
+            Some(&1)
+        );
+    }
 
     #[test]
     fn roles_by_file() {

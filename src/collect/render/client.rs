@@ -272,7 +272,9 @@ impl Client {
                 }),
             };
         }
-        let message = self.key.scrub(&error_message(&body));
+        // Scrub the whole body before `error_message` shortens it: a key cut in two by the
+        // shortening would no longer match.
+        let message = error_message(&self.key.scrub(&body));
         match status {
             401 | 403 => Answer::Fatal(FetchError::Rejected { status, message }),
             404 | 410 => Answer::Fatal(FetchError::NotFound { message }),
