@@ -59,16 +59,6 @@ pub fn parse_items<T: DeserializeOwned>(
     out
 }
 
-fn sorted_newest_first(deploys: &[Deploy]) -> Vec<&Deploy> {
-    let mut sorted: Vec<&Deploy> = deploys.iter().collect();
-    sorted.sort_by(|a, b| {
-        b.created_at
-            .cmp(&a.created_at)
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    sorted
-}
-
 /// Whether a newest-first deploy list already reaches the last good deploy before the newest
 /// failure streak, so that older pages are not needed.
 pub fn reaches_last_good(deploys_newest_first: &[Value]) -> bool {
@@ -87,20 +77,24 @@ pub fn reaches_last_good(deploys_newest_first: &[Value]) -> bool {
 
 /// The default window: from the last good deploy before the newest failure streak to the end
 /// of the newest deploy. Without any failure it covers the newest deploy alone; without a good
-/// deploy before the streak, it starts at the oldest deploy there is.
+/// deploy before the streak, it starts at the oldest deploy there is. The streak is the
+/// analysis's own (`analyze::correlate::streak`), so the window and the report agree on it.
 pub fn default_window(deploys: &[Deploy]) -> Window {
-    let sorted = sorted_newest_first(deploys);
-    let Some(newest) = sorted.first() else {
+    let by_creation = |a: &&Deploy, b: &&Deploy| {
+        a.created_at
+            .cmp(&b.created_at)
+            .then_with(|| b.id.cmp(&a.id))
+    };
+    let Some(newest) = deploys.iter().max_by(by_creation) else {
         return Window::default();
     };
     let until = end_of(newest).or(newest.created_at);
-    let since = match sorted.iter().position(|d| d.status.is_failure()) {
+    let since = match crate::analyze::correlate::streak(deploys) {
         None => newest.created_at,
-        Some(first_failure) => sorted
-            .iter()
-            .skip(first_failure)
-            .find(|d| d.status.is_success())
-            .or(sorted.last())
+        Some(streak) => streak
+            .last_good
+            .and_then(|id| deploys.iter().find(|d| d.id == id))
+            .or_else(|| deploys.iter().min_by(by_creation))
             .and_then(|d| d.created_at),
     };
     Window { since, until }
