@@ -228,31 +228,9 @@ fn migrations_cmd(args: MigrationsArgs) -> Result<Status> {
                     full.display()
                 )));
             }
-            // Folders are read relative to --repo: an absolute one must be inside it (it used
-            // to come out as an empty set).
-            let dir = if dir.is_absolute() {
-                let canonical = |p: &Path| p.canonicalize().map_err(|e| Error::io(p, e));
-                let (dir_abs, base_abs) = (canonical(dir)?, canonical(&base)?);
-                match dir_abs.strip_prefix(&base_abs) {
-                    Ok(rel) if rel.as_os_str().is_empty() => Path::new(".").to_path_buf(),
-                    Ok(rel) => rel.to_path_buf(),
-                    Err(_) => {
-                        return Err(Error::Usage(format!(
-                            "{}: not inside {} (pass --repo with a folder that holds it)",
-                            dir.display(),
-                            base.display()
-                        )))
-                    }
-                }
-            } else {
-                dir.clone()
-            };
-            folders.push(
-                dir.components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect::<Vec<_>>()
-                    .join("/"),
-            );
+            // Folders are read relative to --repo; an absolute one must be inside it.
+            let candidate = if dir.is_absolute() { dir.clone() } else { full };
+            folders.push(pipeline::inside(&candidate, &base, "migration folder")?);
         }
         folders
     };

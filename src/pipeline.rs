@@ -189,23 +189,30 @@ fn migration_folders(
 }
 
 fn repo_relative(dir: &Path, root: Option<&Path>) -> Result<String> {
-    let Some(root) = root else {
-        return Ok(slashes(dir));
-    };
-    let absolute: PathBuf = if dir.is_absolute() {
-        dir.to_path_buf()
+    match root {
+        Some(root) => inside(dir, root, "--migrations"),
+        None => Ok(slashes(dir)),
+    }
+}
+
+/// `path` (absolute, or relative to the working directory) as a `/`-separated path inside
+/// `root`, `.` for the root itself; an error naming `what` when it lies outside.
+pub(crate) fn inside(path: &Path, root: &Path, what: &str) -> Result<String> {
+    let absolute: PathBuf = if path.is_absolute() {
+        path.to_path_buf()
     } else {
         std::env::current_dir()
-            .map_err(|e| Error::io(dir, e))?
-            .join(dir)
+            .map_err(|e| Error::io(path, e))?
+            .join(path)
     };
-    let canonical = absolute.canonicalize().map_err(|e| Error::io(dir, e))?;
-    let root = root.canonicalize().map_err(|e| Error::io(root, e))?;
-    match canonical.strip_prefix(&root) {
+    let canonical = absolute.canonicalize().map_err(|e| Error::io(path, e))?;
+    let root_abs = root.canonicalize().map_err(|e| Error::io(root, e))?;
+    match canonical.strip_prefix(&root_abs) {
+        Ok(rel) if rel.as_os_str().is_empty() => Ok(".".to_string()),
         Ok(rel) => Ok(slashes(rel)),
         Err(_) => Err(Error::Usage(format!(
-            "--migrations {}: not inside the repository {}",
-            dir.display(),
+            "{what} {}: not inside {} (pass --repo with a folder that holds it)",
+            path.display(),
             root.display()
         ))),
     }

@@ -159,6 +159,22 @@ fn migrations_prints_the_graph_and_its_findings_as_json() {
     );
     assert_eq!(json["findings"][0]["rule"], "multiple-heads");
 
+    // An absolute folder inside --repo reads the same set; one outside it is an error.
+    let absolute = fixtures.join("neighbours/n6_two_heads");
+    let o = postmortem(
+        &["migrations", absolute.to_str().unwrap(), "--format", "json"],
+        &fixtures,
+    );
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["migration_sets"][0]["path"], "neighbours/n6_two_heads");
+    let outside = postmortem(&["migrations", env!("CARGO_MANIFEST_DIR")], &fixtures);
+    assert_eq!(outside.status.code(), Some(2));
+    assert!(
+        stderr(&outside).contains("not inside"),
+        "{}",
+        stderr(&outside)
+    );
+
     let missing = postmortem(&["migrations", "no/such/dir"], &fixtures);
     assert_eq!(missing.status.code(), Some(2));
     assert!(
