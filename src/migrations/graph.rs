@@ -68,7 +68,31 @@ pub fn compute(set: &mut MigrationSet) {
 /// revisions ready at the same time, by file name. Revisions on or above a cycle come last,
 /// in file order, since no order satisfies them.
 pub fn topological_order(set: &MigrationSet) -> Vec<&Revision> {
+    let (ordered, unorderable) = kahn(set, &Index::new(set));
+    ordered
+        .into_iter()
+        .chain(unorderable)
+        .filter_map(|i| set.revisions.get(i))
+        .collect()
+}
+
+/// What `alembic upgrade head` may run, in that order: as [`topological_order`], without the
+/// revisions on or above a cycle (Alembic cannot run them) and, of two files declaring one ID,
+/// only the one the others resolve to.
+pub fn upgrade_order(set: &MigrationSet) -> Vec<&Revision> {
     let index = Index::new(set);
+    let (ordered, _) = kahn(set, &index);
+    ordered
+        .into_iter()
+        .filter_map(|i| set.revisions.get(i).map(|rev| (i, rev)))
+        .filter(|(i, rev)| index.resolve(&rev.id) == Some(*i))
+        .map(|(_, rev)| rev)
+        .collect()
+}
+
+/// Kahn's algorithm over revision indexes: the ones that can be ordered, parents first, ties
+/// by file name; then the ones that cannot (on or above a cycle), in file order.
+fn kahn(set: &MigrationSet, index: &Index<'_>) -> (Vec<usize>, Vec<usize>) {
     let count = set.revisions.len();
     let mut pending_parents = vec![0usize; count];
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); count];
@@ -102,11 +126,10 @@ pub fn topological_order(set: &MigrationSet) -> Vec<&Revision> {
             }
         }
     }
-    order.extend((0..count).filter(|&i| !placed.get(i).copied().unwrap_or(true)));
-    order
-        .into_iter()
-        .filter_map(|i| set.revisions.get(i))
-        .collect()
+    let unorderable = (0..count)
+        .filter(|&i| !placed.get(i).copied().unwrap_or(true))
+        .collect();
+    (order, unorderable)
 }
 
 /// Groups of revisions that depend on each other in a circle (through `down_revision` or
@@ -376,5 +399,71 @@ mod tests {
         );
         assert_eq!(cycles(&set), vec![vec!["a", "b", "c"], vec!["s"]]);
         assert_eq!(topological_order(&set).len(), 4);
+    }
+}
+
+#[cfg(test)]
+mod upgrade_order_tests {
+    use super::*;
+
+    fn rev(file: &str, id: &str, parents: &[&str], labels: &[&str]) -> Revision {
+        Revision {
+            id: id.into(),
+            parents: parents.iter().map(|p| p.to_string()).collect(),
+            file: file.into(),
+            line: 1,
+            message: String::new(),
+            branch_labels: labels.iter().map(|l| l.to_string()).collect(),
+            depends_on: Vec::new(),
+            upgrade: Vec::new(),
+            ignores: Vec::new(),
+        }
+    }
+
+    fn set(revisions: Vec<Revision>) -> MigrationSet {
+        MigrationSet {
+            path: "v".into(),
+            framework: "alembic".into(),
+            commit: None,
+            revisions,
+            heads: Vec::new(),
+            bases: Vec::new(),
+            branchpoints: Vec::new(),
+            mergepoints: Vec::new(),
+        }
+    }
+
+    /// A parent named by its branch label runs first, even when its file sorts later; of two
+    /// files declaring one ID only the later one (the one Alembic resolves to) runs.
+    #[test]
+    fn labels_and_duplicates_resolve_as_in_the_graph() {
+        let s = set(vec![
+            rev("v/1_base.py", "a", &[], &[]),
+            rev("v/2_child.py", "c", &["core"], &[]),
+            rev("v/3_dup_old.py", "d", &["c"], &[]),
+            rev("v/4_dup_new.py", "d", &["c"], &[]),
+            rev("v/9_core.py", "b", &["a"], &["core"]),
+        ]);
+        let order: Vec<&str> = upgrade_order(&s).iter().map(|r| r.file.as_str()).collect();
+        assert_eq!(
+            order,
+            [
+                "v/1_base.py",
+                "v/9_core.py",
+                "v/2_child.py",
+                "v/4_dup_new.py"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cycle_is_left_out_of_the_upgrade_but_not_of_the_order() {
+        let s = set(vec![
+            rev("v/1.py", "a", &[], &[]),
+            rev("v/2.py", "b", &["c"], &[]),
+            rev("v/3.py", "c", &["b"], &[]),
+        ]);
+        assert_eq!(upgrade_order(&s).len(), 1);
+        assert_eq!(topological_order(&s).len(), 3);
     }
 }

@@ -10,8 +10,7 @@
 //! as unknown: no conflict is ever reported about an unknown table, because its real shape is
 //! a guess.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 
 use crate::migrations::model::{
     Column, ForeignKey, MigrationSet, Operation, OperationAt, Revision, SqlType,
@@ -500,61 +499,9 @@ pub fn sql_changes_schema(sql: &str) -> bool {
     })
 }
 
-/// Revisions in an order `alembic upgrade head` may run them: every parent (`down_revision`
-/// and `depends_on`) before its children, ties in file order. Parents that do not exist count as applied (the graph rules
-/// report them); revisions caught in a cycle are left out, since Alembic cannot run them.
-pub fn upgrade_order(set: &MigrationSet) -> Vec<&Revision> {
-    let mut first_by_id: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, rev) in set.revisions.iter().enumerate() {
-        first_by_id.entry(rev.id.as_str()).or_insert(i);
-    }
-    let mut pending: Vec<&Revision> = first_by_id
-        .values()
-        .filter_map(|&i| set.revisions.get(i))
-        .collect();
-    pending.sort_by(|a, b| a.file.cmp(&b.file).then_with(|| a.id.cmp(&b.id)));
-    // Kahn's algorithm, always taking the ready revision that comes first in file order: the
-    // same order as rescanning the pending list for its first ready entry, in O(n log n)
-    // instead of O(n²) (2,000 revisions made the rescans the bulk of `postmortem migrations`).
-    let position: BTreeMap<&str, usize> = pending
-        .iter()
-        .enumerate()
-        .map(|(i, rev)| (rev.id.as_str(), i))
-        .collect();
-    let mut waiting_on = vec![0usize; pending.len()];
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); pending.len()];
-    for (i, rev) in pending.iter().enumerate() {
-        for parent in rev.parents.iter().chain(&rev.depends_on) {
-            // Parents that do not exist count as applied.
-            if let Some(&p) = position.get(parent.as_str()) {
-                if let (Some(count), Some(list)) = (waiting_on.get_mut(i), children.get_mut(p)) {
-                    *count += 1;
-                    list.push(i);
-                }
-            }
-        }
-    }
-    let mut ready: BinaryHeap<Reverse<usize>> = waiting_on
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| **n == 0)
-        .map(|(i, _)| Reverse(i))
-        .collect();
-    let mut order = Vec::with_capacity(pending.len());
-    while let Some(Reverse(i)) = ready.pop() {
-        let Some(rev) = pending.get(i) else { continue };
-        order.push(*rev);
-        for &child in children.get(i).map(Vec::as_slice).unwrap_or_default() {
-            if let Some(count) = waiting_on.get_mut(child) {
-                *count -= 1;
-                if *count == 0 {
-                    ready.push(Reverse(child));
-                }
-            }
-        }
-    }
-    order
-}
+/// Revisions in an order `alembic upgrade head` may run them, as the graph resolves labels,
+/// duplicates and cycles.
+pub use crate::migrations::graph::upgrade_order;
 
 /// One revision's replay: the schema before it and what each operation would hit.
 #[derive(Debug, Clone)]
