@@ -25,10 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let history = repo.migration_history(&dirs)?;
     let elapsed = started.elapsed();
     let evidence = Evidence::new(Service::default());
-    let findings = PhantomMigration.check(&CheckContext {
-        evidence: &evidence,
-        history: Some(&history),
-    });
+    let findings = PhantomMigration.check(&CheckContext::new(&evidence, Some(&history)));
     for f in &findings {
         println!(
             "{}\t{}",

@@ -142,7 +142,7 @@ fn run_checks(
     let options = CheckOptions {
         disabled: config.disabled.clone(),
     };
-    let ctx = CheckContext { evidence, history };
+    let ctx = CheckContext::new(evidence, history);
     let mut findings = check::run(&ctx, &options, prior);
     attach_excerpts(&mut findings, source);
     evidence.findings = findings;
@@ -239,10 +239,7 @@ pub fn migrations_only(
     let mut evidence = Evidence::new(Service::default());
     let (sets, prior) = migrations::load(source, folders);
     evidence.migration_sets = sets;
-    let ctx = CheckContext {
-        evidence: &evidence,
-        history: None,
-    };
+    let ctx = CheckContext::new(&evidence, None);
     let mut findings = check::run(&ctx, &CheckOptions::default(), prior);
     attach_excerpts(&mut findings, source);
     (evidence.migration_sets, findings)

@@ -83,10 +83,7 @@ fn facts_from_files_and_logs_are_role_tagged_cited_and_redacted() {
     assert_eq!(evidence.redactions.get("database-url-password"), Some(&1));
     assert!(evidence.notes.is_empty());
 
-    let findings = SqliteTestsPostgresProd.check(&CheckContext {
-        evidence: &evidence,
-        history: None,
-    });
+    let findings = SqliteTestsPostgresProd.check(&CheckContext::new(&evidence, None));
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].severity, Severity::Warning);
     assert_eq!(

@@ -425,10 +425,7 @@ fn phantom_findings(case: &PhantomCase, evidence: &Evidence) -> Vec<Finding> {
     let history = repo
         .migration_history(&["alembic/versions".to_string()])
         .unwrap();
-    PhantomMigration.check(&CheckContext {
-        evidence,
-        history: Some(&history),
-    })
+    PhantomMigration.check(&CheckContext::new(evidence, Some(&history)))
 }
 
 fn finding_for<'a>(findings: &'a [Finding], sha: &str) -> Option<&'a Finding> {

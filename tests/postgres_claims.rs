@@ -57,10 +57,7 @@ fn can_be_key(t: &SqlType) -> bool {
 fn run_rules(sets: Vec<MigrationSet>) -> Vec<Finding> {
     let mut evidence = Evidence::new(Service::default());
     evidence.migration_sets = sets;
-    let ctx = CheckContext {
-        evidence: &evidence,
-        history: None,
-    };
+    let ctx = CheckContext::new(&evidence, None);
     let mut findings = FkTypeMismatch.check(&ctx);
     findings.extend(AlterReferencedColumn.check(&ctx));
     findings

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::collect::git::MigrationHistory;
 use crate::evidence::Evidence;
+use crate::migrations::schema::RevisionRun;
+use std::sync::OnceLock;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
@@ -196,6 +198,29 @@ pub struct CheckContext<'a> {
     pub evidence: &'a Evidence,
     /// The git history's migration mentions and migration file changes, when a repository was read.
     pub history: Option<&'a MigrationHistory>,
+    /// The schema simulation of each migration set, run once for every rule that reads it.
+    schema_runs: OnceLock<Vec<Vec<RevisionRun<'a>>>>,
+}
+
+impl<'a> CheckContext<'a> {
+    pub fn new(evidence: &'a Evidence, history: Option<&'a MigrationHistory>) -> Self {
+        CheckContext {
+            evidence,
+            history,
+            schema_runs: OnceLock::new(),
+        }
+    }
+
+    /// `schema::simulate` of each migration set, in `evidence.migration_sets` order.
+    pub fn schema_runs(&self) -> &[Vec<RevisionRun<'a>>] {
+        self.schema_runs.get_or_init(|| {
+            self.evidence
+                .migration_sets
+                .iter()
+                .map(crate::migrations::schema::simulate)
+                .collect()
+        })
+    }
 }
 
 pub trait Rule: Sync {

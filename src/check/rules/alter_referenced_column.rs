@@ -27,7 +27,7 @@ use crate::check::{CheckContext, Finding, Rule, RuleMeta, Severity};
 use crate::migrations::ddl::ident;
 use crate::migrations::model::{Operation, SqlType};
 use crate::migrations::pgtypes::ddl_type;
-use crate::migrations::schema::{self, Conflict, Mismatch, RevisionRun};
+use crate::migrations::schema::{Conflict, Mismatch, RevisionRun};
 
 pub struct AlterReferencedColumn;
 
@@ -45,8 +45,8 @@ impl Rule for AlterReferencedColumn {
 
     fn check(&self, ctx: &CheckContext<'_>) -> Vec<Finding> {
         let mut findings = Vec::new();
-        for set in &ctx.evidence.migration_sets {
-            for run in schema::simulate(set) {
+        for runs in ctx.schema_runs() {
+            for run in runs {
                 for (index, conflict) in &run.conflicts {
                     if let Conflict::AlterReferenced {
                         table,
@@ -62,7 +62,7 @@ impl Rule for AlterReferencedColumn {
                             from,
                             to,
                         };
-                        findings.extend(finding(&run, *index, &altered, mismatch));
+                        findings.extend(finding(run, *index, &altered, mismatch));
                     }
                 }
             }
@@ -180,10 +180,7 @@ mod tests {
     fn check(sets: Vec<MigrationSet>) -> Vec<Finding> {
         let mut evidence = Evidence::new(Service::default());
         evidence.migration_sets = sets;
-        AlterReferencedColumn.check(&CheckContext {
-            evidence: &evidence,
-            history: None,
-        })
+        AlterReferencedColumn.check(&CheckContext::new(&evidence, None))
     }
 
     #[test]

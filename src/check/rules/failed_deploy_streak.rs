@@ -125,10 +125,7 @@ mod tests {
     fn run(deploys: Vec<Deploy>) -> Vec<Finding> {
         let mut evidence = Evidence::new(Service::default());
         evidence.deploys = deploys;
-        FailedDeployStreak.check(&CheckContext {
-            evidence: &evidence,
-            history: None,
-        })
+        FailedDeployStreak.check(&CheckContext::new(&evidence, None))
     }
 
     #[test]

@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 use crate::check::{CheckContext, Finding, Rule, RuleMeta, Severity};
 use crate::migrations::fix_order;
 use crate::migrations::model::{Operation, OperationAt};
-use crate::migrations::schema::{self, Conflict, FkSide, Mismatch, RevisionRun};
+use crate::migrations::schema::{Conflict, FkSide, Mismatch, RevisionRun};
 
 pub struct FkTypeMismatch;
 
@@ -47,11 +47,11 @@ impl Rule for FkTypeMismatch {
 
     fn check(&self, ctx: &CheckContext<'_>) -> Vec<Finding> {
         let mut findings = Vec::new();
-        for set in &ctx.evidence.migration_sets {
-            for run in schema::simulate(set) {
+        for runs in ctx.schema_runs() {
+            for run in runs {
                 for (index, conflict) in &run.conflicts {
                     if let Conflict::FkTypeMismatch(mismatch) = conflict {
-                        findings.extend(finding(&run, *index, mismatch));
+                        findings.extend(finding(run, *index, mismatch));
                     }
                 }
             }
@@ -172,10 +172,7 @@ mod tests {
     fn check(sets: Vec<MigrationSet>) -> Vec<Finding> {
         let mut evidence = Evidence::new(Service::default());
         evidence.migration_sets = sets;
-        FkTypeMismatch.check(&CheckContext {
-            evidence: &evidence,
-            history: None,
-        })
+        FkTypeMismatch.check(&CheckContext::new(&evidence, None))
     }
 
     #[test]

@@ -198,10 +198,7 @@ exit status: 1";
     }
 
     fn run(evidence: &Evidence) -> Vec<Finding> {
-        MigrationFailedInLogs.check(&CheckContext {
-            evidence,
-            history: None,
-        })
+        MigrationFailedInLogs.check(&CheckContext::new(evidence, None))
     }
 
     #[test]

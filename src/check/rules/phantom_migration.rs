@@ -243,10 +243,7 @@ mod tests {
 
     fn run(history: &MigrationHistory) -> Vec<Finding> {
         let evidence = Evidence::new(Service::default());
-        let ctx = CheckContext {
-            evidence: &evidence,
-            history: Some(history),
-        };
+        let ctx = CheckContext::new(&evidence, Some(history));
         PhantomMigration.check(&ctx)
     }
 
@@ -283,10 +280,7 @@ mod tests {
         });
         assert!(run(&history).is_empty());
         assert!(PhantomMigration
-            .check(&CheckContext {
-                evidence: &Evidence::new(Service::default()),
-                history: None,
-            })
+            .check(&CheckContext::new(&Evidence::new(Service::default()), None))
             .is_empty());
     }
 }

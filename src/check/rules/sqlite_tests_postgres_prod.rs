@@ -115,10 +115,7 @@ mod tests {
     fn run(facts: Vec<DatabaseFact>) -> Vec<Finding> {
         let mut evidence = Evidence::new(Service::default());
         evidence.database_facts = facts;
-        SqliteTestsPostgresProd.check(&CheckContext {
-            evidence: &evidence,
-            history: None,
-        })
+        SqliteTestsPostgresProd.check(&CheckContext::new(&evidence, None))
     }
 
     #[test]
