@@ -134,3 +134,38 @@ fn a_json_value_that_is_no_render_data_names_its_place() {
         "{err}"
     );
 }
+
+/// Redactions count what the evidence stores: a secret in another service's log line, or in
+/// the commit message of a deploy outside the window, is dropped with its text, not counted.
+#[test]
+fn redactions_count_only_what_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    saved_seed(dir.path());
+    let other = json!({
+        "id": "log-other-service",
+        "message": "DATABASE_URL=postgresql://app:hunter2@db/app",
+        "timestamp": ts(5, 0),
+        "labels": [{"name": "resource", "value": "srv-someoneelse0000000000"}],
+    });
+    write(dir.path(), "logs-other.json", &other.to_string());
+    let old = json!([{
+        "id": "dep-outsidethewindow00000",
+        "status": "live",
+        "commit": {"id": "0000000000000000000000000000000000000000", "message": "password=hunter2"},
+        "createdAt": "2020-01-01T00:00:00Z",
+    }]);
+    write(dir.path(), "deploys-old.json", &old.to_string());
+    let evidence = collect(&RenderSettings {
+        data_dir: Some(dir.path().to_path_buf()),
+        service: Some(SRV.into()),
+        since: Some("2021-01-01T00:00:00Z".parse().unwrap()),
+        ..RenderSettings::default()
+    })
+    .unwrap();
+    assert!(evidence.logs.iter().all(|l| l.id != "log-other-service"));
+    assert!(evidence
+        .deploys
+        .iter()
+        .all(|d| d.id != "dep-outsidethewindow00000"));
+    assert!(evidence.redactions.is_empty(), "{:?}", evidence.redactions);
+}

@@ -251,29 +251,33 @@ pub(crate) fn collect(
     let service = choose_service(settings, dir, &saved, evidence)?;
     let service_id = service.id.clone();
 
+    // Redactions count only what is stored: the window is worked out on throw-away copies,
+    // and only the deploys inside it are converted for keeps.
     let mut seen = std::collections::HashSet::new();
-    let all_deploys: Vec<Deploy> = saved
+    let unique: Vec<WireDeploy> = saved
         .deploys
         .into_iter()
         .filter(|d| seen.insert(d.id.clone()))
-        .map(|d| d.into_evidence(&mut evidence.redactions))
         .collect();
     let explicit = Window {
         since: settings.since,
         until: settings.until,
     };
-    let in_explicit: Vec<Deploy> = all_deploys
-        .into_iter()
+    let mut scratch = std::collections::BTreeMap::new();
+    let in_explicit: Vec<Deploy> = unique
+        .iter()
         .filter(|d| assemble::in_window(d.created_at, &explicit, Duration::zero()))
+        .map(|d| d.clone().into_evidence(&mut scratch))
         .collect();
     let computed = assemble::default_window(&in_explicit);
     let window = Window {
         since: explicit.since.or(computed.since),
         until: explicit.until.or(computed.until),
     };
-    let deploys = in_explicit
+    let deploys = unique
         .into_iter()
         .filter(|d| assemble::in_window(d.created_at, &window, Duration::zero()))
+        .map(|d| d.into_evidence(&mut evidence.redactions))
         .collect();
 
     let mut seen = std::collections::HashSet::new();
@@ -292,8 +296,11 @@ pub(crate) fn collect(
         .logs
         .into_iter()
         .filter(|l| seen.insert(l.id.clone()))
+        .filter(|l| {
+            let resource = l.labels.iter().find(|label| label.name == "resource");
+            resource.is_none_or(|r| r.value == service_id)
+        })
         .map(|l| l.into_evidence(&mut evidence.redactions))
-        .filter(|l| assemble::resource_of(l).is_none_or(|r| r == service_id))
         .collect();
 
     Ok(Collected {

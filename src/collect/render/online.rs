@@ -127,8 +127,9 @@ pub fn collect(settings: &RenderSettings, evidence: &mut Evidence) -> Result<Col
     let deploys: Vec<Deploy> =
         assemble::parse_items::<WireDeploy>(deploys_listed.items, |d| &d.id, &mut unreadable)
             .into_iter()
-            .map(|d| d.into_evidence(&mut evidence.redactions))
+            // Outside the window first, so that redactions count only what is stored.
             .filter(|d| assemble::in_window(d.created_at, &window, Duration::zero()))
+            .map(|d| d.into_evidence(&mut evidence.redactions))
             .collect();
     if let Some(n) = unreadable.note("deploys") {
         evidence.note("render.deploys", n);
