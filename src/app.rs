@@ -2,7 +2,7 @@
 //! `main.rs`, which prints them and exits 2.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
@@ -208,7 +208,15 @@ fn check_cmd(args: CheckArgs, clock: DateTime<Utc>) -> Result<Status> {
 }
 
 fn migrations_cmd(args: MigrationsArgs) -> Result<Status> {
-    let base = args.repo.clone().unwrap_or_else(|| ".".into());
+    let (base, dirs) = match &args.repo {
+        Some(repo) => (repo.clone(), args.dirs.clone()),
+        None => {
+            // Without --repo, DIRs are relative to the current folder, wherever base ends up.
+            let cwd = std::env::current_dir().map_err(|e| Error::io(Path::new("."), e))?;
+            let dirs: Vec<PathBuf> = args.dirs.iter().map(|d| cwd.join(d)).collect();
+            (migrations_base(&dirs)?, dirs)
+        }
+    };
     if !base.is_dir() {
         return Err(Error::Usage(format!(
             "--repo {}: no such folder",
@@ -216,16 +224,17 @@ fn migrations_cmd(args: MigrationsArgs) -> Result<Status> {
         )));
     }
     let source = WorkDir::new(&base);
-    let folders: Vec<String> = if args.dirs.is_empty() {
+    let folders: Vec<String> = if dirs.is_empty() {
         crate::migrations::discover(&source).map_err(|e| Error::io(&base, e))?
     } else {
         let mut folders = Vec::new();
-        for dir in &args.dirs {
+        for (dir, given) in dirs.iter().zip(&args.dirs) {
             let full = base.join(dir);
             if !full.is_dir() {
+                let shown = if args.repo.is_some() { &full } else { given };
                 return Err(Error::Usage(format!(
                     "{}: no such migration folder",
-                    full.display()
+                    shown.display()
                 )));
             }
             // Folders are read relative to --repo; an absolute one must be inside it.
@@ -247,6 +256,41 @@ fn migrations_cmd(args: MigrationsArgs) -> Result<Status> {
     };
     write_output(args.out.output.as_deref(), &text)?;
     Ok(Status::Ok)
+}
+
+/// Where `migrations DIR…` reads from without `--repo`: the current folder when it holds every
+/// DIR, otherwise the project that holds them (the nearest folder above them with `alembic.ini`
+/// or `.git`), so that `postmortem migrations /elsewhere/migrations/versions` works from anywhere
+/// and names files as they sit in their project.
+fn migrations_base(dirs: &[PathBuf]) -> Result<PathBuf> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io(Path::new("."), e))?;
+    let mut common: Option<PathBuf> = None;
+    for dir in dirs {
+        let Ok(full) = cwd.join(dir).canonicalize() else {
+            // Reported as a missing folder by the caller, with the name as given.
+            return Ok(".".into());
+        };
+        common = Some(match common {
+            None => full,
+            Some(prev) => prev
+                .ancestors()
+                .find(|a| full.starts_with(a))
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("/")),
+        });
+    }
+    let cwd = cwd
+        .canonicalize()
+        .map_err(|e| Error::io(Path::new("."), e))?;
+    let Some(common) = common.filter(|c| !c.starts_with(&cwd)) else {
+        return Ok(".".into());
+    };
+    let project = common
+        .ancestors()
+        .find(|a| a.join("alembic.ini").is_file() || a.join(".git").exists())
+        .or_else(|| common.parent())
+        .unwrap_or(&common);
+    Ok(project.to_path_buf())
 }
 
 fn write_new(path: &Path, text: &str, force: bool) -> Result<()> {

@@ -159,7 +159,7 @@ fn migrations_prints_the_graph_and_its_findings_as_json() {
     );
     assert_eq!(json["findings"][0]["rule"], "multiple-heads");
 
-    // An absolute folder inside --repo reads the same set; one outside it is an error.
+    // An absolute folder inside the current one reads the same set.
     let absolute = fixtures.join("neighbours/n6_two_heads");
     let o = postmortem(
         &["migrations", absolute.to_str().unwrap(), "--format", "json"],
@@ -167,7 +167,34 @@ fn migrations_prints_the_graph_and_its_findings_as_json() {
     );
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(json["migration_sets"][0]["path"], "neighbours/n6_two_heads");
-    let outside = postmortem(&["migrations", env!("CARGO_MANIFEST_DIR")], &fixtures);
+
+    // One elsewhere is read from its own project (the folder above it with alembic.ini), so
+    // `postmortem migrations /elsewhere/versions` works from anywhere.
+    let project = tempfile::tempdir().unwrap();
+    std::fs::write(project.path().join("alembic.ini"), "[alembic]\n").unwrap();
+    let versions = project.path().join("db/versions");
+    std::fs::create_dir_all(&versions).unwrap();
+    for entry in std::fs::read_dir(&absolute).unwrap() {
+        let entry = entry.unwrap().path();
+        std::fs::copy(&entry, versions.join(entry.file_name().unwrap())).unwrap();
+    }
+    let o = postmortem(
+        &["migrations", versions.to_str().unwrap(), "--format", "json"],
+        &fixtures,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["migration_sets"][0]["path"], "db/versions");
+    assert_eq!(
+        json["migration_sets"][0]["heads"],
+        serde_json::json!(["bbbb00000002", "cccc00000002"])
+    );
+
+    // With --repo, a folder outside it is an error.
+    let outside = postmortem(
+        &["migrations", env!("CARGO_MANIFEST_DIR"), "--repo", "."],
+        &fixtures,
+    );
     assert_eq!(outside.status.code(), Some(2));
     assert!(
         stderr(&outside).contains("not inside"),
