@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod evidence;
 pub mod migrations;
+pub mod parallel;
 pub mod pipeline;
 pub mod redact;
 pub mod report;

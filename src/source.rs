@@ -12,6 +12,11 @@ pub trait FileSource {
     /// (`.git`, `node_modules`, virtualenvs, build output).
     fn list_files(&self) -> std::io::Result<Vec<String>>;
     fn read(&self, path: &str) -> std::io::Result<Vec<u8>>;
+    /// Reads several files, in order. Sources that can read from several threads at once
+    /// override this: thousands of small reads are a large part of loading a migration folder.
+    fn read_many(&self, paths: &[&str]) -> Vec<std::io::Result<Vec<u8>>> {
+        paths.iter().map(|p| self.read(p)).collect()
+    }
     /// For messages: `working directory /repo`, `commit 1a2b3c4`.
     fn describe(&self) -> String;
 }
@@ -85,6 +90,10 @@ impl FileSource for WorkDir {
 
     fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
         std::fs::read(self.root.join(path))
+    }
+
+    fn read_many(&self, paths: &[&str]) -> Vec<std::io::Result<Vec<u8>>> {
+        crate::parallel::map_chunks(paths, |p| self.read(p))
     }
 
     fn describe(&self) -> String {

@@ -390,3 +390,34 @@ fn missing_or_computed_revision_is_a_failure() {
         computed.message
     );
 }
+
+#[test]
+fn deeply_nested_files_are_read_without_overflowing_the_stack() {
+    // Each of these nests once per few bytes; dropping such a syntax tree (and walking its
+    // attribute chain) recursed past the thread's stack and aborted the whole run.
+    const DEPTH: usize = 200_000;
+    let header = "revision = \"dddd00000001\"\ndown_revision = None\n";
+    for body in [
+        format!("x = {}1\n", "-".repeat(DEPTH)),
+        format!("x = {}1\n", "1+".repeat(DEPTH)),
+        format!("x = f{}\n", "()".repeat(DEPTH)),
+        format!("def upgrade():\n    x{}()\n", ".a".repeat(DEPTH)),
+    ] {
+        let rev = parse_str(&format!("{header}{body}"));
+        assert_eq!(rev.id, "dddd00000001");
+    }
+    // Worker threads have small stacks: the same file parsed there.
+    let source = format!("{header}x = {}1\n", "-".repeat(DEPTH));
+    let on_thread = std::thread::spawn(move || parse_revision("v/x.py", source.as_bytes()).is_ok());
+    assert!(on_thread.join().unwrap());
+}
+
+#[test]
+fn a_file_too_large_to_read_is_a_failure_not_a_crash() {
+    let source = format!(
+        "revision = \"a\"\ndown_revision = None\n#{}\n",
+        "x".repeat(9 * 1024 * 1024)
+    );
+    let failure = parse_revision("v/big.py", source.as_bytes()).unwrap_err();
+    assert!(failure.message.contains("MiB"), "{failure}");
+}

@@ -44,9 +44,12 @@ pub fn load(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, 
     for folder in folders {
         let mut revisions = Vec::new();
         let mut sources = Vec::new();
-        for file in discover::revision_files(&files, folder) {
-            match source.read(file) {
-                Ok(bytes) => sources.push((file.as_str(), bytes)),
+        let paths: Vec<&str> = discover::revision_files(&files, folder)
+            .map(String::as_str)
+            .collect();
+        for (file, read) in paths.iter().zip(source.read_many(&paths)) {
+            match read {
+                Ok(bytes) => sources.push((*file, bytes)),
                 Err(e) => findings.push(unparseable_migration::unreadable(
                     file,
                     &format!("cannot read it: {e}"),
@@ -85,51 +88,26 @@ type Parsed<'f> = (
     Result<model::Revision, alembic::ParseFailure>,
 );
 
-/// Parses files on every core: parsing is nearly all of the work on big histories, and each
-/// file is independent. The result keeps the input order.
-fn parse_all<'f>(sources: Vec<(&'f str, Vec<u8>)>) -> Vec<Parsed<'f>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    let chunk = sources.len().div_ceil(threads).max(1);
-    if threads == 1 || sources.len() < 64 {
-        return parse_part(sources);
-    }
-    let mut parts: Vec<Vec<(&str, Vec<u8>)>> = Vec::new();
-    let mut rest = sources.into_iter().peekable();
-    while rest.peek().is_some() {
-        parts.push(rest.by_ref().take(chunk).collect());
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = parts
-            .into_iter()
-            .map(|part| scope.spawn(move || parse_part(part)))
-            .collect();
-        handles
-            .into_iter()
-            // A panicking parser thread loses its files' revisions, never the run.
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    })
-}
-
-fn parse_part<'f>(part: Vec<(&'f str, Vec<u8>)>) -> Vec<Parsed<'f>> {
-    part.into_iter()
-        .map(|(file, bytes)| {
-            // A parser crash on one file is that file's finding, not a lost chunk of the set
-            // (which would read as missing parents and extra heads).
-            let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                alembic::parse_revision(file, &bytes)
-            }))
-            .unwrap_or_else(|_| {
-                Err(alembic::ParseFailure {
-                    line: 1,
-                    column: 1,
-                    message: "the Python parser crashed on this file".to_string(),
-                })
-            });
-            (file, bytes, parsed)
+/// Parses files on every core: each file is independent, and parsing is most of the work.
+fn parse_all(sources: Vec<(&str, Vec<u8>)>) -> Vec<Parsed<'_>> {
+    let parsed = crate::parallel::map_chunks(&sources, |(file, bytes)| {
+        // A parser crash on one file is that file's finding, not a lost chunk of the set
+        // (which would read as missing parents and extra heads).
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            alembic::parse_revision(file, bytes)
+        }))
+        .unwrap_or_else(|_| {
+            Err(alembic::ParseFailure {
+                line: 1,
+                column: 1,
+                message: "the Python parser crashed on this file".to_string(),
+            })
         })
+    });
+    sources
+        .into_iter()
+        .zip(parsed)
+        .map(|((file, bytes), parsed)| (file, bytes, parsed))
         .collect()
 }
 

@@ -1,4 +1,4 @@
-//! Reads one Alembic revision file with a real Python parser (rustpython-parser), without
+//! Reads one Alembic revision file with a real Python parser (ruff's), without
 //! running it: the module-level `revision`, `down_revision`, `branch_labels`, `depends_on`,
 //! the docstring, `# postmortem: ignore[...]` comments, and what `upgrade()` does.
 //!
@@ -14,9 +14,8 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use regex::Regex;
-use rustpython_parser::ast::{self, Constant, Expr, Ranged, Stmt};
-use rustpython_parser::text_size::TextRange;
-use rustpython_parser::Parse;
+use ruff_python_ast::{self as ast, Expr, Stmt};
+use ruff_text_size::{Ranged, TextRange};
 
 use crate::migrations::model::{IgnoreComment, Revision};
 
@@ -40,14 +39,42 @@ impl std::fmt::Display for ParseFailure {
     }
 }
 
+/// Stack to reserve per byte of source. Python nests as deep as its text is long (`x = - - - 1`
+/// is one level per byte), and dropping the syntax tree, like the readers below, recurses once
+/// per level: a generous bound (debug builds have large frames) keeps any file from overflowing.
+const STACK_PER_BYTE: usize = 512;
+const STACK_BASE: usize = 256 * 1024;
+/// Past this, the reserved stack would be gigabytes: such a file is reported, not read.
+const MAX_SOURCE_BYTES: usize = 8 * 1024 * 1024;
+
 /// Parses one revision file. `file` is the path stored in the result (relative to the
 /// repository root); `source` the raw bytes, decoded as Python would (UTF-8, or the PEP 263
 /// Latin-1 declaration).
 pub fn parse_revision(file: &str, source: &[u8]) -> Result<Revision, ParseFailure> {
+    if source.len() > MAX_SOURCE_BYTES {
+        return Err(ParseFailure {
+            line: 1,
+            column: 1,
+            message: format!(
+                "is {} MiB, more than the {} MiB this tool reads as one revision file",
+                source.len() / (1024 * 1024),
+                MAX_SOURCE_BYTES / (1024 * 1024)
+            ),
+        });
+    }
+    let need = source.len() * STACK_PER_BYTE + STACK_BASE;
+    match stacker::remaining_stack() {
+        Some(left) if left >= need => parse_on_this_stack(file, source),
+        // A fresh stack is mapped lazily: only the pages a deep file really uses are touched.
+        _ => stacker::grow(need, || parse_on_this_stack(file, source)),
+    }
+}
+
+fn parse_on_this_stack(file: &str, source: &[u8]) -> Result<Revision, ParseFailure> {
     let text = decode(source)?;
-    let body = ast::Suite::parse(&text, file).map_err(|e| {
+    let parsed = ruff_python_parser::parse_module(&text).map_err(|e| {
         let lines = LineIndex::new(&text);
-        let offset = u32::from(e.offset) as usize;
+        let offset = u32::from(e.location.start()) as usize;
         let (line, column) = lines.line_column(&text, offset);
         ParseFailure {
             line,
@@ -55,7 +82,7 @@ pub fn parse_revision(file: &str, source: &[u8]) -> Result<Revision, ParseFailur
             message: format!("Python syntax error: {}", e.error),
         }
     })?;
-    let module = Module::new(&text, &body);
+    let module = Module::new(&text, &parsed.syntax().body);
     module.revision(file)
 }
 
@@ -264,10 +291,7 @@ impl<'a> Module<'a> {
                 let line = self.line_of(stmt.range());
                 match name.id.as_str() {
                     "revision" => match value {
-                        Expr::Constant(ast::ExprConstant {
-                            value: Constant::Str(id),
-                            ..
-                        }) => revision = Some((id.clone(), line)),
+                        Expr::StringLiteral(id) => revision = Some((id.value.to_string(), line)),
                         other => return Err(self.not_literal("revision", other)),
                     },
                     "down_revision" => parents = self.string_list("down_revision", value)?,
@@ -308,18 +332,12 @@ impl<'a> Module<'a> {
     /// `None`, a string, or a tuple/list of strings, as Alembic accepts them.
     fn string_list(&self, what: &str, value: &Expr) -> Result<Vec<String>, ParseFailure> {
         match value {
-            Expr::Constant(c) => match &c.value {
-                Constant::None => Ok(Vec::new()),
-                Constant::Str(s) => Ok(vec![s.clone()]),
-                _ => Err(self.not_literal(what, value)),
-            },
+            Expr::NoneLiteral(_) => Ok(Vec::new()),
+            Expr::StringLiteral(s) => Ok(vec![s.value.to_string()]),
             Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
                 elts.iter()
                     .map(|e| match e {
-                        Expr::Constant(ast::ExprConstant {
-                            value: Constant::Str(s),
-                            ..
-                        }) => Ok(s.clone()),
+                        Expr::StringLiteral(s) => Ok(s.value.to_string()),
                         other => Err(self.not_literal(what, other)),
                     })
                     .collect()
@@ -344,10 +362,9 @@ impl<'a> Module<'a> {
     fn docstring_first_line(&self) -> String {
         match self.body.first() {
             Some(Stmt::Expr(ast::StmtExpr { value, .. })) => match &**value {
-                Expr::Constant(ast::ExprConstant {
-                    value: Constant::Str(doc),
-                    ..
-                }) => doc
+                Expr::StringLiteral(doc) => doc
+                    .value
+                    .to_str()
                     .lines()
                     .map(str::trim)
                     .find(|l| !l.is_empty())

@@ -7,7 +7,8 @@
 
 use std::collections::BTreeSet;
 
-use rustpython_parser::ast::{self, Constant, Expr, Ranged, Stmt};
+use ruff_python_ast::{self as ast, Expr, Stmt};
+use ruff_text_size::{Ranged, TextRange};
 
 use super::types::sql_type;
 use super::{shorten, Module};
@@ -51,20 +52,16 @@ impl Reader<'_, '_> {
             Stmt::Return(ast::StmtReturn {
                 value: Some(value), ..
             }) => self.value(value, batch),
+            // `async with` / `async for` / `try ... except*` are flags on these in ruff's AST.
             Stmt::With(w) => self.with(&w.items, &w.body, batch),
-            Stmt::AsyncWith(w) => self.with(&w.items, &w.body, batch),
-            Stmt::If(s) => self.block(stmt, &[&s.body, &s.orelse], batch),
-            Stmt::For(s) => self.block(stmt, &[&s.body, &s.orelse], batch),
-            Stmt::AsyncFor(s) => self.block(stmt, &[&s.body, &s.orelse], batch),
-            Stmt::While(s) => self.block(stmt, &[&s.body, &s.orelse], batch),
-            Stmt::Try(s) => {
-                let mut bodies: Vec<&[Stmt]> = vec![&s.body, &s.orelse, &s.finalbody];
-                bodies.extend(s.handlers.iter().map(|h| match h {
-                    ast::ExceptHandler::ExceptHandler(h) => h.body.as_slice(),
-                }));
+            Stmt::If(s) => {
+                let mut bodies: Vec<&[Stmt]> = vec![&s.body];
+                bodies.extend(s.elif_else_clauses.iter().map(|c| c.body.as_slice()));
                 self.block(stmt, &bodies, batch)
             }
-            Stmt::TryStar(s) => {
+            Stmt::For(s) => self.block(stmt, &[&s.body, &s.orelse], batch),
+            Stmt::While(s) => self.block(stmt, &[&s.body, &s.orelse], batch),
+            Stmt::Try(s) => {
                 let mut bodies: Vec<&[Stmt]> = vec![&s.body, &s.orelse, &s.finalbody];
                 bodies.extend(s.handlers.iter().map(|h| match h {
                     ast::ExceptHandler::ExceptHandler(h) => h.body.as_slice(),
@@ -150,7 +147,7 @@ impl Reader<'_, '_> {
             if matches!(&*attr.value, Expr::Name(n) if n.id.as_str() == batch.alias) {
                 let op = self.batch_op(attr.attr.as_str(), call, batch);
                 if let Some(op) = op {
-                    self.push(call.range, op);
+                    self.push(call.range(), op);
                 }
                 return;
             }
@@ -158,7 +155,7 @@ impl Reader<'_, '_> {
         let path = self.m.qualify(&call.func);
         if let Some(method) = path.as_deref().and_then(|p| p.strip_prefix("alembic.op.")) {
             if let Some(op) = self.op(method, call) {
-                self.push(call.range, op);
+                self.push(call.range(), op);
             }
             return;
         }
@@ -171,10 +168,10 @@ impl Reader<'_, '_> {
         if is_logging(&call.func) {
             return;
         }
-        self.push(call.range, self.opaque(call, Vec::new()));
+        self.push(call.range(), self.opaque(call, Vec::new()));
     }
 
-    fn push(&mut self, range: rustpython_parser::text_size::TextRange, op: Operation) {
+    fn push(&mut self, range: TextRange, op: Operation) {
         self.out.push(OperationAt {
             line: self.m.line_of(range),
             end_line: self.m.end_line_of(range),
@@ -184,7 +181,7 @@ impl Reader<'_, '_> {
 
     fn opaque(&self, call: &ast::ExprCall, tables: Vec<String>) -> Operation {
         let func = shorten(self.m.text_of(call.func.range()), 50);
-        let args = if call.args.is_empty() && call.keywords.is_empty() {
+        let args = if call.arguments.args.is_empty() && call.arguments.keywords.is_empty() {
             "()"
         } else {
             "(...)"
@@ -327,7 +324,7 @@ impl Reader<'_, '_> {
         let mut foreign_keys = Vec::new();
         let mut primary_key = Vec::new();
         let mut unique = Vec::new();
-        for item in call.args.iter().skip(1) {
+        for item in call.arguments.args.iter().skip(1) {
             let Expr::Call(item_call) = item else {
                 // `*columns`, a variable: the table's shape is not known.
                 return None;
@@ -383,11 +380,11 @@ impl Reader<'_, '_> {
             return None;
         }
         let name = arg(call, 0, &["name"]).and_then(str_literal)?;
-        let line = self.m.line_of(call.range);
+        let line = self.m.line_of(call.range());
         let mut sql_type = None;
         let mut foreign_keys = Vec::new();
         let mut has_default = false;
-        for item in call.args.iter().skip(1) {
+        for item in call.arguments.args.iter().skip(1) {
             let schema_item = match item {
                 Expr::Call(c) => self
                     .m
@@ -440,7 +437,7 @@ impl Reader<'_, '_> {
             columns: vec![column.to_string()],
             ref_table,
             ref_columns: vec![ref_column],
-            line: self.m.line_of(call.range),
+            line: self.m.line_of(call.range()),
         })
     }
 
@@ -462,7 +459,7 @@ impl Reader<'_, '_> {
             columns,
             ref_table: ref_table?,
             ref_columns,
-            line: self.m.line_of(call.range),
+            line: self.m.line_of(call.range()),
         })
     }
 
@@ -511,7 +508,7 @@ impl Reader<'_, '_> {
                 columns,
                 ref_table,
                 ref_columns,
-                line: self.m.line_of(call.range),
+                line: self.m.line_of(call.range()),
             },
         })
     }
@@ -603,12 +600,13 @@ fn split_column_ref(target: &str) -> Option<(String, String)> {
 /// `pos` makes positions unknowable.
 pub(super) fn arg<'e>(call: &'e ast::ExprCall, pos: usize, names: &[&str]) -> Option<&'e Expr> {
     let positional = call
+        .arguments
         .args
         .iter()
         .take(pos + 1)
         .position(|a| matches!(a, Expr::Starred(_)));
     if positional.is_none() {
-        if let Some(a) = call.args.get(pos) {
+        if let Some(a) = call.arguments.args.get(pos) {
             return Some(a);
         }
     }
@@ -616,7 +614,8 @@ pub(super) fn arg<'e>(call: &'e ast::ExprCall, pos: usize, names: &[&str]) -> Op
 }
 
 pub(super) fn keyword<'e>(call: &'e ast::ExprCall, name: &str) -> Option<&'e Expr> {
-    call.keywords
+    call.arguments
+        .keywords
         .iter()
         .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == name))
         .map(|k| &k.value)
@@ -626,13 +625,18 @@ pub(super) fn keyword<'e>(call: &'e ast::ExprCall, name: &str) -> Option<&'e Exp
 fn literal_sql(call: &ast::ExprCall) -> Option<String> {
     let sql = arg(call, 0, &["sqltext"])?;
     match sql {
-        Expr::Call(inner) if inner.args.len() == 1 => {
+        Expr::Call(inner) if inner.arguments.args.len() == 1 => {
             let is_text = match inner.func.as_ref() {
                 Expr::Name(name) => name.id.as_str() == "text",
                 Expr::Attribute(attr) => attr.attr.as_str() == "text",
                 _ => false,
             };
-            inner.args.first().filter(|_| is_text).and_then(str_literal)
+            inner
+                .arguments
+                .args
+                .first()
+                .filter(|_| is_text)
+                .and_then(str_literal)
         }
         other => str_literal(other),
     }
@@ -640,42 +644,30 @@ fn literal_sql(call: &ast::ExprCall) -> Option<String> {
 
 pub(super) fn str_literal(expr: &Expr) -> Option<String> {
     match expr {
-        Expr::Constant(ast::ExprConstant {
-            value: Constant::Str(s),
-            ..
-        }) => Some(s.clone()),
+        Expr::StringLiteral(s) => Some(s.value.to_string()),
         _ => None,
     }
 }
 
 pub(super) fn int_literal(expr: &Expr) -> Option<u32> {
     match expr {
-        Expr::Constant(ast::ExprConstant {
-            value: Constant::Int(i),
+        Expr::NumberLiteral(ast::ExprNumberLiteral {
+            value: ast::Number::Int(i),
             ..
-        }) => i.to_string().parse().ok(),
+        }) => i.as_u64().and_then(|n| u32::try_from(n).ok()),
         _ => None,
     }
 }
 
 fn bool_literal(expr: &Expr) -> Option<bool> {
     match expr {
-        Expr::Constant(ast::ExprConstant {
-            value: Constant::Bool(b),
-            ..
-        }) => Some(*b),
+        Expr::BooleanLiteral(b) => Some(b.value),
         _ => None,
     }
 }
 
 fn is_none(expr: &Expr) -> bool {
-    matches!(
-        expr,
-        Expr::Constant(ast::ExprConstant {
-            value: Constant::None,
-            ..
-        })
-    )
+    matches!(expr, Expr::NoneLiteral(_))
 }
 
 /// A list or tuple of string literals (a lone string counts as a one-element list).
@@ -690,5 +682,5 @@ fn str_list(expr: &Expr) -> Option<Vec<String>> {
 
 /// Every positional argument as a string literal: `PrimaryKeyConstraint("a", "b")`.
 fn str_args(call: &ast::ExprCall) -> Option<Vec<String>> {
-    call.args.iter().map(str_literal).collect()
+    call.arguments.args.iter().map(str_literal).collect()
 }

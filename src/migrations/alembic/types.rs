@@ -5,7 +5,8 @@
 //! `String(36)` after `from sqlalchemy import String`. Anything else (a project's own type, a
 //! `sqlalchemy_utils` type) is `Unknown`, which no rule pairs or compares.
 
-use rustpython_parser::ast::{self, Constant, Expr, Ranged};
+use ruff_python_ast::Expr;
+use ruff_text_size::Ranged;
 
 use super::ops::{arg, int_literal};
 use super::{shorten, Module};
@@ -82,11 +83,5 @@ fn kind_and_length(m: &Module<'_>, expr: &Expr) -> (TypeKind, Option<u32>) {
 }
 
 fn is_true(expr: &Expr) -> bool {
-    matches!(
-        expr,
-        Expr::Constant(ast::ExprConstant {
-            value: Constant::Bool(true),
-            ..
-        })
-    )
+    matches!(expr, Expr::BooleanLiteral(b) if b.value)
 }
