@@ -315,11 +315,13 @@ fn parsed(folder: &str) -> MigrationSet {
     sets.remove(0)
 }
 
-const FIXTURES: [&str; 4] = [
+/// The first four have hand-built twins in `testkit` (compared below).
+const FIXTURES: [&str; 5] = [
     "seed-wrong-order",
     "seed-correct-order",
     "neighbours/n1_fk_int_varchar",
     "neighbours/n2_alter_referenced",
+    "add-column-fk",
 ];
 
 #[test]
@@ -460,4 +462,44 @@ fn fk_lines(op: &Operation) -> Vec<(u32, String)> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+#[test]
+fn an_inline_foreign_key_in_add_column_is_judged_like_any_other() {
+    let set = parsed("add-column-fk");
+    let rev = set
+        .revisions
+        .iter()
+        .find(|r| r.id == "bbbb00000002")
+        .expect("revision");
+    let fks: Vec<_> = rev
+        .upgrade
+        .iter()
+        .flat_map(|op| match &op.op {
+            Operation::AddColumn { foreign_keys, .. } => foreign_keys.clone(),
+            _ => Vec::new(),
+        })
+        .map(|fk| (fk.line, fk.columns, fk.ref_table, fk.name))
+        .collect();
+    assert_eq!(
+        fks,
+        vec![
+            (18, vec!["stage_id".to_string()], "stages".to_string(), None),
+            (
+                25,
+                vec!["owner_id".to_string()],
+                "users".to_string(),
+                Some("deals_owner_id_fkey".to_string())
+            ),
+        ]
+    );
+    // PostgreSQL takes the integer one and refuses the varchar -> uuid one, where the rule says.
+    let ((rev, op), e) = replay_on_postgres(&set, "add_column_fk").expect("rejected");
+    assert_eq!(
+        (rev.as_str(), op, e.sqlstate.as_str()),
+        ("bbbb00000002", 1, FK_REJECTED)
+    );
+    let findings = run_rules(vec![set]);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0].line, Some(25));
 }

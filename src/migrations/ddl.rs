@@ -36,11 +36,24 @@ pub fn to_sql(op: &Operation) -> Result<Vec<String>, String> {
                 parts.join(", ")
             )]
         }
-        Operation::AddColumn { table, column } => vec![format!(
-            "ALTER TABLE {} ADD COLUMN {}",
-            ident(table),
-            column_sql(column)?
-        )],
+        Operation::AddColumn {
+            table,
+            column,
+            foreign_keys,
+        } => {
+            // What Alembic emits: the column, then each of its foreign keys on its own.
+            let mut out = vec![format!(
+                "ALTER TABLE {} ADD COLUMN {}",
+                ident(table),
+                column_sql(column)?
+            )];
+            out.extend(
+                foreign_keys
+                    .iter()
+                    .map(|fk| format!("ALTER TABLE {} ADD {}", ident(table), foreign_key_sql(fk))),
+            );
+            out
+        }
         Operation::DropColumn { table, column } => vec![format!(
             "ALTER TABLE {} DROP COLUMN {}",
             ident(table),

@@ -81,6 +81,10 @@ pub enum Operation {
     AddColumn {
         table: String,
         column: Column,
+        /// Inline `sa.ForeignKey`s of the column: Alembic adds each as its own
+        /// `ALTER TABLE ... ADD FOREIGN KEY` right after the column.
+        #[serde(default)]
+        foreign_keys: Vec<ForeignKey>,
     },
     DropColumn {
         table: String,
@@ -158,11 +162,23 @@ impl Operation {
     pub fn summary(&self) -> String {
         match self {
             Operation::CreateTable { table, .. } => format!("CREATE TABLE {table}"),
-            Operation::AddColumn { table, column } => {
-                format!(
+            Operation::AddColumn {
+                table,
+                column,
+                foreign_keys,
+            } => {
+                let mut sql = format!(
                     "ALTER TABLE {table} ADD COLUMN {} {}",
                     column.name, column.sql_type
-                )
+                );
+                for fk in foreign_keys {
+                    sql.push_str(&format!(
+                        " REFERENCES {} ({})",
+                        fk.ref_table,
+                        fk.ref_columns.join(", ")
+                    ));
+                }
+                sql
             }
             Operation::DropColumn { table, column } => {
                 format!("ALTER TABLE {table} DROP COLUMN {column}")

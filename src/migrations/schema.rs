@@ -173,7 +173,11 @@ impl Schema {
                     conflicts.extend(self.add_foreign_key(table, fk, origin));
                 }
             }
-            Operation::AddColumn { table, column } => {
+            Operation::AddColumn {
+                table,
+                column,
+                foreign_keys,
+            } => {
                 if let Some(t) = self.tables.get_mut(table) {
                     t.columns.retain(|c| c.name != column.name);
                     t.columns.push(ColumnState::from_column(column));
@@ -183,6 +187,9 @@ impl Schema {
                     if column.unique {
                         t.unique.push(vec![column.name.clone()]);
                     }
+                }
+                for fk in foreign_keys {
+                    conflicts.extend(self.add_foreign_key(table, fk, origin));
                 }
             }
             Operation::DropColumn { table, column } => {

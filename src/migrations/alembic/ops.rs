@@ -202,8 +202,12 @@ impl Reader<'_, '_> {
             "create_table" => self.create_table(call),
             "add_column" => (|| {
                 let table = table_at(0, &["table_name"])?;
-                let column = self.column(arg(call, 1, &["column"])?)?.0;
-                Some(Operation::AddColumn { table, column })
+                let (column, foreign_keys) = self.column(arg(call, 1, &["column"])?)?;
+                Some(Operation::AddColumn {
+                    table,
+                    column,
+                    foreign_keys,
+                })
             })(),
             "drop_column" => (|| {
                 Some(Operation::DropColumn {
@@ -282,9 +286,10 @@ impl Reader<'_, '_> {
         let known = match method {
             "add_column" => {
                 self.column(arg(call, 0, &["column"])?)
-                    .map(|(column, _)| Operation::AddColumn {
+                    .map(|(column, foreign_keys)| Operation::AddColumn {
                         table: table.clone(),
                         column,
+                        foreign_keys,
                     })
             }
             "drop_column" => lit(0, &["column_name"]).map(|column| Operation::DropColumn {
