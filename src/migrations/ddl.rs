@@ -106,20 +106,12 @@ pub fn to_sql(op: &Operation) -> Result<Vec<String>, String> {
             out
         }
         Operation::CreateForeignKey {
-            name,
-            table,
-            foreign_key,
-        } => {
-            let mut fk = foreign_key.clone();
-            if fk.name.is_none() {
-                fk.name.clone_from(name);
-            }
-            vec![format!(
-                "ALTER TABLE {} ADD {}",
-                ident(table),
-                foreign_key_sql(&fk)
-            )]
-        }
+            table, foreign_key, ..
+        } => vec![format!(
+            "ALTER TABLE {} ADD {}",
+            ident(table),
+            foreign_key_sql(foreign_key)
+        )],
         Operation::DropConstraint { name, table, .. } => vec![format!(
             "ALTER TABLE {} DROP CONSTRAINT {}",
             ident(table),

@@ -76,6 +76,7 @@ pub enum Operation {
         /// Table-level `ForeignKeyConstraint`s and inline `sa.ForeignKey`s alike.
         foreign_keys: Vec<ForeignKey>,
         primary_key: Vec<String>,
+        /// Table-level `UniqueConstraint`s; a column's `unique=True` is on the column.
         unique: Vec<Vec<String>>,
     },
     AddColumn {
@@ -102,8 +103,8 @@ pub enum Operation {
         new_name: Option<String>,
     },
     CreateForeignKey {
-        name: Option<String>,
         table: String,
+        /// Its name (`constraint_name`) is the foreign key's own `name`.
         foreign_key: ForeignKey,
     },
     DropConstraint {

@@ -222,16 +222,8 @@ impl Schema {
                 }
             }
             Operation::CreateForeignKey {
-                name,
-                table,
-                foreign_key,
-            } => {
-                let mut fk = foreign_key.clone();
-                if fk.name.is_none() {
-                    fk.name.clone_from(name);
-                }
-                conflicts.extend(self.add_foreign_key(table, &fk, origin));
-            }
+                table, foreign_key, ..
+            } => conflicts.extend(self.add_foreign_key(table, foreign_key, origin)),
             Operation::DropConstraint {
                 name,
                 table,

@@ -345,9 +345,8 @@ impl Reader<'_, '_> {
                     if column.primary_key {
                         primary_key.push(column.name.clone());
                     }
-                    if column.unique {
-                        unique.push(vec![column.name.clone()]);
-                    }
+                    // `unique=True` stays the column's own fact (`Column::unique`); `unique`
+                    // holds the table-level `UniqueConstraint`s only.
                     foreign_keys.extend(fks);
                     columns.push(column);
                 }
@@ -506,7 +505,6 @@ impl Reader<'_, '_> {
         let columns = str_list(arg(call, referent_at + 1, &["local_cols"])?)?;
         let ref_columns = str_list(arg(call, referent_at + 2, &["remote_cols"])?)?;
         Some(Operation::CreateForeignKey {
-            name: arg(call, 0, &["constraint_name", "name"]).and_then(str_literal),
             table,
             foreign_key: ForeignKey {
                 name: arg(call, 0, &["constraint_name", "name"]).and_then(str_literal),
