@@ -14,7 +14,7 @@ use git2::{Odb, Oid, Repository};
 
 use super::folders::{heads_of, Folders, RevisionSet};
 use super::keys::{KeyReader, Objects};
-use super::mentions::{candidate_ids, Candidate};
+use super::mentions::{candidate_ids, may_mention, Candidate};
 use crate::Result;
 
 /// A message that names candidates: the commit's place in the walk, its summary line and the
@@ -40,21 +40,37 @@ const BATCH: usize = 512;
 /// Commits after which the side thread opens its pack handles afresh (see [`own_odb`]).
 const REOPEN: usize = if cfg!(test) { 600 } else { 4096 };
 
+/// Batches the walk may run ahead of the side thread: bounds the memory they take (a batch
+/// is about 200 kB) without making the walk wait when the side thread has a burst of reads.
+const AHEAD: usize = 32;
+
+/// Consecutive commits of the walk: root trees, and messages end to end in one buffer.
 #[derive(Default)]
 struct Batch {
     trees: Vec<Oid>,
-    /// Messages that may name IDs (see `may_mention`), with their commit's place in the walk.
-    messages: Vec<(u32, Vec<u8>)>,
+    text: Vec<u8>,
+    /// Where each commit's message ends in `text`.
+    ends: Vec<usize>,
 }
 
 impl Batch {
-    /// Adds the commit at place `seen` in the walk.
-    fn add(&mut self, seen: &mut u32, tree: Oid, message: Option<&[u8]>) {
-        if let Some(message) = message {
-            self.messages.push((*seen, message.to_vec()));
-        }
+    fn add(&mut self, tree: Oid, message: &[u8]) {
         self.trees.push(tree);
-        *seen += 1;
+        self.text.extend_from_slice(message);
+        self.ends.push(self.text.len());
+    }
+
+    fn messages(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter().copied())
+            .map(|(start, end)| self.text.get(start..end).unwrap_or_default())
+    }
+
+    fn clear(&mut self) {
+        self.trees.clear();
+        self.text.clear();
+        self.ends.clear();
     }
 }
 
@@ -89,7 +105,7 @@ impl<'r> Side<'r> {
         }
     }
 
-    fn batch(&mut self, batch: Batch) -> Result<()> {
+    fn batch(&mut self, batch: &Batch) -> Result<()> {
         if let Some(path) = &self.own {
             self.since_open += batch.trees.len();
             if self.since_open > REOPEN {
@@ -99,8 +115,9 @@ impl<'r> Side<'r> {
                 self.since_open = batch.trees.len();
             }
         }
-        for tree in batch.trees {
-            let id = self.keys.key_id(&self.objects, tree)?;
+        let first = self.ids.len();
+        for tree in &batch.trees {
+            let id = self.keys.key_id(&self.objects, *tree)?;
             if id as usize == self.sets.len() {
                 let key = self.keys.key(id).cloned().unwrap_or_default();
                 self.sets.push(self.folders.set(&self.objects, &key)?);
@@ -111,17 +128,21 @@ impl<'r> Side<'r> {
         if !self.judge {
             return Ok(());
         }
-        for (seen, message) in batch.messages {
-            let text = String::from_utf8_lossy(&message);
+        for (i, message) in batch.messages().enumerate() {
+            if !may_mention(message) {
+                continue;
+            }
+            let text = String::from_utf8_lossy(message);
             let found = candidate_ids(&text);
             if found.is_empty() {
                 continue;
             }
+            let seen = first + i;
             let summary = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
             self.mentions
-                .push((seen, summary.trim().to_string(), found));
+                .push((seen as u32, summary.trim().to_string(), found));
             // What exists instead of a named ID: worked out here, beside the walk, once per key.
-            let key = self.ids.get(seen as usize).copied().unwrap_or_default() as usize;
+            let key = self.ids.get(seen).copied().unwrap_or_default() as usize;
             if let (Some(slot @ None), Some(set)) = (self.heads.get_mut(key), self.sets.get(key)) {
                 *slot = Some(Arc::new(heads_of(set)));
             }
@@ -155,15 +176,14 @@ fn own_odb<'a>(objects: &Path) -> Option<Odb<'a>> {
     Some(odb)
 }
 
-/// Runs `walk`, which hands each commit's root tree (and its message, when it may name
-/// migration IDs) to its callback in walk order, and does the side work for those commits.
-/// `threads`: whether a second thread may do it (there is nothing to do beside the walk without
-/// migration folders).
+/// Runs `walk`, which hands each commit's root tree and message to its callback in walk order,
+/// and does the side work for those commits. `threads`: whether a second thread may do it
+/// (there is nothing to do beside the walk without migration folders).
 pub(super) fn walk_with_side<T>(
     repo: &Repository,
     dirs: &[Vec<String>],
     threads: bool,
-    walk: impl FnOnce(&mut dyn FnMut(Oid, Option<&[u8]>)) -> Result<T>,
+    walk: impl FnOnce(&mut dyn FnMut(Oid, &[u8])) -> Result<T>,
 ) -> Result<(T, SideOutput)> {
     // libgit2 repositories cannot be shared between threads: the side thread has its own.
     let second = if threads && !dirs.is_empty() {
@@ -172,36 +192,46 @@ pub(super) fn walk_with_side<T>(
         None
     };
     let Some(second) = second else {
-        // One batch for the whole walk, worked through afterwards.
-        let (mut batch, mut seen) = (Batch::default(), 0);
-        let out = walk(&mut |tree, message| batch.add(&mut seen, tree, message))?;
+        // Each batch is worked through here as soon as it is full.
         let objects = Objects {
             repo,
             odb: repo.odb().ok(),
         };
         let mut side = Side::new(objects, None, dirs);
-        side.batch(batch)?;
+        let mut batch = Batch::default();
+        let mut failed = Ok(());
+        let out = walk(&mut |tree, message| {
+            batch.add(tree, message);
+            if batch.trees.len() == BATCH {
+                // After a failure only the walk goes on, as on the side thread.
+                if failed.is_ok() {
+                    failed = side.batch(&batch);
+                }
+                batch.clear();
+            }
+        })?;
+        failed?;
+        side.batch(&batch)?;
         return Ok((out, side.finish()));
     };
     let path = repo.commondir().join("objects").join(".");
     let (out, joined) = std::thread::scope(|scope| {
-        let (sender, receiver) = mpsc::channel::<Batch>();
+        let (sender, receiver) = mpsc::sync_channel::<Batch>(AHEAD);
         let worker = scope.spawn(move || -> Result<SideOutput> {
-            let (odb, own) =
-                match own_odb(&path).filter(|_| std::env::var_os("PM_NOALIAS").is_none()) {
-                    Some(odb) => (Some(odb), Some(path)),
-                    None => (second.odb().ok(), None),
-                };
+            let (odb, own) = match own_odb(&path) {
+                Some(odb) => (Some(odb), Some(path)),
+                None => (second.odb().ok(), None),
+            };
             let objects = Objects { repo: &second, odb };
             let mut side = Side::new(objects, own, dirs);
             for batch in receiver {
-                side.batch(batch)?;
+                side.batch(&batch)?;
             }
             Ok(side.finish())
         });
-        let (mut batch, mut seen) = (Batch::default(), 0);
+        let mut batch = Batch::default();
         let out = walk(&mut |tree, message| {
-            batch.add(&mut seen, tree, message);
+            batch.add(tree, message);
             if batch.trees.len() == BATCH {
                 // A send fails only when the thread has stopped on an error, which its join
                 // reports.

@@ -4,7 +4,6 @@
 use git2::{ObjectType, Oid, Repository};
 
 use super::keys::OidMap;
-use super::mentions::may_mention;
 use crate::Result;
 
 pub(super) struct Node {
@@ -73,13 +72,12 @@ impl<'a> RawCommit<'a> {
 }
 
 /// Every commit reachable from HEAD, parents before children. `on_commit` gets each commit's
-/// root tree, and its message when it may name migration IDs, as soon as the commit is read
-/// (in walk order, [`Node::seen`]), so another thread can work on them while this one reads the
-/// next commits.
+/// root tree and message as soon as the commit is read (in walk order, [`Node::seen`]), so
+/// another thread can work on them while this one reads the next commits.
 pub(super) fn read_commits(
     repo: &Repository,
     head: Oid,
-    on_commit: &mut dyn FnMut(Oid, Option<&[u8]>),
+    on_commit: &mut dyn FnMut(Oid, &[u8]),
 ) -> Result<Vec<Node>> {
     let mut nodes: Vec<Node> = Vec::new();
     let mut index: OidMap<Oid, u32> = OidMap::default();
@@ -112,7 +110,7 @@ pub(super) fn read_commits(
             }
         };
         let id = nodes.len() as u32;
-        on_commit(raw.tree, may_mention(raw.message).then_some(raw.message));
+        on_commit(raw.tree, raw.message);
         nodes.push(Node {
             oid,
             parents: Vec::new(),
