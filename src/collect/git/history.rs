@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use git2::Repository;
 use serde::{Deserialize, Serialize};
 
-use super::folders::{heads_of, RevisionSet};
+use super::folders::{heads_of, RevisionFile, RevisionSet};
 use super::mentions::Candidate;
 use super::side::walk_with_side;
 use super::walk::{read_commits, Node};
@@ -144,6 +144,17 @@ impl IdShape {
     }
 }
 
+/// Compares the first `token.len()` hex digits of `id` with `token` (lowercase hex digits), as
+/// comparing `id`'s hex string cut to that length would.
+fn hex_cmp(id: &[u8; 20], token: &str) -> std::cmp::Ordering {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let digits = id
+        .iter()
+        .flat_map(|b| [b >> 4, b & 0xf])
+        .filter_map(|n| DIGITS.get(n as usize).copied());
+    digits.take(token.len()).cmp(token.bytes())
+}
+
 pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<MigrationHistory> {
     // Every commit and root tree is read once and the folders are memoised here, so libgit2's
     // object cache would only store (and, at the end, free) 100,000 objects of a 50,000-commit
@@ -213,7 +224,7 @@ fn build_uncached(
         let parent_keys: Vec<u32> = node
             .parents
             .iter()
-            .filter_map(|p| key_at.get(*p as usize).copied())
+            .filter_map(|p| key_at.get(p as usize).copied())
             .collect();
         let unchanged = parent_keys.len() == 1 && parent_keys.first() == Some(&key);
         if unchanged || dirs.is_empty() {
@@ -222,23 +233,56 @@ fn build_uncached(
         let current = set_of(key);
         let parent_sets: Vec<&Arc<RevisionSet>> = parent_keys.iter().map(|k| set_of(*k)).collect();
         let here = commit_ref(pos, node);
+        let mut note = |id: &str, entry: &RevisionFile, added: bool| {
+            let life = history.revisions.entry(id.to_string()).or_default();
+            match added {
+                true => life.added.push(here.clone()),
+                false => life.removed.push(here.clone()),
+            }
+            if !life.files.contains(&entry.file) {
+                life.files.push(entry.file.clone());
+            }
+        };
+        if let [parent] = parent_sets.as_slice() {
+            // One parent: both sets are sorted by ID, so one pass over them finds what one has
+            // and the other does not (looking every ID up was most of this loop's time).
+            let (mut new, mut old) = (current.iter().peekable(), parent.iter().peekable());
+            loop {
+                match (new.peek(), old.peek()) {
+                    (Some((a, entry)), Some((b, _))) if a < b => {
+                        note(a, entry, true);
+                        new.next();
+                    }
+                    (Some((a, _)), Some((b, entry))) if a > b => {
+                        note(b, entry, false);
+                        old.next();
+                    }
+                    (Some(_), Some(_)) => {
+                        new.next();
+                        old.next();
+                    }
+                    (Some((a, entry)), None) => {
+                        note(a, entry, true);
+                        new.next();
+                    }
+                    (None, Some((b, entry))) => {
+                        note(b, entry, false);
+                        old.next();
+                    }
+                    (None, None) => break,
+                }
+            }
+            continue;
+        }
         for (id, entry) in current.iter() {
             if parent_sets.iter().all(|p| !p.contains_key(id)) {
-                let life = history.revisions.entry(id.to_string()).or_default();
-                life.added.push(here.clone());
-                if !life.files.contains(&entry.file) {
-                    life.files.push(entry.file.clone());
-                }
+                note(id, entry, true);
             }
         }
         if let Some(first) = parent_sets.first() {
             for (id, entry) in first.iter() {
                 if !current.contains_key(id) && parent_sets.iter().all(|p| p.contains_key(id)) {
-                    let life = history.revisions.entry(id.to_string()).or_default();
-                    life.removed.push(here.clone());
-                    if !life.files.contains(&entry.file) {
-                        life.files.push(entry.file.clone());
-                    }
+                    note(id, entry, false);
                 }
             }
         }
@@ -254,11 +298,15 @@ fn build_uncached(
         // Without migration folders nothing can be said to exist: no mention is judged.
         return Ok(history);
     }
-    let mut shas: Vec<String> = nodes.iter().map(|n| n.oid.to_string()).collect();
+    // Sorted raw IDs: 50,000 hex strings took a share of the time to format and sort.
+    let mut shas: Vec<[u8; 20]> = nodes
+        .iter()
+        .filter_map(|n| n.oid.as_bytes().try_into().ok())
+        .collect();
     shas.sort_unstable();
     let is_commit_prefix = |token: &str| {
-        let at = shas.partition_point(|s| s.as_str() < token);
-        shas.get(at).is_some_and(|s| s.starts_with(token))
+        let at = shas.partition_point(|s| hex_cmp(s, token).is_lt());
+        shas.get(at).is_some_and(|s| hex_cmp(s, token).is_eq())
     };
     // Walk order -> place oldest first.
     let mut pos_of = vec![0u32; nodes.len()];
@@ -404,6 +452,26 @@ mod tests {
             );
         }
         dir
+    }
+
+    #[test]
+    fn hex_cmp_orders_as_the_cut_hex_string() {
+        let id: [u8; 20] =
+            *b"\xab\xcd\x01\x23\x45\x67\x89\xab\xcd\xef\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99";
+        let hex = "abcd0123456789abcdef00112233445566778899";
+        for token in [
+            "abcd0",
+            "abcd01234567",
+            hex,
+            "abce",
+            "abcc",
+            "0",
+            "f",
+            "abcd012345678",
+        ] {
+            let cut = &hex[..token.len()];
+            assert_eq!(hex_cmp(&id, token), cut.cmp(token), "{token}");
+        }
     }
 
     #[test]

@@ -8,10 +8,76 @@ use crate::Result;
 
 pub(super) struct Node {
     pub oid: Oid,
-    pub parents: Vec<u32>,
+    /// Places of the parents in the returned order.
+    pub parents: Few<u32>,
     pub time: i64,
     /// Place in the walk (newest first): the order commits were handed to `on_commit`.
     pub seen: u32,
+}
+
+/// A short list, usually of one: a commit's parents. One needs no allocation (one per commit
+/// showed in the profile).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Few<T> {
+    first: Option<T>,
+    more: Vec<T>,
+}
+
+impl<T> Default for Few<T> {
+    fn default() -> Self {
+        Few {
+            first: None,
+            more: Vec::new(),
+        }
+    }
+}
+
+impl<T: Copy> Few<T> {
+    fn push(&mut self, item: T) {
+        match self.first {
+            None => self.first = Some(item),
+            Some(_) => self.more.push(item),
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<T> {
+        match i {
+            0 => self.first,
+            _ => self.more.get(i - 1).copied(),
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
+        self.first.into_iter().chain(self.more.iter().copied())
+    }
+}
+
+impl<T: Copy> FromIterator<T> for Few<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
+        let mut few = Few::default();
+        items.into_iter().for_each(|item| few.push(item));
+        few
+    }
+}
+
+/// The object ID written as 40 hex digits (git2's parser goes through a C call and a UTF-8
+/// check, and accepts shorter input, padding it).
+fn oid_from_hex(hex: &[u8]) -> Option<Oid> {
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    if hex.len() != 40 {
+        return None;
+    }
+    let mut raw = [0u8; 20];
+    for (byte, pair) in raw.iter_mut().zip(hex.chunks_exact(2)) {
+        let [high, low] = *pair else { return None };
+        *byte = (nibble(high)? << 4) | nibble(low)?;
+    }
+    Oid::from_bytes(&raw).ok()
 }
 
 /// What the index needs of a commit, read from the object's bytes: building libgit2's commit
@@ -19,7 +85,7 @@ pub(super) struct Node {
 /// full-history scan.
 struct RawCommit<'a> {
     tree: Oid,
-    parents: Vec<Oid>,
+    parents: Few<Oid>,
     author_time: i64,
     /// Without leading newlines, as `git2::Commit::message_bytes` gives it.
     message: &'a [u8],
@@ -28,12 +94,7 @@ struct RawCommit<'a> {
 impl<'a> RawCommit<'a> {
     /// `None` when a header the index needs is missing or malformed.
     fn parse(data: &'a [u8]) -> Option<Self> {
-        let hex = |b: &[u8]| {
-            std::str::from_utf8(b)
-                .ok()
-                .and_then(|s| Oid::from_str(s).ok())
-        };
-        let (mut tree, mut parents, mut author_time) = (None, Vec::new(), None);
+        let (mut tree, mut parents, mut author_time) = (None, Few::default(), None);
         let mut rest = data;
         let message = loop {
             let (line, after) = match rest.iter().position(|&b| b == b'\n') {
@@ -44,9 +105,9 @@ impl<'a> RawCommit<'a> {
                 break after;
             }
             if let Some(id) = line.strip_prefix(b"tree ") {
-                tree = Some(hex(id)?);
+                tree = Some(oid_from_hex(id)?);
             } else if let Some(id) = line.strip_prefix(b"parent ") {
-                parents.push(hex(id)?);
+                parents.push(oid_from_hex(id)?);
             } else if let Some(signature) = line.strip_prefix(b"author ") {
                 // `Name <email> 1600000000 +0000`: the time follows the last `>`.
                 let close = signature.iter().rposition(|&b| b == b'>')?;
@@ -83,12 +144,12 @@ pub(super) fn read_commits(
     let mut index: OidMap<Oid, u32> = OidMap::default();
     let mut order: Vec<u32> = Vec::new();
     // (node, next parent to visit, parent oids)
-    let mut stack: Vec<(u32, usize, Vec<Oid>)> = Vec::new();
+    let mut stack: Vec<(u32, usize, Few<Oid>)> = Vec::new();
     let odb = repo.odb()?;
     let mut visit = |oid: Oid,
                      nodes: &mut Vec<Node>,
                      index: &mut OidMap<Oid, u32>|
-     -> std::result::Result<(u32, Vec<Oid>), git2::Error> {
+     -> std::result::Result<(u32, Few<Oid>), git2::Error> {
         let object = odb.read(oid)?;
         let raw = match object.kind() {
             ObjectType::Commit => RawCommit::parse(object.data()),
@@ -113,7 +174,7 @@ pub(super) fn read_commits(
         on_commit(raw.tree, raw.message);
         nodes.push(Node {
             oid,
-            parents: Vec::new(),
+            parents: Few::default(),
             time: raw.author_time,
             seen: id,
         });
@@ -124,7 +185,7 @@ pub(super) fn read_commits(
     stack.push((root, 0, parents));
     while let Some(top) = stack.last_mut() {
         let (id, next, parents) = (top.0, top.1, &top.2);
-        let Some(&parent) = parents.get(next) else {
+        let Some(parent) = parents.get(next) else {
             order.push(id);
             stack.pop();
             continue;
@@ -160,7 +221,7 @@ pub(super) fn read_commits(
             node.parents = node
                 .parents
                 .iter()
-                .filter_map(|p| place.get(*p as usize).copied())
+                .filter_map(|p| place.get(p as usize).copied())
                 .collect();
             sorted.push(node);
         }
@@ -182,7 +243,8 @@ mod tests {
         );
         let raw = RawCommit::parse(data.as_bytes()).unwrap();
         assert_eq!(raw.tree.to_string(), TREE);
-        assert_eq!(raw.parents.len(), 2);
+        assert_eq!(raw.parents.iter().count(), 2);
+        assert_eq!(raw.parents.get(1), Oid::from_str(TREE).ok());
         assert_eq!(raw.author_time, 1_600_000_000);
         assert_eq!(raw.message, b"Fix 0001\n\nbody\n");
     }
@@ -191,9 +253,10 @@ mod tests {
     fn raw_commit_without_message_or_with_a_bad_author_is_left_to_libgit2() {
         let bare = format!("tree {TREE}\nauthor A <a> 5 +0000\ncommitter A <a> 5 +0000\n");
         let raw = RawCommit::parse(bare.as_bytes()).unwrap();
-        assert!(raw.parents.is_empty() && raw.message.is_empty());
+        assert!(raw.parents.iter().next().is_none() && raw.message.is_empty());
         let bad = format!("tree {TREE}\nauthor A <a> soon +0000\n\nmsg\n");
         assert!(RawCommit::parse(bad.as_bytes()).is_none());
         assert!(RawCommit::parse(b"parent nothex\n\nmsg\n").is_none());
+        assert!(RawCommit::parse(format!("tree {}\n\nmsg\n", &TREE[..39]).as_bytes()).is_none());
     }
 }
