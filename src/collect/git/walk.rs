@@ -60,24 +60,58 @@ impl<T: Copy> FromIterator<T> for Few<T> {
     }
 }
 
+/// Hex digit -> its value; 0xff for anything else.
+static HEX: [u8; 256] = {
+    let mut table = [0xff; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
 /// The object ID written as 40 hex digits (git2's parser goes through a C call and a UTF-8
 /// check, and accepts shorter input, padding it).
 fn oid_from_hex(hex: &[u8]) -> Option<Oid> {
-    let nibble = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    };
-    if hex.len() != 40 {
-        return None;
-    }
+    let hex: &[u8; 40] = hex.try_into().ok()?;
     let mut raw = [0u8; 20];
+    let mut bad = 0u8;
     for (byte, pair) in raw.iter_mut().zip(hex.chunks_exact(2)) {
         let [high, low] = *pair else { return None };
-        *byte = (nibble(high)? << 4) | nibble(low)?;
+        let (high, low) = (HEX[usize::from(high)], HEX[usize::from(low)]);
+        bad |= high | low;
+        *byte = (high << 4) | low;
     }
-    Oid::from_bytes(&raw).ok()
+    // Any digit that was not one set the high bits.
+    (bad < 0x10).then(|| Oid::from_bytes(&raw).ok()).flatten()
+}
+
+/// The first `\n` in `bytes`, eight bytes at a time: the byte-by-byte search over every
+/// commit's headers showed in the walk's profile.
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    const NEWLINES: u64 = u64::from_le_bytes([b'\n'; 8]);
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let word = u64::from_le_bytes(word.try_into().ok()?) ^ NEWLINES;
+        // The lowest byte flagged is the first zero byte of `word`, the first newline.
+        let zero = word.wrapping_sub(ONES) & !word & HIGHS;
+        if zero != 0 {
+            return Some(at + zero.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let tail = words.remainder().iter().position(|&b| b == b'\n');
+    tail.map(|i| at + i)
 }
 
 /// What the index needs of a commit, read from the object's bytes: building libgit2's commit
@@ -97,7 +131,7 @@ impl<'a> RawCommit<'a> {
         let (mut tree, mut parents, mut author_time) = (None, Few::default(), None);
         let mut rest = data;
         let message = loop {
-            let (line, after) = match rest.iter().position(|&b| b == b'\n') {
+            let (line, after) = match find_newline(rest) {
                 Some(nl) => (rest.get(..nl)?, rest.get(nl + 1..)?),
                 None => (rest, &b""[..]),
             };
@@ -235,6 +269,23 @@ mod tests {
 
     const TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
     const PARENT: &str = "1111111111111111111111111111111111111111";
+
+    #[test]
+    fn find_newline_finds_the_first() {
+        let text = b"0123456789abcdef\n\n\x8a\x0b\n";
+        for start in 0..text.len() {
+            let rest = &text[start..];
+            assert_eq!(find_newline(rest), rest.iter().position(|&b| b == b'\n'));
+        }
+        for byte in 0..=255u8 {
+            for len in 0..20 {
+                let mut bytes = vec![byte; len];
+                bytes.extend_from_slice(&[b'\n', byte, b'\n']);
+                assert_eq!(find_newline(&bytes), bytes.iter().position(|&b| b == b'\n'));
+            }
+        }
+        assert_eq!(find_newline(b"no newline at all here"), None);
+    }
 
     #[test]
     fn raw_commit_reads_headers_past_a_signature_and_strips_leading_newlines() {
