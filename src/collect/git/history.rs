@@ -161,7 +161,7 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
     // history. libgit2 also re-hashes every object it reads; git itself does not on reads, and
     // on a full-history scan the SHA-1 of every commit is a large share of the time. Both are
     // process-wide, so both are switched off for the scan only and back on (their defaults)
-    // after, whatever reads the process does next.
+    // after, whatever reads the process does next (the scan's second thread has ended by then).
     git2::opts::enable_caching(false);
     git2::opts::strict_hash_verification(false);
     let threads = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);

@@ -4,7 +4,7 @@
 //! The commit walk is one chain of reads (each commit names the next ones), but this work only
 //! needs what the walk hands over, so with more than one CPU it runs on a second thread with
 //! its own `Repository`, in batches, while the walk goes on. With one CPU, or when a second
-//! repository cannot be opened, the same code runs after the walk on this thread.
+//! repository cannot be opened, the same code runs on the walk's thread, a batch at a time.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
