@@ -1,22 +1,26 @@
 //! The history index behind `phantom-migration`: which commits name which migration IDs, and
 //! which commits added or removed which migration revisions.
 //!
-//! Built in two passes over the commits reachable from HEAD. The first reads each commit once
-//! (parents, tree, time, and the message only when it may hold an ID). The second goes oldest
-//! first and compares the migration folders' tree OIDs with the parents': only when they differ
-//! are the folders read, and every folder version and blob is read once, memoised by OID.
+//! Built in three steps over the commits reachable from HEAD. The walk (`walk`) reads each
+//! commit once: parents, tree, time, and the message when it may hold an ID. Beside it (`side`,
+//! on a second thread when there is a CPU for it), each root tree gives the migration folders'
+//! tree OIDs, the commit's *key* (`keys`); the folders of every new key are read (`folders`),
+//! each folder version and blob once, memoised by OID; and the messages are scanned for
+//! mentions. Last, oldest first, each commit's key is compared with its parents': only where
+//! they differ are the revision sets compared.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::rc::Rc;
-use std::sync::LazyLock;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use git2::{ObjectType, Oid, Repository};
-use regex::bytes::Regex;
+use git2::Repository;
 use serde::{Deserialize, Serialize};
 
-use super::mentions::{candidate_ids, may_mention, Candidate};
+use super::folders::{heads_of, RevisionFile, RevisionSet};
+use super::mentions::Candidate;
+use super::side::walk_with_side;
+use super::walk::{read_commits, Node};
 use crate::Result;
 
 /// What `phantom-migration` needs from the whole history.
@@ -140,430 +144,15 @@ impl IdShape {
     }
 }
 
-/// A migration file's revision and parents, read with a regex (the full parser is elsewhere).
-#[derive(Debug, Clone)]
-struct BlobRevision {
-    id: Rc<str>,
-    parents: Vec<String>,
-    /// The entry for each path the blob was found at, shared by every folder version.
-    files: Vec<Rc<RevisionFile>>,
-}
-
-static REVISION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?m)^revision\s*(?::[^=\n]*)?=\s*[rRuUbB]?['"]([^'"\n]+)['"]"#)
-        .expect("static regex")
-});
-static DOWN_REVISION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?m)^down_revision\s*(?::[^=\n]*)?=\s*(\([^)]*\)|\[[^\]]*\]|[^\n]*)"#)
-        .expect("static regex")
-});
-static QUOTED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"['"]([^'"\n]+)['"]"#).expect("static regex"));
-
-fn read_revision(content: &[u8], file_name: &str) -> Option<BlobRevision> {
-    let id = match REVISION.captures(content).and_then(|c| c.get(1)) {
-        Some(m) => String::from_utf8_lossy(m.as_bytes()).into_owned(),
-        // Without a readable `revision =` line the default file template's prefix is the ID.
-        None => file_name
-            .split('_')
-            .next()
-            .filter(|s| s.len() >= 4)?
-            .to_string(),
-    };
-    let parents = DOWN_REVISION
-        .captures(content)
-        .and_then(|c| c.get(1))
-        .map(|m| {
-            QUOTED
-                .captures_iter(m.as_bytes())
-                .filter_map(|c| c.get(1))
-                .map(|q| String::from_utf8_lossy(q.as_bytes()).into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    Some(BlobRevision {
-        id: Rc::from(id),
-        parents,
-        files: Vec::new(),
-    })
-}
-
-/// Object IDs are SHA-1 output already: their first 8 bytes are a good hash, and SipHash over
-/// 20 bytes per lookup shows in the profile of a full-history scan.
-#[derive(Default, Clone, Copy)]
-struct OidHasher(u64);
-
-impl std::hash::Hasher for OidHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word.iter_mut().zip(chunk).for_each(|(w, b)| *w = *b);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
-                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-type OidMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<OidHasher>>;
-
-/// One revision file as found in a folder version: where it is and what it names as parents.
-#[derive(Debug)]
-struct RevisionFile {
-    file: String,
-    parents: Vec<String>,
-}
-
-/// Revision ID -> its file in one version of the migration folders. Every migration commit
-/// makes a new version holding all the earlier files, so the entries are shared (`Rc`), not
-/// copied: copies made the scan quadratic in the number of revisions, in time and memory.
-type RevisionSet = BTreeMap<Rc<str>, Rc<RevisionFile>>;
-
-struct Node {
-    oid: Oid,
-    parents: Vec<u32>,
-    tree: Oid,
-    time: i64,
-    mention: Option<Box<(String, Vec<Candidate>)>>,
-}
-
-struct Indexer<'r> {
-    repo: &'r Repository,
-    /// For reading root trees raw; `None` falls back to libgit2's tree objects.
-    odb: Option<git2::Odb<'r>>,
-    dirs: Vec<Vec<String>>,
-    /// (tree, folder index, depth) -> the child tree named by that folder's component there.
-    children: OidMap<(Oid, usize, usize), Option<Oid>>,
-    folders: OidMap<Oid, Rc<RevisionSet>>,
-    keys: OidMap<Vec<Option<Oid>>, Rc<RevisionSet>>,
-    blobs: OidMap<Oid, Option<BlobRevision>>,
-    /// Heads per revision set (by address: the sets live in `folders`/`keys` as long as this).
-    heads: HashMap<*const RevisionSet, Rc<Vec<String>>>,
-}
-
-/// The subfolder `name` of a tree, from the tree object's bytes (`<mode> <name>\0<20-byte id>`
-/// entries): building libgit2's tree object for every commit's root tree showed in the profile.
-/// `Some(None)` when there is no such subfolder; `None` when the bytes are malformed.
-fn subtree_in_raw(mut data: &[u8], name: &str) -> Option<Option<Oid>> {
-    while !data.is_empty() {
-        let space = data.iter().position(|&b| b == b' ')?;
-        let nul = data.iter().position(|&b| b == 0)?;
-        let (mode, entry_name) = (data.get(..space)?, data.get(space + 1..nul)?);
-        let id = data.get(nul + 1..nul + 21)?;
-        if entry_name == name.as_bytes() {
-            // Trees are mode 40000; anything else by that name is not a folder.
-            return Some(
-                (mode == b"40000")
-                    .then(|| Oid::from_bytes(id).ok())
-                    .flatten(),
-            );
-        }
-        data = data.get(nul + 21..)?;
-    }
-    Some(None)
-}
-
-impl Indexer<'_> {
-    fn child(&mut self, tree: Oid, dir: usize, depth: usize) -> Result<Option<Oid>> {
-        if let Some(found) = self.children.get(&(tree, dir, depth)) {
-            return Ok(*found);
-        }
-        let Some(name) = self.dirs.get(dir).and_then(|c| c.get(depth)) else {
-            return Ok(None);
-        };
-        let raw = self.odb.as_ref().and_then(|odb| odb.read(tree).ok());
-        let found = match raw.as_ref().and_then(|o| subtree_in_raw(o.data(), name)) {
-            Some(found) => found,
-            // Not readable raw: libgit2's own reader decides (and reports the error).
-            None => self
-                .repo
-                .find_tree(tree)?
-                .get_name(name)
-                .filter(|e| e.kind() == Some(ObjectType::Tree))
-                .map(|e| e.id()),
-        };
-        self.children.insert((tree, dir, depth), found);
-        Ok(found)
-    }
-
-    /// The tree OIDs of the migration folders in `root`, one per folder.
-    fn key(&mut self, root: Oid) -> Result<Vec<Option<Oid>>> {
-        let mut key = Vec::with_capacity(self.dirs.len());
-        for d in 0..self.dirs.len() {
-            let mut at = Some(root);
-            let depth = self.dirs.get(d).map_or(0, Vec::len);
-            for level in 0..depth {
-                at = match at {
-                    Some(tree) => self.child(tree, d, level)?,
-                    None => None,
-                };
-            }
-            key.push(at);
-        }
-        Ok(key)
-    }
-
-    fn revisions(&mut self, key: &[Option<Oid>]) -> Result<Rc<RevisionSet>> {
-        if let Some(found) = self.keys.get(key) {
-            return Ok(found.clone());
-        }
-        let mut sets = Vec::new();
-        for (d, folder) in key.iter().enumerate() {
-            if let Some(folder) = folder {
-                let base = self.dirs.get(d).map(|c| c.join("/")).unwrap_or_default();
-                sets.push(self.folder(*folder, &base)?);
-            }
-        }
-        // One folder (the usual case) is its own set.
-        let all = match sets.as_slice() {
-            [one] => one.clone(),
-            _ => {
-                let mut all = RevisionSet::new();
-                for set in &sets {
-                    for (id, value) in set.iter() {
-                        all.entry(id.clone()).or_insert_with(|| value.clone());
-                    }
-                }
-                Rc::new(all)
-            }
-        };
-        self.keys.insert(key.to_vec(), all.clone());
-        Ok(all)
-    }
-
-    fn folder(&mut self, oid: Oid, path: &str) -> Result<Rc<RevisionSet>> {
-        if let Some(found) = self.folders.get(&oid) {
-            return Ok(found.clone());
-        }
-        let tree = self.repo.find_tree(oid)?;
-        let mut set = RevisionSet::new();
-        for entry in tree.iter() {
-            let Ok(name) = entry.name() else { continue };
-            match entry.kind() {
-                Some(ObjectType::Tree) if !crate::source::is_skipped_dir(name) => {
-                    let sub = self.folder(entry.id(), &format!("{path}/{name}"))?;
-                    for (id, value) in sub.iter() {
-                        set.entry(id.clone()).or_insert_with(|| value.clone());
-                    }
-                }
-                Some(ObjectType::Blob) if name.ends_with(".py") && name != "__init__.py" => {
-                    if !self.blobs.contains_key(&entry.id()) {
-                        let blob = self.repo.find_blob(entry.id())?;
-                        let read = read_revision(blob.content(), name);
-                        self.blobs.insert(entry.id(), read);
-                    }
-                    if let Some(Some(rev)) = self.blobs.get_mut(&entry.id()) {
-                        let at = |f: &&Rc<RevisionFile>| {
-                            f.file.strip_prefix(path).and_then(|r| r.strip_prefix('/'))
-                                == Some(name)
-                        };
-                        let file = match rev.files.iter().find(at) {
-                            Some(file) => file.clone(),
-                            None => {
-                                let file = Rc::new(RevisionFile {
-                                    file: format!("{path}/{name}"),
-                                    parents: rev.parents.clone(),
-                                });
-                                rev.files.push(file.clone());
-                                file
-                            }
-                        };
-                        set.entry(rev.id.clone()).or_insert(file);
-                    }
-                }
-                _ => {}
-            }
-        }
-        let set = Rc::new(set);
-        self.folders.insert(oid, set.clone());
-        Ok(set)
-    }
-}
-
-fn heads_of(set: &RevisionSet) -> Vec<String> {
-    let named: BTreeSet<&str> = set
-        .values()
-        .flat_map(|f| f.parents.iter().map(String::as_str))
-        .collect();
-    set.keys()
-        .filter(|id| !named.contains(&***id))
-        .map(|id| id.to_string())
-        .collect()
-}
-
-impl Indexer<'_> {
-    fn heads(&mut self, set: &Rc<RevisionSet>) -> Rc<Vec<String>> {
-        self.heads
-            .entry(Rc::as_ptr(set))
-            .or_insert_with(|| Rc::new(heads_of(set)))
-            .clone()
-    }
-}
-
-/// What the index needs of a commit, read from the object's bytes: building libgit2's commit
-/// object (every header parsed and copied, signatures allocated) was a tenth of a
-/// full-history scan.
-struct RawCommit<'a> {
-    tree: Oid,
-    parents: Vec<Oid>,
-    author_time: i64,
-    /// Without leading newlines, as `git2::Commit::message_bytes` gives it.
-    message: &'a [u8],
-}
-
-impl<'a> RawCommit<'a> {
-    /// `None` when a header the index needs is missing or malformed.
-    fn parse(data: &'a [u8]) -> Option<Self> {
-        let hex = |b: &[u8]| {
-            std::str::from_utf8(b)
-                .ok()
-                .and_then(|s| Oid::from_str(s).ok())
-        };
-        let (mut tree, mut parents, mut author_time) = (None, Vec::new(), None);
-        let mut rest = data;
-        let message = loop {
-            let (line, after) = match rest.iter().position(|&b| b == b'\n') {
-                Some(nl) => (rest.get(..nl)?, rest.get(nl + 1..)?),
-                None => (rest, &b""[..]),
-            };
-            if line.is_empty() {
-                break after;
-            }
-            if let Some(id) = line.strip_prefix(b"tree ") {
-                tree = Some(hex(id)?);
-            } else if let Some(id) = line.strip_prefix(b"parent ") {
-                parents.push(hex(id)?);
-            } else if let Some(signature) = line.strip_prefix(b"author ") {
-                // `Name <email> 1600000000 +0000`: the time follows the last `>`.
-                let close = signature.iter().rposition(|&b| b == b'>')?;
-                let when = std::str::from_utf8(signature.get(close + 1..)?).ok()?;
-                author_time = Some(when.split_whitespace().next()?.parse().ok()?);
-            }
-            if after.is_empty() {
-                break after;
-            }
-            rest = after;
-        };
-        let start = message
-            .iter()
-            .position(|&b| b != b'\n')
-            .unwrap_or(message.len());
-        Some(RawCommit {
-            tree: tree?,
-            parents,
-            author_time: author_time?,
-            message: message.get(start..)?,
-        })
-    }
-}
-
-/// Every commit reachable from HEAD, parents before children.
-fn read_commits(repo: &Repository, head: Oid) -> Result<Vec<Node>> {
-    let mut nodes: Vec<Node> = Vec::new();
-    let mut index: OidMap<Oid, u32> = OidMap::default();
-    let mut order: Vec<u32> = Vec::new();
-    // (node, next parent to visit, parent oids)
-    let mut stack: Vec<(u32, usize, Vec<Oid>)> = Vec::new();
-    let odb = repo.odb()?;
-    let visit = |oid: Oid,
-                 nodes: &mut Vec<Node>,
-                 index: &mut OidMap<Oid, u32>|
-     -> std::result::Result<(u32, Vec<Oid>), git2::Error> {
-        let object = odb.read(oid)?;
-        let raw = match object.kind() {
-            ObjectType::Commit => RawCommit::parse(object.data()),
-            _ => None,
-        };
-        // Anything the raw reader does not understand goes through libgit2's own parser
-        // (which also gives the error for what is not a commit at all).
-        let commit;
-        let raw = match raw {
-            Some(raw) => raw,
-            None => {
-                commit = repo.find_commit(oid)?;
-                RawCommit {
-                    tree: commit.tree_id(),
-                    parents: commit.parent_ids().collect(),
-                    author_time: commit.author().when().seconds(),
-                    message: commit.message_bytes(),
-                }
-            }
-        };
-        let message = raw.message;
-        let mention = if may_mention(message) {
-            let text = String::from_utf8_lossy(message);
-            let found = candidate_ids(&text);
-            (!found.is_empty()).then(|| {
-                let summary = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-                Box::new((summary.trim().to_string(), found))
-            })
-        } else {
-            None
-        };
-        let id = nodes.len() as u32;
-        nodes.push(Node {
-            oid,
-            parents: Vec::new(),
-            tree: raw.tree,
-            time: raw.author_time,
-            mention,
-        });
-        index.insert(oid, id);
-        Ok((id, raw.parents))
-    };
-    let (root, parents) = visit(head, &mut nodes, &mut index)?;
-    stack.push((root, 0, parents));
-    while let Some(top) = stack.last_mut() {
-        let (id, next, parents) = (top.0, top.1, &top.2);
-        let Some(&parent) = parents.get(next) else {
-            order.push(id);
-            stack.pop();
-            continue;
-        };
-        top.1 += 1;
-        let parent_id = match index.get(&parent) {
-            Some(&p) => p,
-            None => match visit(parent, &mut nodes, &mut index) {
-                Ok((p, grand)) => {
-                    stack.push((p, 0, grand));
-                    p
-                }
-                // A shallow clone's boundary: the parent is not here.
-                Err(e) if e.code() == git2::ErrorCode::NotFound => continue,
-                Err(e) => return Err(e.into()),
-            },
-        };
-        if let Some(node) = nodes.get_mut(id as usize) {
-            node.parents.push(parent_id);
-        }
-    }
-    // Reorder so that a node's index is its place oldest-first.
-    let mut place = vec![0u32; nodes.len()];
-    for (pos, id) in order.iter().enumerate() {
-        if let Some(slot) = place.get_mut(*id as usize) {
-            *slot = pos as u32;
-        }
-    }
-    let mut slots: Vec<Option<Node>> = nodes.into_iter().map(Some).collect();
-    let mut sorted = Vec::with_capacity(slots.len());
-    for id in order {
-        if let Some(mut node) = slots.get_mut(id as usize).and_then(Option::take) {
-            node.parents = node
-                .parents
-                .iter()
-                .filter_map(|p| place.get(*p as usize).copied())
-                .collect();
-            sorted.push(node);
-        }
-    }
-    Ok(sorted)
+/// Compares the first `token.len()` hex digits of `id` with `token` (lowercase hex digits), as
+/// comparing `id`'s hex string cut to that length would.
+fn hex_cmp(id: &[u8; 20], token: &str) -> std::cmp::Ordering {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let digits = id
+        .iter()
+        .flat_map(|b| [b >> 4, b & 0xf])
+        .filter_map(|n| DIGITS.get(n as usize).copied());
+    digits.take(token.len()).cmp(token.bytes())
 }
 
 pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<MigrationHistory> {
@@ -572,16 +161,21 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
     // history. libgit2 also re-hashes every object it reads; git itself does not on reads, and
     // on a full-history scan the SHA-1 of every commit is a large share of the time. Both are
     // process-wide, so both are switched off for the scan only and back on (their defaults)
-    // after, whatever reads the process does next.
+    // after, whatever reads the process does next (the scan's second thread has ended by then).
     git2::opts::enable_caching(false);
     git2::opts::strict_hash_verification(false);
-    let history = build_uncached(repo, migration_dirs);
+    let threads = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    let history = build_uncached(repo, migration_dirs, threads);
     git2::opts::strict_hash_verification(true);
     git2::opts::enable_caching(true);
     history
 }
 
-fn build_uncached(repo: &Repository, migration_dirs: &[String]) -> Result<MigrationHistory> {
+fn build_uncached(
+    repo: &Repository,
+    migration_dirs: &[String],
+    threads: bool,
+) -> Result<MigrationHistory> {
     let dirs: Vec<String> = migration_dirs
         .iter()
         .map(|d| d.trim_matches('/').to_string())
@@ -599,100 +193,138 @@ fn build_uncached(repo: &Repository, migration_dirs: &[String]) -> Result<Migrat
         Err(_) => return Ok(history),
     };
     history.head = Some(head.to_string());
-    let nodes = read_commits(repo, head)?;
+    let components: Vec<Vec<String>> = dirs
+        .iter()
+        .map(|d| {
+            Path::new(d)
+                .iter()
+                .map(|c| c.to_string_lossy().into_owned())
+                .collect()
+        })
+        .collect();
+    let (nodes, side) = walk_with_side(repo, &components, threads, |on_commit| {
+        read_commits(repo, head, on_commit)
+    })?;
     history.commits_scanned = nodes.len() as u64;
-    let mut indexer = Indexer {
-        repo,
-        odb: repo.odb().ok(),
-        dirs: dirs
-            .iter()
-            .map(|d| {
-                Path::new(d)
-                    .iter()
-                    .map(|c| c.to_string_lossy().into_owned())
-                    .collect()
-            })
-            .collect(),
-        children: OidMap::default(),
-        folders: OidMap::default(),
-        keys: OidMap::default(),
-        blobs: OidMap::default(),
-        heads: HashMap::new(),
-    };
+    let empty = Arc::new(RevisionSet::new());
+    let set_of = |key: u32| side.sets.get(key as usize).unwrap_or(&empty);
     let commit_ref = |pos: usize, node: &Node| CommitRef {
         order: pos as u32,
         sha: node.oid.to_string(),
         time: DateTime::from_timestamp(node.time, 0).unwrap_or_default(),
     };
+    // The key of each commit, oldest first.
+    let key_at: Vec<u32> = nodes
+        .iter()
+        .map(|n| side.keys.get(n.seen as usize).copied().unwrap_or_default())
+        .collect();
 
-    let mut keys: Vec<Rc<Vec<Option<Oid>>>> = Vec::with_capacity(nodes.len());
     for (pos, node) in nodes.iter().enumerate() {
-        let key = match node.parents.first().and_then(|p| nodes.get(*p as usize)) {
-            // Same root tree as the first parent: same folders, no lookup.
-            Some(parent) if parent.tree == node.tree => keys
-                .get(node.parents.first().copied().unwrap_or_default() as usize)
-                .cloned()
-                .unwrap_or_default(),
-            _ => Rc::new(indexer.key(node.tree)?),
-        };
-        let parent_keys: Vec<Rc<Vec<Option<Oid>>>> = node
+        let key = key_at.get(pos).copied().unwrap_or_default();
+        let parent_keys: Vec<u32> = node
             .parents
             .iter()
-            .filter_map(|p| keys.get(*p as usize).cloned())
+            .filter_map(|p| key_at.get(p as usize).copied())
             .collect();
-        let unchanged = parent_keys.len() == 1 && parent_keys.first().is_some_and(|p| *p == key);
-        if !unchanged && !dirs.is_empty() {
-            let current = indexer.revisions(&key)?;
-            let mut parent_sets = Vec::new();
-            for parent_key in &parent_keys {
-                parent_sets.push(indexer.revisions(parent_key)?);
+        let unchanged = parent_keys.len() == 1 && parent_keys.first() == Some(&key);
+        if unchanged || dirs.is_empty() {
+            continue;
+        }
+        let current = set_of(key);
+        let parent_sets: Vec<&Arc<RevisionSet>> = parent_keys.iter().map(|k| set_of(*k)).collect();
+        let here = commit_ref(pos, node);
+        let mut note = |id: &str, entry: &RevisionFile, added: bool| {
+            let life = history.revisions.entry(id.to_string()).or_default();
+            match added {
+                true => life.added.push(here.clone()),
+                false => life.removed.push(here.clone()),
             }
-            let here = commit_ref(pos, node);
-            for (id, entry) in current.iter() {
-                if parent_sets.iter().all(|p| !p.contains_key(id)) {
-                    let life = history.revisions.entry(id.to_string()).or_default();
-                    life.added.push(here.clone());
-                    if !life.files.contains(&entry.file) {
-                        life.files.push(entry.file.clone());
+            if !life.files.contains(&entry.file) {
+                life.files.push(entry.file.clone());
+            }
+        };
+        if let [parent] = parent_sets.as_slice() {
+            // One parent: both sets are sorted by ID, so one pass over them finds what one has
+            // and the other does not (looking every ID up was most of this loop's time).
+            let (mut new, mut old) = (current.iter().peekable(), parent.iter().peekable());
+            loop {
+                match (new.peek(), old.peek()) {
+                    (Some((a, entry)), Some((b, _))) if a < b => {
+                        note(a, entry, true);
+                        new.next();
                     }
+                    (Some((a, _)), Some((b, entry))) if a > b => {
+                        note(b, entry, false);
+                        old.next();
+                    }
+                    (Some(_), Some(_)) => {
+                        new.next();
+                        old.next();
+                    }
+                    (Some((a, entry)), None) => {
+                        note(a, entry, true);
+                        new.next();
+                    }
+                    (None, Some((b, entry))) => {
+                        note(b, entry, false);
+                        old.next();
+                    }
+                    (None, None) => break,
                 }
             }
-            if let Some(first) = parent_sets.first() {
-                for (id, entry) in first.iter() {
-                    if !current.contains_key(id) && parent_sets.iter().all(|p| p.contains_key(id)) {
-                        let life = history.revisions.entry(id.to_string()).or_default();
-                        life.removed.push(here.clone());
-                        if !life.files.contains(&entry.file) {
-                            life.files.push(entry.file.clone());
-                        }
-                    }
+            continue;
+        }
+        for (id, entry) in current.iter() {
+            if parent_sets.iter().all(|p| !p.contains_key(id)) {
+                note(id, entry, true);
+            }
+        }
+        if let Some(first) = parent_sets.first() {
+            for (id, entry) in first.iter() {
+                if !current.contains_key(id) && parent_sets.iter().all(|p| p.contains_key(id)) {
+                    note(id, entry, false);
                 }
             }
         }
-        keys.push(key);
     }
 
     history.id_shape = IdShape::learn(history.revisions.keys().map(String::as_str));
-    if let Some(key) = keys.last() {
-        let at_head = indexer.revisions(key)?;
+    if let Some(key) = key_at.last() {
+        let at_head = set_of(*key);
         history.head_revisions = at_head.keys().map(|id| id.to_string()).collect();
-        history.heads = heads_of(&at_head);
+        history.heads = heads_of(at_head);
     }
     if dirs.is_empty() {
         // Without migration folders nothing can be said to exist: no mention is judged.
         return Ok(history);
     }
-    let mut shas: Vec<String> = nodes.iter().map(|n| n.oid.to_string()).collect();
+    // Sorted raw IDs: 50,000 hex strings took a share of the time to format and sort.
+    let mut shas: Vec<[u8; 20]> = nodes
+        .iter()
+        .filter_map(|n| n.oid.as_bytes().try_into().ok())
+        .collect();
     shas.sort_unstable();
     let is_commit_prefix = |token: &str| {
-        let at = shas.partition_point(|s| s.as_str() < token);
-        shas.get(at).is_some_and(|s| s.starts_with(token))
+        let at = shas.partition_point(|s| hex_cmp(s, token).is_lt());
+        shas.get(at).is_some_and(|s| hex_cmp(s, token).is_eq())
     };
+    // Walk order -> place oldest first.
+    let mut pos_of = vec![0u32; nodes.len()];
     for (pos, node) in nodes.iter().enumerate() {
-        let Some(mention) = &node.mention else {
+        if let Some(slot) = pos_of.get_mut(node.seen as usize) {
+            *slot = pos as u32;
+        }
+    }
+    let mut mentioned: Vec<(u32, &String, &Vec<Candidate>)> = side
+        .mentions
+        .iter()
+        .filter_map(|(seen, summary, found)| Some((*pos_of.get(*seen as usize)?, summary, found)))
+        .collect();
+    mentioned.sort_unstable_by_key(|m| m.0);
+    for (pos, summary, candidates) in mentioned {
+        let Some(node) = nodes.get(pos as usize) else {
             continue;
         };
-        let (summary, candidates) = mention.as_ref();
         let ids: Vec<String> = candidates
             .iter()
             .filter(|c| history.id_shape.matches(c))
@@ -702,10 +334,14 @@ fn build_uncached(repo: &Repository, migration_dirs: &[String]) -> Result<Migrat
         if ids.is_empty() {
             continue;
         }
-        let key = keys.get(pos).cloned().unwrap_or_default();
-        let set = indexer.revisions(&key)?;
+        let key = key_at.get(pos as usize).copied().unwrap_or_default();
+        let set = set_of(key);
+        let heads = match side.heads.get(key as usize) {
+            Some(Some(heads)) => heads.as_ref().clone(),
+            _ => heads_of(set),
+        };
         history.mentions.push(Mention {
-            commit: commit_ref(pos, node),
+            commit: commit_ref(pos as usize, node),
             summary: summary.clone(),
             present: ids
                 .iter()
@@ -713,7 +349,7 @@ fn build_uncached(repo: &Repository, migration_dirs: &[String]) -> Result<Migrat
                 .cloned()
                 .collect(),
             ids,
-            heads: indexer.heads(&set).as_ref().clone(),
+            heads,
         });
     }
     Ok(history)
@@ -721,45 +357,138 @@ fn build_uncached(repo: &Repository, migration_dirs: &[String]) -> Result<Migrat
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use git2::{Oid, Signature, Time};
+
     use super::*;
 
-    const TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
-    const PARENT: &str = "1111111111111111111111111111111111111111";
-
-    #[test]
-    fn raw_commit_reads_headers_past_a_signature_and_strips_leading_newlines() {
-        let data = format!(
-            "tree {TREE}\nparent {PARENT}\nparent {TREE}\nauthor A B <a@b.c> 1600000000 +0200\ncommitter C <c@d.e> 1700000000 +0000\ngpgsig -----BEGIN PGP SIGNATURE-----\n author fake <x> 1 +0000\n -----END PGP SIGNATURE-----\n\n\nFix 0001\n\nbody\n"
-        );
-        let raw = RawCommit::parse(data.as_bytes()).unwrap();
-        assert_eq!(raw.tree.to_string(), TREE);
-        assert_eq!(raw.parents.len(), 2);
-        assert_eq!(raw.author_time, 1_600_000_000);
-        assert_eq!(raw.message, b"Fix 0001\n\nbody\n");
-    }
-
-    #[test]
-    fn raw_commit_without_message_or_with_a_bad_author_is_left_to_libgit2() {
-        let bare = format!("tree {TREE}\nauthor A <a> 5 +0000\ncommitter A <a> 5 +0000\n");
-        let raw = RawCommit::parse(bare.as_bytes()).unwrap();
-        assert!(raw.parents.is_empty() && raw.message.is_empty());
-        let bad = format!("tree {TREE}\nauthor A <a> soon +0000\n\nmsg\n");
-        assert!(RawCommit::parse(bad.as_bytes()).is_none());
-        assert!(RawCommit::parse(b"parent nothex\n\nmsg\n").is_none());
-    }
-
-    #[test]
-    fn raw_tree_finds_only_folders() {
-        let id = [7u8; 20];
-        let mut data = Vec::new();
-        for (mode, name) in [("100644", "app.py"), ("40000", "app"), ("100644", "zeta")] {
-            data.extend_from_slice(format!("{mode} {name}\0").as_bytes());
-            data.extend_from_slice(&id);
+    /// Writes the tree of `files` (path -> blob) and returns its OID.
+    fn write_tree(repo: &Repository, files: &BTreeMap<String, Oid>) -> Oid {
+        let mut here = repo.treebuilder(None).unwrap();
+        let mut below: BTreeMap<&str, BTreeMap<String, Oid>> = BTreeMap::new();
+        for (path, blob) in files {
+            match path.split_once('/') {
+                Some((dir, rest)) => {
+                    below
+                        .entry(dir)
+                        .or_default()
+                        .insert(rest.to_string(), *blob);
+                }
+                None => {
+                    here.insert(path, *blob, 0o100644).unwrap();
+                }
+            }
         }
-        let oid = Oid::from_bytes(&id).unwrap();
-        assert_eq!(subtree_in_raw(&data, "app"), Some(Some(oid)));
-        assert_eq!(subtree_in_raw(&data, "zeta"), Some(None));
-        assert_eq!(subtree_in_raw(&data, "missing"), Some(None));
-        assert_eq!(subtree_in_raw(&data[..data.len() - 3], "missing"), None);
+        for (dir, files) in below {
+            here.insert(dir, write_tree(repo, &files), 0o040000)
+                .unwrap();
+        }
+        here.write().unwrap()
+    }
+
+    /// A history of `n` commits on two branches with merges, migrations added on both, one
+    /// removed, and messages that name existing, removed and never-committed IDs.
+    fn history_repo(n: u32) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let mut files: BTreeMap<String, Oid> = BTreeMap::new();
+        let mut side: Option<(Oid, BTreeMap<String, Oid>)> = None;
+        let mut tip: Option<Oid> = None;
+        let mut down = "None".to_string();
+        for i in 1..=n {
+            let blob = repo.blob(format!("VALUE = {i}\n").as_bytes()).unwrap();
+            files.insert(format!("src/m{}.py", i % 7), blob);
+            let rev = format!("{:012x}", u64::from(i) * 0x9e37_79b9);
+            let mut message = format!("Change {i}\n");
+            if i % 50 == 0 {
+                let text = format!("revision = '{rev}'\ndown_revision = {down}\n");
+                let blob = repo.blob(text.as_bytes()).unwrap();
+                files.insert(format!("db/versions/{rev}_m.py"), blob);
+                down = format!("'{rev}'");
+            }
+            if i % 30 == 0 {
+                message.push_str(&format!("\nMigrations: {rev}, {:012x}\n", i * 7));
+            }
+            if i == 400 {
+                files.retain(|path, _| !path.contains(&format!("{:012x}", 50u64 * 0x9e37_79b9)));
+            }
+            let time = Time::new(1_700_000_000 + i64::from(i) * 60, 0);
+            let sig = Signature::new("A", "a@example.com", &time).unwrap();
+            let tree = repo.find_tree(write_tree(&repo, &files)).unwrap();
+            let mut parents = Vec::new();
+            if let Some(tip) = tip {
+                parents.push(repo.find_commit(tip).unwrap());
+            }
+            // Every 200 commits a branch starts; 120 commits later it is merged back.
+            if i % 200 == 0 {
+                side = Some((tip.unwrap(), files.clone()));
+            }
+            if i % 200 == 120 {
+                if let Some((base, mut branch)) = side.take() {
+                    let text = format!("revision = 'b{rev}'\ndown_revision = None\n");
+                    branch.insert(
+                        format!("db/versions/b{rev}.py"),
+                        repo.blob(text.as_bytes()).unwrap(),
+                    );
+                    let branch_tree = repo.find_tree(write_tree(&repo, &branch)).unwrap();
+                    let base = repo.find_commit(base).unwrap();
+                    let on_branch = repo
+                        .commit(None, &sig, &sig, "branch work", &branch_tree, &[&base])
+                        .unwrap();
+                    parents.push(repo.find_commit(on_branch).unwrap());
+                    files.extend(branch);
+                }
+            }
+            let tree = if parents.len() > 1 {
+                repo.find_tree(write_tree(&repo, &files)).unwrap()
+            } else {
+                tree
+            };
+            let refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
+            tip = Some(
+                repo.commit(Some("HEAD"), &sig, &sig, &message, &tree, &refs)
+                    .unwrap(),
+            );
+        }
+        dir
+    }
+
+    #[test]
+    fn hex_cmp_orders_as_the_cut_hex_string() {
+        let id: [u8; 20] =
+            *b"\xab\xcd\x01\x23\x45\x67\x89\xab\xcd\xef\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99";
+        let hex = "abcd0123456789abcdef00112233445566778899";
+        for token in [
+            "abcd0",
+            "abcd01234567",
+            hex,
+            "abce",
+            "abcc",
+            "0",
+            "f",
+            "abcd012345678",
+        ] {
+            let cut = &hex[..token.len()];
+            assert_eq!(hex_cmp(&id, token), cut.cmp(token), "{token}");
+        }
+    }
+
+    #[test]
+    fn the_side_thread_finds_what_the_walking_thread_finds() {
+        let dir = history_repo(700);
+        let repo = Repository::open(dir.path()).unwrap();
+        let dirs = ["db/versions".to_string()];
+        let threaded = build_uncached(&repo, &dirs, true).unwrap();
+        let alone = build_uncached(&repo, &dirs, false).unwrap();
+        assert_eq!(threaded, alone);
+        assert!(threaded.commits_scanned > 700);
+        assert!(threaded
+            .revisions
+            .values()
+            .any(|life| !life.removed.is_empty()));
+        assert!(threaded.mentions.iter().any(|m| m.present.is_empty()));
+        assert!(threaded.mentions.iter().any(|m| !m.present.is_empty()));
+        assert!(threaded.heads.len() > 1);
     }
 }

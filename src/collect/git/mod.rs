@@ -5,9 +5,13 @@
 //! [`FileSource`](crate::source::FileSource); [`GitRepo::migration_history`] indexes the whole
 //! history for `phantom-migration`.
 
+mod folders;
 mod history;
+mod keys;
 mod mentions;
+mod side;
 mod tree;
+mod walk;
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,211 @@
+//! Which version of the migration folders each commit has: the folders' tree OIDs in the
+//! commit's root tree (its *key*). Commits with equal keys have the same migration files, so
+//! the history index reads the folders only where the key changes.
+//!
+//! Finding the key costs one root-tree read per commit, which the side thread does (see
+//! `side`).
+
+use std::collections::HashMap;
+
+use git2::{ObjectType, Odb, OdbObject, Oid, Repository};
+
+use crate::Result;
+
+/// Object IDs are SHA-1 output already: their first 8 bytes are a good hash, and SipHash over
+/// 20 bytes per lookup shows in the profile of a full-history scan.
+#[derive(Default, Clone, Copy)]
+pub(super) struct OidHasher(u64);
+
+impl std::hash::Hasher for OidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word.iter_mut().zip(chunk).for_each(|(w, b)| *w = *b);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+pub(super) type OidMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<OidHasher>>;
+
+/// The tree OID of each migration folder (in the order of the folder list), `None` where the
+/// folder does not exist.
+pub(super) type Key = Vec<Option<Oid>>;
+
+/// Where the side work reads objects: raw from `odb` when it can (building libgit2's objects
+/// showed in the profile), as libgit2's objects of `repo` when the raw bytes are not understood.
+pub(super) struct Objects<'r> {
+    pub repo: &'r Repository,
+    pub odb: Option<Odb<'r>>,
+}
+
+impl Objects<'_> {
+    /// The raw object `oid` when it is of `kind`.
+    pub fn read(&self, oid: Oid, kind: ObjectType) -> Option<OdbObject<'_>> {
+        let object = self.odb.as_ref()?.read(oid).ok()?;
+        (object.kind() == kind).then_some(object)
+    }
+}
+
+/// Reads root trees and follows the migration folders' components down from them, giving each
+/// distinct key an index (first seen first).
+pub(super) struct KeyReader<'d> {
+    dirs: &'d [Vec<String>],
+    /// (tree, folder index, depth) -> the child tree named by that folder's component there,
+    /// below the root (every commit has its own root tree; the folders below it rarely change).
+    children: OidMap<(Oid, usize, usize), Option<Oid>>,
+    ids: HashMap<Key, u32>,
+    table: Vec<Key>,
+    /// The last root tree and its key: a commit whose tree is its parent's (the walk visits a
+    /// first parent right after its child) costs no read.
+    last: Option<(Oid, u32)>,
+    scratch: Key,
+}
+
+/// The subfolder `name` of a tree, from the tree object's bytes (`<mode> <name>\0<20-byte id>`
+/// entries): building libgit2's tree object for every commit's root tree showed in the profile.
+/// `Some(None)` when there is no such subfolder; `None` when the bytes are malformed.
+fn subtree_in_raw(mut data: &[u8], name: &str) -> Option<Option<Oid>> {
+    while !data.is_empty() {
+        let space = data.iter().position(|&b| b == b' ')?;
+        let nul = data.iter().position(|&b| b == 0)?;
+        let (mode, entry_name) = (data.get(..space)?, data.get(space + 1..nul)?);
+        let id = data.get(nul + 1..nul + 21)?;
+        if entry_name == name.as_bytes() {
+            // Trees are mode 40000; anything else by that name is not a folder.
+            return Some(
+                (mode == b"40000")
+                    .then(|| Oid::from_bytes(id).ok())
+                    .flatten(),
+            );
+        }
+        data = data.get(nul + 21..)?;
+    }
+    Some(None)
+}
+
+impl<'d> KeyReader<'d> {
+    pub fn new(dirs: &'d [Vec<String>]) -> Self {
+        KeyReader {
+            dirs,
+            children: OidMap::default(),
+            ids: HashMap::new(),
+            table: Vec::new(),
+            last: None,
+            scratch: Vec::with_capacity(dirs.len()),
+        }
+    }
+
+    pub fn key(&self, id: u32) -> Option<&Key> {
+        self.table.get(id as usize)
+    }
+
+    /// The child folder `name` of `tree`, read raw from `object` when given.
+    fn lookup(
+        objects: &Objects<'_>,
+        object: Option<&OdbObject<'_>>,
+        tree: Oid,
+        name: &str,
+    ) -> Result<Option<Oid>> {
+        match object.and_then(|o| subtree_in_raw(o.data(), name)) {
+            Some(found) => Ok(found),
+            // Not readable raw: libgit2's own reader decides (and reports the error).
+            None => Ok(objects
+                .repo
+                .find_tree(tree)?
+                .get_name(name)
+                .filter(|e| e.kind() == Some(ObjectType::Tree))
+                .map(|e| e.id())),
+        }
+    }
+
+    fn child(
+        &mut self,
+        objects: &Objects<'_>,
+        tree: Oid,
+        dir: usize,
+        depth: usize,
+    ) -> Result<Option<Oid>> {
+        if let Some(found) = self.children.get(&(tree, dir, depth)) {
+            return Ok(*found);
+        }
+        let Some(name) = self.dirs.get(dir).and_then(|c| c.get(depth)) else {
+            return Ok(None);
+        };
+        let object = objects.read(tree, ObjectType::Tree);
+        let found = Self::lookup(objects, object.as_ref(), tree, name)?;
+        self.children.insert((tree, dir, depth), found);
+        Ok(found)
+    }
+
+    /// The index of `root`'s key in the table, added when new.
+    pub fn key_id(&mut self, objects: &Objects<'_>, root: Oid) -> Result<u32> {
+        if let Some((last, id)) = self.last {
+            if last == root {
+                return Ok(id);
+            }
+        }
+        let mut key = std::mem::take(&mut self.scratch);
+        key.clear();
+        // The root tree is read once for all folders (and not at all without folders).
+        if !self.dirs.is_empty() {
+            let object = objects.read(root, ObjectType::Tree);
+            for components in self.dirs {
+                key.push(match components.first() {
+                    Some(name) => Self::lookup(objects, object.as_ref(), root, name)?,
+                    None => Some(root),
+                });
+            }
+        }
+        for (d, components) in self.dirs.iter().enumerate() {
+            let Some(slot) = key.get_mut(d) else { break };
+            for depth in 1..components.len() {
+                *slot = match *slot {
+                    Some(tree) => self.child(objects, tree, d, depth)?,
+                    None => None,
+                };
+            }
+        }
+        let id = match self.ids.get(key.as_slice()) {
+            Some(id) => *id,
+            None => {
+                let id = self.table.len() as u32;
+                self.table.push(key.clone());
+                self.ids.insert(key.clone(), id);
+                id
+            }
+        };
+        self.scratch = key;
+        self.last = Some((root, id));
+        Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_tree_finds_only_folders() {
+        let id = [7u8; 20];
+        let mut data = Vec::new();
+        for (mode, name) in [("100644", "app.py"), ("40000", "app"), ("100644", "zeta")] {
+            data.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+            data.extend_from_slice(&id);
+        }
+        let oid = Oid::from_bytes(&id).unwrap();
+        assert_eq!(subtree_in_raw(&data, "app"), Some(Some(oid)));
+        assert_eq!(subtree_in_raw(&data, "zeta"), Some(None));
+        assert_eq!(subtree_in_raw(&data, "missing"), Some(None));
+        assert_eq!(subtree_in_raw(&data[..data.len() - 3], "missing"), None);
+    }
+}
