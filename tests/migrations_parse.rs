@@ -427,3 +427,23 @@ fn a_file_too_large_to_read_is_a_failure_not_a_crash() {
     let failure = parse_revision("v/big.py", source.as_bytes()).unwrap_err();
     assert!(failure.message.contains("MiB"), "{failure}");
 }
+
+#[test]
+fn brackets_nested_deeper_than_cpython_allows_are_a_syntax_error() {
+    // CPython's tokenizer stops at 200 levels ("too many nested parentheses"), so Alembic
+    // cannot import such a file; 200 levels still import.
+    let header = "revision = \"eeee00000001\"\ndown_revision = None\n";
+    let nested = |n: usize| {
+        format!(
+            "{header}x = {}1{}\n",
+            "([".repeat(n / 2),
+            "])".repeat(n / 2)
+        )
+    };
+    assert_eq!(parse_str(&nested(200)).id, "eeee00000001");
+    let failure = parse_revision("v/x.py", nested(202).as_bytes()).unwrap_err();
+    assert_eq!(
+        (failure.line, failure.column, failure.message.as_str()),
+        (3, 205, "Python syntax error: too many nested parentheses")
+    );
+}

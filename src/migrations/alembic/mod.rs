@@ -14,8 +14,9 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use regex::Regex;
+use ruff_python_ast::token::{Token, TokenKind};
 use ruff_python_ast::{self as ast, Expr, Stmt};
-use ruff_text_size::{Ranged, TextRange};
+use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use crate::migrations::model::{IgnoreComment, Revision};
 
@@ -72,18 +73,46 @@ pub fn parse_revision(file: &str, source: &[u8]) -> Result<Revision, ParseFailur
 
 fn parse_on_this_stack(file: &str, source: &[u8]) -> Result<Revision, ParseFailure> {
     let text = decode(source)?;
-    let parsed = ruff_python_parser::parse_module(&text).map_err(|e| {
+    let syntax_error = |offset: TextSize, message: &str| {
         let lines = LineIndex::new(&text);
-        let offset = u32::from(e.location.start()) as usize;
-        let (line, column) = lines.line_column(&text, offset);
+        let (line, column) = lines.line_column(&text, u32::from(offset) as usize);
         ParseFailure {
             line,
             column,
-            message: format!("Python syntax error: {}", e.error),
+            message: format!("Python syntax error: {message}"),
         }
-    })?;
+    };
+    let parsed = ruff_python_parser::parse_module(&text)
+        .map_err(|e| syntax_error(e.location.start(), &e.error.to_string()))?;
+    if let Some(offset) = too_deep_bracket(parsed.tokens()) {
+        return Err(syntax_error(offset, "too many nested parentheses"));
+    }
     let module = Module::new(&text, &parsed.syntax().body);
     module.revision(file)
+}
+
+/// CPython's tokenizer refuses brackets nested deeper than this (`MAXLEVEL`); ruff's parser
+/// does not, so without this check a file Alembic cannot import would read as a good one.
+const MAX_BRACKET_DEPTH: usize = 200;
+
+/// Where the first bracket past [`MAX_BRACKET_DEPTH`] opens.
+fn too_deep_bracket(tokens: &[Token]) -> Option<TextSize> {
+    let mut depth = 0usize;
+    for token in tokens {
+        match token.kind() {
+            TokenKind::Lpar | TokenKind::Lsqb | TokenKind::Lbrace => {
+                depth += 1;
+                if depth > MAX_BRACKET_DEPTH {
+                    return Some(token.start());
+                }
+            }
+            TokenKind::Rpar | TokenKind::Rsqb | TokenKind::Rbrace => {
+                depth = depth.saturating_sub(1);
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Python's own decoding rules for a source file, reduced to what migrations use.
