@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 
 use crate::analyze::correlate::{deploy_time, short_sha};
-use crate::analyze::logs::{is_migration_failure, pipeline_kind, repo_location};
+use crate::analyze::logs::{
+    error_line, is_migration_failure, migration_failures_by_revision, pipeline_kind, repo_location,
+};
 use crate::analyze::{Citation, CommitRange, DeployClassification, LogFailure, RootCause, Streak};
 use crate::check::{Finding, Severity};
 use crate::evidence::{Deploy, DeployStatus, Event, Evidence, FailureReason, Phase};
@@ -212,19 +214,7 @@ pub fn classify(
 /// One line saying what a log failure shows: the error, else Alembic's complaint, else the
 /// pipeline's line, else the exit code.
 pub fn log_summary(log: &LogFailure) -> String {
-    let error = match (&log.db_error, &log.exception, &log.error_message) {
-        (Some(db), _, Some(msg)) => Some(format!("{db}: {msg}")),
-        (None, Some(exc), Some(msg)) => Some(format!("{exc}: {msg}")),
-        (Some(db), _, None) => Some(db.clone()),
-        (None, Some(exc), None) => Some(exc.clone()),
-        (None, None, Some(msg)) => Some(msg.clone()),
-        (None, None, None) => None,
-    };
-    let error = log
-        .alembic_error
-        .clone()
-        .filter(|_| log.db_error.is_none())
-        .or(error)
+    let error = error_line(log)
         .or_else(|| log.pipeline_error.clone())
         .or_else(|| log.exit_code.map(|c| format!("exited with code {c}")))
         .unwrap_or_else(|| "failure".to_string());
@@ -254,19 +244,11 @@ pub fn root_causes(
         .collect();
     let mut scored: Vec<(u32, RootCause)> = Vec::new();
 
-    // Migration failures the logs show, grouped by revision (or by Alembic's complaint).
-    let mut groups: BTreeMap<String, Vec<&LogFailure>> = BTreeMap::new();
-    for failure in log_failures
-        .iter()
-        .filter(|f| is_migration_failure(f) && in_scope(f.deploy_id.as_deref()))
-    {
-        let key = failure
-            .revision
-            .clone()
-            .or_else(|| failure.alembic_error.clone())
-            .unwrap_or_default();
-        groups.entry(key).or_default().push(failure);
-    }
+    let groups = migration_failures_by_revision(
+        log_failures
+            .iter()
+            .filter(|f| in_scope(f.deploy_id.as_deref())),
+    );
     let mut explained_revisions = Vec::new();
     for failures in groups.values() {
         let Some((score, cause)) = migration_cause(evidence, range, failures) else {

@@ -117,6 +117,42 @@ pub fn is_migration_failure(failure: &LogFailure) -> bool {
             && (failure.exception.is_some() || failure.db_error.is_some()))
 }
 
+/// Migration failures grouped by the revision that failed (or, when Alembic refused to run at
+/// all, by its complaint), for the rule and the root-cause analysis alike.
+pub fn migration_failures_by_revision<'a>(
+    failures: impl IntoIterator<Item = &'a LogFailure>,
+) -> BTreeMap<String, Vec<&'a LogFailure>> {
+    let mut groups: BTreeMap<String, Vec<&LogFailure>> = BTreeMap::new();
+    for failure in failures.into_iter().filter(|f| is_migration_failure(f)) {
+        let key = failure
+            .revision
+            .clone()
+            .or_else(|| failure.alembic_error.clone())
+            .unwrap_or_default();
+        groups.entry(key).or_default().push(failure);
+    }
+    groups
+}
+
+/// The error a failure shows, as one line: the database error and its message, else Alembic's
+/// complaint, else the exception and its message.
+pub fn error_line(failure: &LogFailure) -> Option<String> {
+    match (
+        &failure.db_error,
+        &failure.error_message,
+        &failure.alembic_error,
+        &failure.exception,
+    ) {
+        (Some(db), Some(msg), _, _) => Some(format!("{db}: {msg}")),
+        (Some(db), None, _, _) => Some(db.clone()),
+        (None, _, Some(alembic), _) => Some(alembic.clone()),
+        (None, Some(msg), None, Some(exc)) => Some(format!("{exc}: {msg}")),
+        (None, None, None, Some(exc)) => Some(exc.clone()),
+        (None, Some(msg), None, None) => Some(msg.clone()),
+        (None, None, None, None) => None,
+    }
+}
+
 /// Reads one deploy's lines, oldest first, and returns what its first failure shows, or `None`
 /// when nothing in them looks like a failure.
 pub fn parse_lines(deploy_id: Option<&str>, lines: &[&LogLine]) -> Option<LogFailure> {

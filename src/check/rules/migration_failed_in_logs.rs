@@ -22,10 +22,10 @@
 //! else the migration file whose path ends the logged one. `data`: the first failure's
 //! [`LogFailure`](crate::analyze::LogFailure) fields, `deploys` (IDs, oldest first) and `count`.
 
-use std::collections::BTreeMap;
-
 use crate::analyze::correlate::deploy_time;
-use crate::analyze::logs::{is_migration_failure, parse_deploy_logs, repo_location};
+use crate::analyze::logs::{
+    error_line, migration_failures_by_revision, parse_deploy_logs, repo_location,
+};
 use crate::analyze::LogFailure;
 use crate::check::{CheckContext, Finding, Rule, RuleMeta, Severity};
 use crate::evidence::Evidence;
@@ -38,25 +38,6 @@ pub static META: RuleMeta = RuleMeta {
     summary: "deploy logs show a migration failing",
     help: "Fix the failing revision and test it against PostgreSQL before deploying.",
 };
-
-/// The error as one line: the database error and its message, else Alembic's complaint, else
-/// the exception.
-fn error_text(f: &LogFailure) -> String {
-    match (
-        &f.db_error,
-        &f.error_message,
-        &f.alembic_error,
-        &f.exception,
-    ) {
-        (Some(db), Some(msg), _, _) => format!("{db}: {msg}"),
-        (Some(db), None, _, _) => db.clone(),
-        (None, _, Some(alembic), _) => alembic.clone(),
-        (None, Some(msg), None, Some(exc)) => format!("{exc}: {msg}"),
-        (None, None, None, Some(exc)) => exc.clone(),
-        (None, Some(msg), None, None) => msg.clone(),
-        (None, None, None, None) => "the migration failed".to_string(),
-    }
-}
 
 fn deploys_oldest_first(evidence: &Evidence, failures: &[&LogFailure]) -> Vec<String> {
     let mut ids: Vec<&str> = failures
@@ -80,15 +61,7 @@ impl Rule for MigrationFailedInLogs {
     fn check(&self, ctx: &CheckContext<'_>) -> Vec<Finding> {
         let evidence = ctx.evidence;
         let failures = parse_deploy_logs(evidence);
-        let mut groups: BTreeMap<String, Vec<&LogFailure>> = BTreeMap::new();
-        for failure in failures.iter().filter(|f| is_migration_failure(f)) {
-            let key = failure
-                .revision
-                .clone()
-                .or_else(|| failure.alembic_error.clone())
-                .unwrap_or_default();
-            groups.entry(key).or_default().push(failure);
-        }
+        let mut groups = migration_failures_by_revision(&failures);
 
         let mut findings = Vec::new();
         for group in groups.values_mut() {
@@ -111,7 +84,8 @@ impl Rule for MigrationFailedInLogs {
                 Some(rev) => format!("revision {rev} failed"),
                 None => "Alembic failed".to_string(),
             };
-            let message = format!("{what} {where_}: {}", error_text(first));
+            let error = error_line(first).unwrap_or_else(|| "the migration failed".to_string());
+            let message = format!("{what} {where_}: {error}");
 
             let mut data = serde_json::to_value(first).unwrap_or_default();
             if let Some(obj) = data.as_object_mut() {
