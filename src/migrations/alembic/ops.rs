@@ -385,7 +385,7 @@ impl Reader<'_, '_> {
         }
         let name = arg(call, 0, &["name"]).and_then(str_literal)?;
         let line = self.m.line_of(call.range());
-        let mut sql_type = None;
+        let mut written_type = None;
         let mut foreign_keys = Vec::new();
         let mut has_default = false;
         for item in call.arguments.args.iter().skip(1) {
@@ -404,12 +404,12 @@ impl Reader<'_, '_> {
                 }
                 (Some("Identity" | "Sequence" | "Computed"), _) => has_default = true,
                 (Some("CheckConstraint"), _) => {}
-                _ if sql_type.is_none() => sql_type = Some(sql_type_of(self.m, item)),
+                _ if written_type.is_none() => written_type = Some(sql_type(self.m, item)),
                 _ => {}
             }
         }
         if let Some(t) = keyword(call, "type_") {
-            sql_type = Some(sql_type_of(self.m, t));
+            written_type = Some(sql_type(self.m, t));
         }
         let flag = |name: &str| keyword(call, name).and_then(bool_literal);
         for key in ["default", "server_default"] {
@@ -422,7 +422,7 @@ impl Reader<'_, '_> {
         Some((
             Column {
                 name,
-                sql_type: sql_type.unwrap_or_else(unknown_type),
+                sql_type: written_type.unwrap_or_else(unknown_type),
                 nullable,
                 primary_key,
                 unique: flag("unique").unwrap_or(false),
@@ -479,7 +479,7 @@ impl Reader<'_, '_> {
         let type_of = |name: &str| {
             keyword(call, name)
                 .filter(|v| !is_none(v))
-                .map(|v| sql_type_of(self.m, v))
+                .map(|v| sql_type(self.m, v))
         };
         Some(Operation::AlterColumn {
             table,
@@ -566,10 +566,6 @@ fn touched_tables(op: &Operation) -> Option<Vec<String>> {
         }
         other => other.table().map(|t| vec![t.to_string()]),
     }
-}
-
-fn sql_type_of(m: &Module<'_>, expr: &Expr) -> SqlType {
-    sql_type(m, expr)
 }
 
 fn unknown_type() -> SqlType {
