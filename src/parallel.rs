@@ -21,20 +21,21 @@ where
         let handles: Vec<_> = items
             .chunks(chunk)
             .map(|part| {
-                (
-                    part,
-                    scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()),
-                )
+                let spawned = std::thread::Builder::new()
+                    .spawn_scoped(scope, move || part.iter().map(f).collect::<Vec<R>>());
+                (part, spawned.ok())
             })
             .collect();
         handles
             .into_iter()
             .flat_map(|(part, handle)| {
-                // A thread that panicked is redone here, so that no item is silently lost;
-                // callers whose work can panic catch it per item.
-                handle
-                    .join()
-                    .unwrap_or_else(|_| part.iter().map(f).collect())
+                // A chunk whose thread could not start (a container's process limit) or
+                // panicked is done here, so that no item is lost; callers whose work can panic
+                // catch it per item.
+                match handle.map(|h| h.join()) {
+                    Some(Ok(done)) => done,
+                    _ => part.iter().map(f).collect(),
+                }
             })
             .collect()
     })

@@ -562,3 +562,91 @@ fn without_deploys_the_window_selects_commits() {
     assert_eq!(got, ["inside"]);
     assert!(evidence.commits.iter().all(|c| !c.suspect));
 }
+
+#[test]
+fn a_migration_folder_nested_thousands_deep_is_scanned_not_a_crash() {
+    // Git accepts trees 4,096 deep; walking one recursed past a thread's stack and aborted.
+    let mut t = TestRepo::new();
+    t.commit(
+        "add base",
+        &[(
+            "alembic/versions/aaaa00000001_base.py",
+            Some(&migration("aaaa00000001", None)),
+        )],
+    );
+    let repo = &t.repo;
+    let blob = repo
+        .blob(migration("bbbb00000002", Some("aaaa00000001")).as_bytes())
+        .unwrap();
+    let mut builder = repo.treebuilder(None).unwrap();
+    builder
+        .insert("bbbb00000002_deep.py", blob, 0o100644)
+        .unwrap();
+    let mut tree = builder.write().unwrap();
+    for _ in 0..5_000 {
+        let mut builder = repo.treebuilder(None).unwrap();
+        builder.insert("d", tree, 0o040000).unwrap();
+        tree = builder.write().unwrap();
+    }
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    let versions = head
+        .tree()
+        .unwrap()
+        .get_path(Path::new("alembic/versions"))
+        .unwrap()
+        .id();
+    let mut builder = repo
+        .treebuilder(Some(&repo.find_tree(versions).unwrap()))
+        .unwrap();
+    builder.insert("d", tree, 0o040000).unwrap();
+    let versions = builder.write().unwrap();
+    let mut builder = repo.treebuilder(None).unwrap();
+    builder.insert("versions", versions, 0o040000).unwrap();
+    let alembic = builder.write().unwrap();
+    let mut builder = repo.treebuilder(None).unwrap();
+    builder.insert("alembic", alembic, 0o040000).unwrap();
+    let root = repo.find_tree(builder.write().unwrap()).unwrap();
+    let sig = Signature::new("Ada", "ada@example.com", &Time::new(T0 + 3600, 0)).unwrap();
+    repo.commit(Some("HEAD"), &sig, &sig, "bury a revision", &root, &[&head])
+        .unwrap();
+
+    let history = GitRepo::open(t.path())
+        .unwrap()
+        .migration_history(&["alembic/versions".to_string()])
+        .unwrap();
+    assert_eq!(history.head_revisions, vec!["aaaa00000001", "bbbb00000002"]);
+}
+
+#[test]
+fn a_renamed_migration_folder_keeps_each_revision_at_the_path_it_was_added_at() {
+    let mut t = TestRepo::new();
+    t.commit(
+        "add base",
+        &[(
+            "a/versions/aaaa00000001_base.py",
+            Some(&migration("aaaa00000001", None)),
+        )],
+    );
+    t.commit(
+        "move the folder",
+        &[
+            ("a/versions/aaaa00000001_base.py", None),
+            (
+                "b/versions/aaaa00000001_base.py",
+                Some(&migration("aaaa00000001", None)),
+            ),
+        ],
+    );
+    let history = GitRepo::open(t.path())
+        .unwrap()
+        .migration_history(&["a/versions".to_string(), "b/versions".to_string()])
+        .unwrap();
+    // The move neither adds nor removes the revision; the same folder tree now stands at
+    // `b/versions`, which must not rewrite where it was added.
+    let life = &history.revisions["aaaa00000001"];
+    assert_eq!(
+        life.files,
+        vec!["a/versions/aaaa00000001_base.py".to_string()]
+    );
+    assert_eq!(history.head_revisions, vec!["aaaa00000001"]);
+}

@@ -119,7 +119,9 @@ fn raw_entries(mut data: &[u8]) -> Option<Vec<(Kind, &[u8], Oid)>> {
 pub(super) struct Folders {
     /// Each migration folder as `a/b/c`, in key order.
     paths: Vec<String>,
-    folders: OidMap<Oid, Arc<RevisionSet>>,
+    /// By tree and path: the sets name their files, and after a rename the same tree stands
+    /// at another path.
+    folders: OidMap<(Oid, String), Arc<RevisionSet>>,
     blobs: OidMap<Oid, Option<BlobRevision>>,
 }
 
@@ -191,14 +193,19 @@ impl Folders {
     }
 
     fn folder(&mut self, objects: &Objects<'_>, oid: Oid, path: &str) -> Result<Arc<RevisionSet>> {
-        if let Some(found) = self.folders.get(&oid) {
+        let memo_key = (oid, path.to_string());
+        if let Some(found) = self.folders.get(&memo_key) {
             return Ok(found.clone());
         }
         let mut set = RevisionSet::new();
         for (kind, name, id) in Self::entries(objects, oid)? {
             match kind {
                 Kind::Tree if !crate::source::is_skipped_dir(&name) => {
-                    let sub = self.folder(objects, id, &format!("{path}/{name}"))?;
+                    // Git allows folders thousands deep; the side thread's stack is small.
+                    let sub_path = format!("{path}/{name}");
+                    let sub = stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+                        self.folder(objects, id, &sub_path)
+                    })?;
                     for (rev, value) in sub.iter() {
                         set.entry(rev.clone()).or_insert_with(|| value.clone());
                     }
@@ -231,7 +238,7 @@ impl Folders {
             }
         }
         let set = Arc::new(set);
-        self.folders.insert(oid, set.clone());
+        self.folders.insert(memo_key, set.clone());
         Ok(set)
     }
 }

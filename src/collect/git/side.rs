@@ -192,43 +192,29 @@ pub(super) fn walk_with_side<T>(
         None
     };
     let Some(second) = second else {
-        // Each batch is worked through here as soon as it is full.
-        let objects = Objects {
-            repo,
-            odb: repo.odb().ok(),
-        };
-        let mut side = Side::new(objects, None, dirs);
-        let mut batch = Batch::default();
-        let mut failed = Ok(());
-        let out = walk(&mut |tree, message| {
-            batch.add(tree, message);
-            if batch.trees.len() == BATCH {
-                // After a failure only the walk goes on, as on the side thread.
-                if failed.is_ok() {
-                    failed = side.batch(&batch);
-                }
-                batch.clear();
-            }
-        })?;
-        failed?;
-        side.batch(&batch)?;
-        return Ok((out, side.finish()));
+        return on_one_thread(repo, dirs, walk);
     };
     let path = repo.commondir().join("objects").join(".");
-    let (out, joined) = std::thread::scope(|scope| {
+    let ran = std::thread::scope(|scope| {
         let (sender, receiver) = mpsc::sync_channel::<Batch>(AHEAD);
-        let worker = scope.spawn(move || -> Result<SideOutput> {
-            let (odb, own) = match own_odb(&path) {
-                Some(odb) => (Some(odb), Some(path)),
-                None => (second.odb().ok(), None),
-            };
-            let objects = Objects { repo: &second, odb };
-            let mut side = Side::new(objects, own, dirs);
-            for batch in receiver {
-                side.batch(&batch)?;
-            }
-            Ok(side.finish())
-        });
+        let spawned = std::thread::Builder::new()
+            .name("history-side".to_string())
+            .spawn_scoped(scope, move || -> Result<SideOutput> {
+                let (odb, own) = match own_odb(&path) {
+                    Some(odb) => (Some(odb), Some(path)),
+                    None => (second.odb().ok(), None),
+                };
+                let objects = Objects { repo: &second, odb };
+                let mut side = Side::new(objects, own, dirs);
+                for batch in receiver {
+                    side.batch(&batch)?;
+                }
+                Ok(side.finish())
+            });
+        // A container's process limit can refuse the thread: then the walk's thread does it all.
+        let Ok(worker) = spawned else {
+            return Err(walk);
+        };
         let mut batch = Batch::default();
         let out = walk(&mut |tree, message| {
             batch.add(tree, message);
@@ -242,11 +228,43 @@ pub(super) fn walk_with_side<T>(
             let _ = sender.send(batch);
         }
         drop(sender);
-        (out, worker.join())
+        Ok((out, worker.join()))
     });
+    let (out, joined) = match ran {
+        Ok(both) => both,
+        Err(walk) => return on_one_thread(repo, dirs, walk),
+    };
     let out = out?;
     match joined {
         Ok(side) => Ok((out, side?)),
         Err(panic) => std::panic::resume_unwind(panic),
     }
+}
+
+/// The side work on the walk's own thread: each batch is worked through as soon as it is full.
+fn on_one_thread<T>(
+    repo: &Repository,
+    dirs: &[Vec<String>],
+    walk: impl FnOnce(&mut dyn FnMut(Oid, &[u8])) -> Result<T>,
+) -> Result<(T, SideOutput)> {
+    let objects = Objects {
+        repo,
+        odb: repo.odb().ok(),
+    };
+    let mut side = Side::new(objects, None, dirs);
+    let mut batch = Batch::default();
+    let mut failed = Ok(());
+    let out = walk(&mut |tree, message| {
+        batch.add(tree, message);
+        if batch.trees.len() == BATCH {
+            // After a failure only the walk goes on, as on the side thread.
+            if failed.is_ok() {
+                failed = side.batch(&batch);
+            }
+            batch.clear();
+        }
+    })?;
+    failed?;
+    side.batch(&batch)?;
+    Ok((out, side.finish()))
 }

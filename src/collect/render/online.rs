@@ -58,11 +58,19 @@ pub fn collect(settings: &RenderSettings, evidence: &mut Evidence) -> Result<Col
     let (deploys_listed, events_listed, logs_listed, window, failed_spans) =
         std::thread::scope(|scope| {
             let (client, progress, events_path) = (&client, &progress, events_path.as_str());
+            // Events page beside the deploys when the window is known up front, else once
+            // the deploys have fixed it. A thread the system refuses (a container's process
+            // limit) leaves the fetch to this thread, after the rest.
+            let spawn_events = |window: Window| {
+                let fallback = window.clone();
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || {
+                        fetch_events(client, events_path, &window, progress)
+                    })
+                    .map_err(|_| fallback)
+            };
             let early_events = (explicit_window.since.is_some() && explicit_window.until.is_some())
-                .then(|| {
-                    let window = explicit_window.clone();
-                    scope.spawn(move || fetch_events(client, events_path, &window, progress))
-                });
+                .then(|| spawn_events(explicit_window.clone()));
 
             let mut enough =
                 |items: &[Value]| stop_at_last_good && assemble::reaches_last_good(items);
@@ -77,10 +85,7 @@ pub fn collect(settings: &RenderSettings, evidence: &mut Evidence) -> Result<Col
             );
             let window = window_from(&deploys_listed.items, &explicit_window);
 
-            let late_events = early_events.is_none().then(|| {
-                let window = window.clone();
-                scope.spawn(move || fetch_events(client, events_path, &window, progress))
-            });
+            let late_events = early_events.is_none().then(|| spawn_events(window.clone()));
             let failed_spans = failed_deploy_spans(&deploys_listed.items, &window);
             let logs_listed = match service.owner_id.as_deref() {
                 Some(owner) if !failed_spans.is_empty() => fetch_all_logs(
@@ -93,9 +98,11 @@ pub fn collect(settings: &RenderSettings, evidence: &mut Evidence) -> Result<Col
                 ),
                 _ => Vec::new(),
             };
-            let events_listed = early_events
-                .or(late_events)
-                .and_then(|h| h.join().unwrap_or_else(|_| Some(worker_died())));
+            let events_listed = match early_events.or(late_events) {
+                Some(Ok(handle)) => handle.join().unwrap_or_else(|_| Some(worker_died())),
+                Some(Err(window)) => fetch_events(client, events_path, &window, progress),
+                None => None,
+            };
             (
                 deploys_listed,
                 events_listed,
@@ -302,20 +309,24 @@ fn fetch_all_logs(
     let queue = Mutex::new(spans.clone());
     let results = Mutex::new(Vec::new());
     let workers = concurrency.min(spans.len());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let next = match queue.lock() {
-                    Ok(mut q) => q.pop(),
-                    Err(_) => None,
-                };
-                let Some(span) = next else { break };
-                let listed = paging::fetch_logs(client, owner_id, resource, span, &limit, progress);
-                if let Ok(mut r) = results.lock() {
-                    r.push((span, listed));
-                }
-            });
+    let work = || loop {
+        let next = match queue.lock() {
+            Ok(mut q) => q.pop(),
+            Err(_) => None,
+        };
+        let Some(span) = next else { break };
+        let listed = paging::fetch_logs(client, owner_id, resource, span, &limit, progress);
+        if let Ok(mut r) = results.lock() {
+            r.push((span, listed));
         }
+    };
+    std::thread::scope(|scope| {
+        // This thread is one of the workers: threads the system refuses (a container's
+        // process limit) only make the fetch slower.
+        for _ in 1..workers {
+            let _ = std::thread::Builder::new().spawn_scoped(scope, work);
+        }
+        work();
     });
     let mut results = results.into_inner().unwrap_or_default();
     results.sort_by_key(|(span, _)| *span);
