@@ -613,8 +613,8 @@ mod tests {
         assert!(before_last.is_unknown("users") && before_last.is_unknown("deals"));
     }
 
-    #[test]
-    fn dropping_the_fk_by_its_default_name_forgets_it() {
+    /// The n2 neighbour's schema before its failing revision: users.id referenced by deals.
+    fn n2_before_the_alter() -> (Schema, Origin<'static>) {
         let mut schema = Schema::new();
         let origin = Origin {
             revision: "r",
@@ -627,6 +627,12 @@ mod tests {
                 }
             }
         }
+        (schema, origin)
+    }
+
+    #[test]
+    fn dropping_the_fk_by_its_default_name_forgets_it() {
+        let (mut schema, origin) = n2_before_the_alter();
         assert_eq!(schema.foreign_keys_using("users", "id").len(), 1);
         schema.apply(
             &Operation::DropConstraint {
@@ -642,18 +648,7 @@ mod tests {
 
     #[test]
     fn renames_follow_foreign_keys() {
-        let mut schema = Schema::new();
-        let origin = Origin {
-            revision: "r",
-            file: "f.py",
-        };
-        for rev in upgrade_order(&testkit::n2_alter_referenced()) {
-            if rev.id != "cccc00000003" {
-                for op in &rev.upgrade {
-                    schema.apply(&op.op, origin);
-                }
-            }
-        }
+        let (mut schema, origin) = n2_before_the_alter();
         schema.apply(
             &Operation::RenameTable {
                 from: "users".into(),
