@@ -311,24 +311,14 @@ fn strongly_connected(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
 /// Builds a set from `(file name, source)` pairs with the real parser, for unit tests.
 #[cfg(test)]
 pub(crate) fn set_from_sources(folder: &str, files: &[(&str, &str)]) -> MigrationSet {
-    let mut revisions: Vec<Revision> = files
+    let revisions: Vec<Revision> = files
         .iter()
         .map(|(name, text)| {
             crate::migrations::alembic::parse_revision(&format!("{folder}/{name}"), text.as_bytes())
                 .unwrap_or_else(|f| panic!("{name}: {f}"))
         })
         .collect();
-    revisions.sort_by(|a, b| a.file.cmp(&b.file));
-    let mut set = MigrationSet {
-        path: folder.to_string(),
-        framework: "alembic".to_string(),
-        commit: None,
-        revisions,
-        heads: Vec::new(),
-        bases: Vec::new(),
-        branchpoints: Vec::new(),
-        mergepoints: Vec::new(),
-    };
+    let mut set = MigrationSet::new(folder, revisions);
     compute(&mut set);
     set
 }

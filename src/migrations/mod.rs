@@ -64,17 +64,7 @@ pub fn load(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, 
                 }
             }
         }
-        revisions.sort_by(|a, b| a.file.cmp(&b.file));
-        let mut set = MigrationSet {
-            path: folder.clone(),
-            framework: "alembic".to_string(),
-            commit: None,
-            revisions,
-            heads: Vec::new(),
-            bases: Vec::new(),
-            branchpoints: Vec::new(),
-            mergepoints: Vec::new(),
-        };
+        let mut set = MigrationSet::new(folder.clone(), revisions);
         graph::compute(&mut set);
         sets.push(set);
     }

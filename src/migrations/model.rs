@@ -28,6 +28,24 @@ pub struct MigrationSet {
     pub mergepoints: Vec<String>,
 }
 
+impl MigrationSet {
+    /// An Alembic set of `revisions`, sorted by file, before its graph is computed
+    /// ([`graph::compute`](crate::migrations::graph::compute) fills heads, bases and the rest).
+    pub fn new(path: impl Into<String>, mut revisions: Vec<Revision>) -> Self {
+        revisions.sort_by(|a, b| a.file.cmp(&b.file));
+        MigrationSet {
+            path: path.into(),
+            framework: "alembic".to_string(),
+            commit: None,
+            revisions,
+            heads: Vec::new(),
+            bases: Vec::new(),
+            branchpoints: Vec::new(),
+            mergepoints: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Revision {
     pub id: String,

@@ -127,18 +127,8 @@ pub fn revision(id: &str, parent: Option<&str>, file: &str, upgrade: Vec<Operati
     }
 }
 
-pub fn set(path: &str, mut revisions: Vec<Revision>) -> MigrationSet {
-    revisions.sort_by(|a, b| a.file.cmp(&b.file));
-    MigrationSet {
-        path: path.to_string(),
-        framework: "alembic".to_string(),
-        commit: None,
-        revisions,
-        heads: Vec::new(),
-        bases: Vec::new(),
-        branchpoints: Vec::new(),
-        mergepoints: Vec::new(),
-    }
+pub fn set(path: &str, revisions: Vec<Revision>) -> MigrationSet {
+    MigrationSet::new(path, revisions)
 }
 
 /// `users` as the seed's first revision creates it; `first` is the `op.create_table` line.
