@@ -326,6 +326,7 @@ fn log_chain(
 /// The clairvoyant client of the lower bound: every chain on its own thread, each failed
 /// deploy's logs asked for as soon as the page listing it (and the owner id) is in hand.
 fn ideal_client(base: &str, since: &str, until: &str) -> Result<(usize, usize), String> {
+    postmortem::collect::render::client::install_tls_provider();
     let http = reqwest::blocking::Client::builder()
         .pool_max_idle_per_host(256)
         .build()

@@ -163,6 +163,13 @@ impl fmt::Display for FetchError {
     }
 }
 
+/// Makes ring the process's TLS crypto provider: reqwest is built without one (aws-lc-rs doubled
+/// the cold build) and refuses to build a client until one is installed. A provider already
+/// installed, by us or by a program embedding the library, is kept.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 pub struct Client {
     http: reqwest::blocking::Client,
     base: String,
@@ -177,6 +184,7 @@ impl Client {
         let base = base_url.trim_end_matches('/').to_string();
         Url::parse(&base)
             .map_err(|e| crate::Error::Usage(format!("invalid Render API URL {base:?}: {e}")))?;
+        install_tls_provider();
         let http = reqwest::blocking::Client::builder()
             .connect_timeout(policy.connect_timeout)
             .timeout(policy.request_timeout)
