@@ -42,7 +42,8 @@ fn full_context() -> Value {
         "verification": ["The deals page loads"],
     });
     c["evidence"]["service"]["pre_deploy_command"] = json!("alembic upgrade head");
-    c["evidence"]["notes"] = json!([{"source": "render.events", "message": "HTTP 503 after 4 tries"}]);
+    c["evidence"]["notes"] =
+        json!([{"source": "render.events", "message": "HTTP 503 after 4 tries"}]);
     for lf in [&mut c["view"]["log_failure"]] {
         lf["script"] = json!("entrypoint.sh");
         lf["script_line"] = json!(39);
@@ -52,10 +53,7 @@ fn full_context() -> Value {
     let root = c["view"]["root_finding"].clone();
     let phantom = c["view"]["phantoms"][0].clone();
     for f in [root.clone(), phantom] {
-        c["view"]["other_findings"]
-            .as_array_mut()
-            .unwrap()
-            .push(f);
+        c["view"]["other_findings"].as_array_mut().unwrap().push(f);
     }
     c["view"]["test_engine_findings"]
         .as_array_mut()

@@ -1,0 +1,71 @@
+//! The tool on a small repository of a user's own (tests/support/userrepo.rs), run as the
+//! binary the way a new user runs it: with saved Render CLI output, and without Render data.
+
+#[path = "support/userrepo.rs"]
+mod userrepo;
+
+use std::path::Path;
+use std::process::Output;
+
+fn postmortem(dir: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_postmortem"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RENDER_SERVICE_ID")
+        .env_remove("RENDER_API_KEY")
+        .env_remove("RENDER_API_URL")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITLAB_CI")
+        .env("POSTMORTEM_NOW", "2026-11-05T12:00:00Z")
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn section<'a>(report: &'a str, heading: &str) -> &'a str {
+    let start = report
+        .find(heading)
+        .unwrap_or_else(|| panic!("no section {heading}:\n{report}"));
+    let rest = &report[start..];
+    let end = rest[heading.len()..]
+        .find("\n## ")
+        .map_or(rest.len(), |i| i + heading.len());
+    &rest[..end]
+}
+
+fn setup() -> (tempfile::TempDir, userrepo::UserRepo) {
+    let dir = tempfile::tempdir().unwrap();
+    let u = userrepo::build(dir.path());
+    (dir, u)
+}
+
+/// The deploy log names the failing revision but has no traceback line with a file and line:
+/// the `migration-failed-in-logs` finding has a file and no line, and the report is written.
+#[test]
+fn a_log_failure_without_a_traceback_line_still_gives_a_report() {
+    let (_d, u) = setup();
+    let out = u.repo.join("postmortem.md");
+    let run = postmortem(
+        &u.repo,
+        &[
+            "report",
+            "--render-data",
+            u.export.to_str().unwrap(),
+            "-o",
+            "postmortem.md",
+        ],
+    );
+    assert_ne!(run.status.code(), Some(2), "{}", stderr(&run));
+    let report = std::fs::read_to_string(out).unwrap();
+    let other = section(&report, "## Other Findings");
+    assert!(
+        other.contains(&format!(
+            "| `migration-failed-in-logs` | `{}` |",
+            userrepo::BAD_MIGRATION
+        )),
+        "{other}"
+    );
+}
