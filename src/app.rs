@@ -196,7 +196,10 @@ fn check_cmd(args: CheckArgs, clock: DateTime<Utc>) -> Result<Status> {
         CheckFormat::Text => check_output::text(findings),
         CheckFormat::Json => to_json(&check_output::json(findings))?,
         CheckFormat::Github => check_output::github(findings),
-        CheckFormat::Sarif => to_json(&check_output::sarif(findings))?,
+        CheckFormat::Sarif => to_json(&check_output::sarif(
+            findings,
+            &pipeline::sarif_places(&config, &evidence)?,
+        ))?,
     };
     write_output(args.out.output.as_deref(), &text)?;
     let failing = findings.iter().any(|f| f.severity >= config.fail_on);

@@ -225,6 +225,56 @@ fn slashes(p: &Path) -> String {
         .join("/")
 }
 
+/// Where the SARIF results of findings without a file go (see [`report::check_output::SarifPlaces`]):
+/// a commit's result at a file it changed, preferring one in a migration folder; anything else
+/// at the newest migration head's file, or the first migration folder.
+pub fn sarif_places(
+    config: &Config,
+    evidence: &Evidence,
+) -> Result<report::check_output::SarifPlaces> {
+    let folders: Vec<&str> = evidence
+        .migration_sets
+        .iter()
+        .map(|s| s.path.as_str())
+        .collect();
+    let in_folder = |p: &str| folders.iter().any(|f| p.starts_with(&format!("{f}/")));
+    let mut places = report::check_output::SarifPlaces {
+        repository: evidence
+            .migration_sets
+            .iter()
+            .find_map(|s| {
+                let head = s.heads.first()?;
+                s.revisions
+                    .iter()
+                    .find(|r| &r.id == head)
+                    .map(|r| r.file.clone())
+            })
+            .or_else(|| folders.first().map(|f| f.to_string()))
+            .unwrap_or_default(),
+        ..Default::default()
+    };
+    let commits: std::collections::BTreeSet<&String> = evidence
+        .findings
+        .iter()
+        .filter(|f| f.file.is_none())
+        .filter_map(|f| f.commit.as_ref())
+        .collect();
+    if commits.is_empty() {
+        return Ok(places);
+    }
+    let repo = GitRepo::open(&config.repo)?;
+    for sha in commits {
+        let Ok(paths) = repo.changed_paths(sha) else {
+            continue;
+        };
+        let pick = paths.iter().find(|p| in_folder(p)).or(paths.first());
+        if let Some(path) = pick {
+            places.commits.insert(sha.clone(), path.clone());
+        }
+    }
+    Ok(places)
+}
+
 /// Analysis and the template context, from evidence alone (what `render` does offline).
 pub fn context(evidence: Evidence, now: Option<DateTime<Utc>>) -> ReportContext {
     let analysis = analyze::analyze(&evidence, now);

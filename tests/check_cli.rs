@@ -208,3 +208,47 @@ fn sarif_output_is_valid_sarif_2_1_0() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[path = "support/github_sarif.rs"]
+mod github_sarif;
+
+/// What GitHub's code scanning refuses beyond the schema: results without a location (the
+/// phantom-migration results had none), empty or absolute URIs, links that lead nowhere.
+#[test]
+fn sarif_output_meets_github_code_scanning_requirements() {
+    let repo = seed_repo();
+    let o = check(repo.path(), &["--format", "sarif"]);
+    assert_eq!(o.status.code(), Some(1));
+    let sarif: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let problems = github_sarif::problems(&sarif, repo.path());
+    assert!(problems.is_empty(), "{problems:#?}");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let phantoms: Vec<&serde_json::Value> = results
+        .iter()
+        .filter(|r| r["ruleId"] == "phantom-migration")
+        .collect();
+    assert_eq!(phantoms.len(), 2);
+    for p in phantoms {
+        // A file the commit changed.
+        let uri = p["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap();
+        assert!(uri.starts_with("backend/"), "{uri}");
+    }
+    // Each rule's help names the file that documents it, and that file exists.
+    for rule in sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+    {
+        let markdown = rule["help"]["markdown"].as_str().unwrap();
+        let doc = markdown.rsplit('`').nth(1).unwrap();
+        assert!(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(doc).is_file(),
+            "{doc} (rule {})",
+            rule["id"]
+        );
+        if let Some(uri) = rule.get("helpUri") {
+            assert!(uri.as_str().unwrap().ends_with(doc), "{uri}");
+        }
+    }
+}

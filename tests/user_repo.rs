@@ -69,3 +69,28 @@ fn a_log_failure_without_a_traceback_line_still_gives_a_report() {
         "{other}"
     );
 }
+
+#[path = "support/github_sarif.rs"]
+mod github_sarif;
+
+/// The "fix" commit changed only README.md: its phantom-migration result is placed there,
+/// since GitHub refuses a result without a location.
+#[test]
+fn sarif_places_every_result_where_github_accepts_it() {
+    let (_d, u) = setup();
+    let o = postmortem(&u.repo, &["check", "--format", "sarif"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let sarif: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let problems = github_sarif::problems(&sarif, &u.repo);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let phantom = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "phantom-migration")
+        .unwrap();
+    assert_eq!(
+        phantom["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "README.md"
+    );
+}

@@ -1,6 +1,7 @@
 //! What `postmortem check` prints: text for people, JSON for scripts, workflow annotations for
 //! GitHub Actions, SARIF 2.1.0 for code-scanning tools.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde_json::{json, Value};
@@ -103,8 +104,37 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// Where SARIF results without a file of their own are placed. GitHub's code scanning refuses
+/// a result without a location ("locationFromSarifResult: expected at least one location") or
+/// with an empty `artifactLocation.uri`, and documents no repository-level location, so every
+/// result gets a real path of the repository.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SarifPlaces {
+    /// Per commit SHA: a file that commit changed (a migration file when it touched one).
+    pub commits: BTreeMap<String, String>,
+    /// For a result with neither: the repository-level anchor (the migration folder's head
+    /// revision file, or the folder itself).
+    pub repository: String,
+}
+
+/// The project's repository URL from Cargo.toml, when it has one: there is no public URL
+/// yet, and a made-up link would send code-scanning users to a dead page.
+fn project_url() -> Option<&'static str> {
+    Some(env!("CARGO_PKG_REPOSITORY").trim_end_matches('/')).filter(|u| !u.is_empty())
+}
+
+/// The file in this repository that documents rule `name` (what it flags, why it breaks, an
+/// example and the fix): one file per rule, named after it.
+pub fn rule_doc_path(name: &str) -> String {
+    if name == UNUSED_IGNORE.name {
+        "src/check/mod.rs".to_string()
+    } else {
+        format!("src/check/rules/{}.rs", name.replace('-', "_"))
+    }
+}
+
 /// SARIF 2.1.0: the registry becomes the driver's rule table; each finding a result.
-pub fn sarif(findings: &[Finding]) -> Value {
+pub fn sarif(findings: &[Finding], places: &SarifPlaces) -> Value {
     let metas: Vec<&crate::check::RuleMeta> = REGISTRY
         .iter()
         .map(|r| r.meta())
@@ -118,12 +148,20 @@ pub fn sarif(findings: &[Finding]) -> Value {
     let rules: Vec<Value> = metas
         .iter()
         .map(|m| {
-            json!({
+            let doc = rule_doc_path(m.name);
+            let mut rule = json!({
                 "id": m.name,
                 "shortDescription": {"text": m.summary},
-                "help": {"text": m.help},
+                "help": {
+                    "text": format!("{} Documented in {doc} of postmortem.", m.help),
+                    "markdown": format!("{}\n\nWhat it flags, why it breaks deploys, an example and the fix: `{doc}` in postmortem's repository.", m.help),
+                },
                 "defaultConfiguration": {"level": level(m.severity)},
-            })
+            });
+            if let Some(url) = project_url() {
+                rule["helpUri"] = json!(format!("{url}/blob/main/{doc}"));
+            }
+            rule
         })
         .collect();
     let results: Vec<Value> = findings
@@ -137,14 +175,22 @@ pub fn sarif(findings: &[Finding]) -> Value {
             if let Some(index) = metas.iter().position(|m| m.name == f.rule) {
                 result["ruleIndex"] = json!(index);
             }
-            if let Some(file) = &f.file {
-                let mut location =
-                    json!({"artifactLocation": {"uri": file, "uriBaseId": "%SRCROOT%"}});
-                if let Some(line) = f.line.filter(|l| *l > 0) {
-                    location["region"] = json!({"startLine": line});
-                }
-                result["locations"] = json!([{"physicalLocation": location}]);
-            }
+            let (uri, line) = match (&f.file, &f.commit) {
+                (Some(file), _) => (file.as_str(), f.line.filter(|l| *l > 0).unwrap_or(1)),
+                (None, Some(sha)) => (
+                    places
+                        .commits
+                        .get(sha)
+                        .map_or(places.repository.as_str(), String::as_str),
+                    1,
+                ),
+                (None, None) => (places.repository.as_str(), 1),
+            };
+            let uri = if uri.is_empty() { "." } else { uri };
+            result["locations"] = json!([{"physicalLocation": {
+                "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": line},
+            }}]);
             let mut props = serde_json::Map::new();
             if let Some(c) = &f.commit {
                 props.insert("commit".into(), json!(c));
@@ -158,16 +204,19 @@ pub fn sarif(findings: &[Finding]) -> Value {
             result
         })
         .collect();
+    let mut driver = json!({
+        "name": env!("CARGO_PKG_NAME"),
+        "version": env!("CARGO_PKG_VERSION"),
+        "rules": rules,
+    });
+    if let Some(url) = project_url() {
+        driver["informationUri"] = json!(url);
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {
-                "name": env!("CARGO_PKG_NAME"),
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/postmortem-tool/postmortem",
-                "rules": rules,
-            }},
+            "tool": {"driver": driver},
             "results": results,
         }],
     })
@@ -216,7 +265,7 @@ mod tests {
 
     #[test]
     fn sarif_results_point_into_the_rule_table() {
-        let out = sarif(&[finding()]);
+        let out = sarif(&[finding()], &SarifPlaces::default());
         let run = &out["runs"][0];
         let index = run["results"][0]["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(
@@ -227,5 +276,30 @@ mod tests {
             run["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"],
             39
         );
+    }
+
+    #[test]
+    fn sarif_gives_every_result_a_location() {
+        let meta = &crate::check::rules::phantom_migration::META;
+        let commit_only = Finding::new(meta, "names a migration it lacks").commit("abc123");
+        let nowhere = Finding::new(meta, "no file, no commit");
+        let places = SarifPlaces {
+            commits: [("abc123".to_string(), "migrations/versions/x.py".to_string())].into(),
+            repository: "migrations/versions/head.py".into(),
+        };
+        let out = sarif(&[commit_only, nowhere], &places);
+        let uri = |i: usize| {
+            out["runs"][0]["results"][i]["locations"][0]["physicalLocation"]["artifactLocation"]
+                ["uri"]
+                .clone()
+        };
+        assert_eq!(uri(0), "migrations/versions/x.py");
+        assert_eq!(uri(1), "migrations/versions/head.py");
+        // No project URL in Cargo.toml: no made-up links.
+        if env!("CARGO_PKG_REPOSITORY").is_empty() {
+            assert!(out["runs"][0]["tool"]["driver"]
+                .get("informationUri")
+                .is_none());
+        }
     }
 }

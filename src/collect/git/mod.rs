@@ -140,6 +140,30 @@ impl GitRepo {
         })
     }
 
+    /// Paths (from the work tree root) that commit `sha` changed against its first parent,
+    /// sorted; every path of its tree for a root commit.
+    pub fn changed_paths(&self, sha: &str) -> Result<Vec<String>> {
+        let full = self
+            .resolve(sha)
+            .ok_or_else(|| Error::Git(format!("commit {sha} is not in {}", self.describe())))?;
+        let commit = self.repo.find_commit(Oid::from_str(&full)?)?;
+        let parent = match commit.parents().next() {
+            Some(p) => Some(p.tree()?),
+            None => None,
+        };
+        let diff = self
+            .repo
+            .diff_tree_to_tree(parent.as_ref(), Some(&commit.tree()?), None)?;
+        let mut paths: Vec<String> = diff
+            .deltas()
+            .filter_map(|d| d.new_file().path().or_else(|| d.old_file().path()))
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .collect();
+        paths.sort();
+        paths.dedup();
+        Ok(paths)
+    }
+
     /// Indexes the whole history reachable from HEAD: which commits name which migration IDs,
     /// and which commits added or removed which migration revisions in `migration_dirs`
     /// (folders relative to the repository root, searched recursively).
