@@ -189,7 +189,8 @@ fn check_cmd(args: CheckArgs, clock: DateTime<Utc>) -> Result<Status> {
         write_output(args.out.output.as_deref(), &text)?;
         return Ok(Status::Ok);
     }
-    let config = Config::resolve(&args.source, args.fail_on.as_deref(), None, clock)?;
+    let source: crate::cli::SourceArgs = args.source.clone().into();
+    let config = Config::resolve(&source, args.fail_on.as_deref(), None, clock)?;
     let evidence = pipeline::check(&config, args.range.as_deref())?;
     let findings = &evidence.findings;
     let text = match args.format {

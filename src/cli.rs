@@ -33,6 +33,11 @@ pub enum Command {
     /// Render a saved evidence snapshot to markdown, offline (no network, no repository)
     Render(RenderArgs),
     /// Run the rules as a CI gate: exit 0 when clean, 1 on findings at/above --fail-on, 2 on errors
+    #[command(
+        after_help = "`check` reads the repository only. The deploy rules (failed-deploy-streak, \
+migration-failed-in-logs) need Render's deploys and logs: run `postmortem report --service …` or \
+`--render-data DIR` for them."
+    )]
     Check(CheckArgs),
     /// Show the migration graph (heads, merges) and its findings
     Migrations(MigrationsArgs),
@@ -85,6 +90,57 @@ pub struct SourceArgs {
     /// of relative --since/--until [default: the clock]
     #[arg(long, value_name = "TIME", env = "POSTMORTEM_NOW")]
     pub now: Option<String>,
+}
+
+/// The options of `check`: the repository side of [`SourceArgs`]. `check` judges the change in
+/// the repository, so Render's flags are not accepted (clap rejects them instead of ignoring
+/// them): deploy history would make the gate depend on production rather than on the change.
+#[derive(Debug, Args, Default, Clone)]
+pub struct RepoArgs {
+    /// postmortem.yaml to read [default: postmortem.yaml at the repository root]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Git repository (or a folder inside one) [default: .]
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+
+    /// Only check commit messages committed at or after TIME: RFC 3339 or relative to now
+    /// (48h, 7d)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Only check commit messages committed at or before TIME: RFC 3339 or relative to now
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Migration folder (repeatable) [default: discovered from alembic.ini or **/alembic/versions]
+    #[arg(long = "migrations", value_name = "DIR")]
+    pub migrations: Vec<PathBuf>,
+
+    /// Disable a rule (repeatable); see `postmortem check --list-rules`
+    #[arg(long, value_name = "RULE")]
+    pub disable: Vec<String>,
+
+    /// The time to treat as "now" (RFC 3339), the base of relative --since/--until
+    /// [default: the clock]
+    #[arg(long, value_name = "TIME", env = "POSTMORTEM_NOW")]
+    pub now: Option<String>,
+}
+
+impl From<RepoArgs> for SourceArgs {
+    fn from(a: RepoArgs) -> SourceArgs {
+        SourceArgs {
+            config: a.config,
+            repo: a.repo,
+            since: a.since,
+            until: a.until,
+            migrations: a.migrations,
+            disable: a.disable,
+            now: a.now,
+            ..SourceArgs::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -171,7 +227,7 @@ pub enum CheckFormat {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     #[command(flatten)]
-    pub source: SourceArgs,
+    pub source: RepoArgs,
     #[command(flatten)]
     pub out: OutputArgs,
     /// Output format

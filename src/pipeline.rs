@@ -86,8 +86,8 @@ pub fn check(config: &Config, range: Option<&str>) -> Result<Evidence> {
     let repo = GitRepo::open(&config.repo)?;
     // The index still covers the whole history, so a revision named in the range is known to
     // have been removed or added elsewhere; only the messages checked are narrowed.
-    let scope = if range.is_some() || config.since.is_some() {
-        Some(repo.commits_in(range, config.since)?)
+    let scope = if range.is_some() || config.since.is_some() || config.until.is_some() {
+        Some(repo.commits_in(range, config.since, config.until)?)
     } else {
         None
     };

@@ -94,3 +94,51 @@ fn sarif_places_every_result_where_github_accepts_it() {
         "README.md"
     );
 }
+
+/// `check` is the CI gate on the repository: Render's flags are refused, not ignored, and the
+/// window flags narrow the commit messages it reads.
+#[test]
+fn check_refuses_render_flags_and_honours_the_window() {
+    let (_d, u) = setup();
+    let export = u.export.to_str().unwrap();
+    for args in [
+        vec!["check", "--render-data", export],
+        vec!["check", "--service", "srv-x"],
+        vec!["check", "--render-api-url", "http://127.0.0.1:9"],
+    ] {
+        let o = postmortem(&u.repo, &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(args[1]), "{args:?}: {}", stderr(&o));
+    }
+    let rules = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["check", "--format", "json"];
+        all.extend(args);
+        let o = postmortem(&u.repo, &all);
+        let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // The "fix" commit is from 2026-11-05 10:00.
+    assert_eq!(rules(&[]), ["fk-type-mismatch", "phantom-migration"]);
+    assert_eq!(
+        rules(&["--until", "2026-11-04T00:00:00Z"]),
+        ["fk-type-mismatch"]
+    );
+    assert_eq!(
+        rules(&["--since", "2026-11-06T00:00:00Z"]),
+        ["fk-type-mismatch"]
+    );
+    assert_eq!(
+        rules(&[
+            "--since",
+            "2026-11-05T00:00:00Z",
+            "--until",
+            "2026-11-05T23:00:00Z"
+        ]),
+        ["fk-type-mismatch", "phantom-migration"]
+    );
+}

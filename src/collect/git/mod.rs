@@ -172,11 +172,13 @@ impl GitRepo {
     }
 
     /// SHAs of the commits `postmortem check --range/--since` looks at: `A..B` (or a single
-    /// revision and its history; HEAD's history without a range), committed at or after `since`.
+    /// revision and its history; HEAD's history without a range), committed at or after `since`
+    /// and at or before `until`.
     pub fn commits_in(
         &self,
         range: Option<&str>,
         since: Option<chrono::DateTime<chrono::Utc>>,
+        until: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<HashSet<String>> {
         let bad = |e: git2::Error| {
             crate::Error::Usage(format!(
@@ -209,8 +211,9 @@ impl GitRepo {
         };
         let mut shas = HashSet::new();
         for oid in self.walk(&tips, &hide, None)? {
-            if let Some(since) = since {
-                if utc(self.repo.find_commit(oid)?.time()) < since {
+            if since.is_some() || until.is_some() {
+                let at = utc(self.repo.find_commit(oid)?.time());
+                if since.is_some_and(|s| at < s) || until.is_some_and(|u| at > u) {
                     continue;
                 }
             }
