@@ -27,6 +27,9 @@ pub fn is_partial(evidence: &Evidence) -> bool {
     evidence
         .notes
         .iter()
+        .filter(|n| {
+            n.source != collect::render::EXPORT_NOTE && n.source != collect::render::WINDOW_NOTE
+        })
         .any(|n| n.source.starts_with("render") || n.source.starts_with("git"))
 }
 

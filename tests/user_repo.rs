@@ -142,3 +142,102 @@ fn check_refuses_render_flags_and_honours_the_window() {
         ["fk-type-mismatch", "phantom-migration"]
     );
 }
+
+fn report(u: &userrepo::UserRepo, extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec![
+        "report",
+        "--render-data",
+        u.export.to_str().unwrap(),
+        "-o",
+        "out.md",
+    ];
+    args.extend(extra);
+    let o = postmortem(&u.repo, &args);
+    let text = std::fs::read_to_string(u.repo.join("out.md"))
+        .unwrap_or_else(|_| panic!("no report: {}", stderr(&o)));
+    (o.status.code(), text)
+}
+
+/// Saved CLI output has no events: the report does not claim "Render API Events", says what
+/// the export cannot hold, and the run is not partial for it (the README's offline recipe).
+#[test]
+fn a_cli_export_says_what_it_lacks_without_claiming_api_events() {
+    let (_d, u) = setup();
+    let (code, text) = report(&u, &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains("Render API Events"), "{text}");
+    assert!(!text.contains("events cited per deploy"), "{text}");
+    let evidence = section(&text, "## Failure Evidence");
+    assert!(evidence.contains("### Render Deploys"), "{evidence}");
+    assert!(evidence.contains("exit codes are unknown"), "{evidence}");
+    let gaps = section(&text, "## Gaps and Redactions");
+    assert!(gaps.contains("`render.export`: no events in"), "{gaps}");
+    // Code spans in notes stay code, not backslash-escaped backticks.
+    assert!(
+        gaps.contains("(save `render services -o json` there too"),
+        "{gaps}"
+    );
+    assert!(!gaps.contains("\\`"), "{gaps}");
+}
+
+/// A window with no deploy in it says so in the Gaps instead of giving a clean report.
+#[test]
+fn a_window_without_deploys_says_so() {
+    let (_d, u) = setup();
+    let (code, text) = report(&u, &["--since", "2026-11-05T11:00:00Z"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains("## Failure Evidence"), "{text}");
+    let gaps = section(&text, "## Gaps and Redactions");
+    assert!(
+        gaps.contains("`render.window`: no deploys of srv-userapp0000000000000 between 2026-11-05T11:00:00Z and"),
+        "{gaps}"
+    );
+}
+
+/// The good deploy went live when it finished (10:12:11), not when it was created (10:10:00).
+#[test]
+fn the_timeline_places_went_live_at_the_finish() {
+    let (_d, u) = setup();
+    let (_, text) = report(&u, &[]);
+    let timeline = section(&text, "## Timeline (UTC)");
+    let row = timeline
+        .lines()
+        .find(|l| l.contains("went live"))
+        .unwrap_or_else(|| panic!("{timeline}"));
+    assert!(
+        row.starts_with("| 2026-11-02 10:12:11 | deploy went live"),
+        "{row}"
+    );
+    assert!(row.contains("created 10:10:00"), "{row}");
+}
+
+/// Notes carry code spans (`git fetch --unshallow`); the Gaps show them as code.
+#[test]
+fn gap_notes_keep_their_code_spans() {
+    let (_d, u) = setup();
+    let o = postmortem(
+        &u.repo,
+        &[
+            "collect",
+            "--render-data",
+            u.export.to_str().unwrap(),
+            "-o",
+            "ev.json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let path = u.repo.join("ev.json");
+    let mut ev: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    ev["notes"].as_array_mut().unwrap().push(serde_json::json!({
+        "source": "git",
+        "message": "the clone is shallow; run `git fetch --unshallow` and re-run"
+    }));
+    std::fs::write(&path, ev.to_string()).unwrap();
+    let o = postmortem(&u.repo, &["render", "ev.json"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("- `git`: the clone is shallow; run `git fetch --unshallow` and re-run"),
+        "{text}"
+    );
+}

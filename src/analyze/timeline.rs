@@ -62,10 +62,15 @@ fn describe_deploy(deploy: &Deploy) -> String {
         "deactivated" => "succeeded (later superseded)".to_string(),
         other => other.replace('_', " "),
     };
-    let finished = deploy
-        .finished_at
-        .map(|f| format!(", finished {}", f.format("%H:%M:%S")))
-        .unwrap_or_default();
+    // A deploy that went live is placed at the time it went live (see `outcome_time`); the
+    // other end of its span is then its creation.
+    let finished = match (outcome_time(deploy), deploy.created_at) {
+        (Some(_), Some(c)) => format!(", created {}", c.format("%H:%M:%S")),
+        _ => deploy
+            .finished_at
+            .map(|f| format!(", finished {}", f.format("%H:%M:%S")))
+            .unwrap_or_default(),
+    };
     let failure = deploy
         .failure
         .as_ref()
@@ -78,6 +83,15 @@ fn describe_deploy(deploy: &Deploy) -> String {
         })
         .unwrap_or_default();
     format!("deploy {outcome}{failure}{commit}{finished}")
+}
+
+/// When a successful deploy went live: its finish, not its creation (a build and a start lie
+/// between them). `None` for other deploys, which stay at their creation time.
+fn outcome_time(deploy: &Deploy) -> Option<DateTime<Utc>> {
+    match deploy.status.as_str() {
+        "live" | "deactivated" => deploy.finished_at,
+        _ => None,
+    }
 }
 
 /// The timeline, sorted by time, then source, kind and text. With a streak it starts at the last
@@ -103,7 +117,7 @@ pub fn build(
 
     let mut out = Vec::new();
     for deploy in deploys {
-        let Some(at) = deploy_time(deploy) else {
+        let Some(at) = outcome_time(deploy).or_else(|| deploy_time(deploy)) else {
             continue;
         };
         let mut e = entry(at, "deploy", describe_deploy(deploy), deploy.id.clone());

@@ -87,7 +87,7 @@ fn without_a_service_object_the_id_comes_from_the_events_and_a_note_says_what_is
     assert_eq!(e.service.id, SRV);
     assert_eq!(e.deploys.len(), 5);
     assert!(notes(&e)[0]
-        .starts_with("render.service: no saved service object for srv-d3ii9qk9c44c73aqsli0"));
+        .starts_with("render.export: no saved service object for srv-d3ii9qk9c44c73aqsli0"));
 }
 
 #[test]

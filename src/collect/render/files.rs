@@ -280,6 +280,7 @@ pub(crate) fn collect(
         .map(|d| d.into_evidence(&mut evidence.redactions))
         .collect();
 
+    let saved_events = saved.events.len();
     let mut seen = std::collections::HashSet::new();
     let events = saved
         .events
@@ -302,6 +303,16 @@ pub(crate) fn collect(
         })
         .map(|l| l.into_evidence(&mut evidence.redactions))
         .collect();
+
+    if saved_events == 0 {
+        evidence.note(
+            super::EXPORT_NOTE,
+            format!(
+                "no events in {}: Render's CLI cannot export them, so exit codes and failure reasons are unknown (the API has them: --service with RENDER_API_KEY)",
+                dir.display()
+            ),
+        );
+    }
 
     Ok(Collected {
         service,
@@ -381,9 +392,9 @@ fn choose_service(
         })?,
     };
     evidence.note(
-        "render.service",
+        super::EXPORT_NOTE,
         format!(
-            "no saved service object for {id} in {}: owner, commands and health check path are unknown",
+            "no saved service object for {id} in {}: its name, owner, commands and health check path are unknown (save `render services -o json` there too to have them)",
             dir.display()
         ),
     );

@@ -61,6 +61,13 @@ impl Default for RenderSettings {
     }
 }
 
+/// Source of the notes about what a saved export cannot hold (no events from Render's CLI, no
+/// service object without `render services`): they say what the report lacks, but no source
+/// was unavailable, so they do not make the run partial.
+pub const EXPORT_NOTE: &str = "render.export";
+/// Source of the note that the incident window holds no deploy: nothing failed to answer.
+pub const WINDOW_NOTE: &str = "render.window";
+
 /// What a collector gathered, before failures are attributed and logs attached.
 pub(crate) struct Collected {
     service: Service,
@@ -125,6 +132,22 @@ pub fn collect(settings: &RenderSettings, evidence: &mut Evidence) -> crate::Res
         for event in &mut events {
             key_in_json(key, &mut event.details, counts);
         }
+    }
+    if deploys.is_empty() {
+        let bound = |t: Option<chrono::DateTime<chrono::Utc>>, open: &str| {
+            t.map_or(open.to_string(), |t| {
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            })
+        };
+        evidence.note(
+            WINDOW_NOTE,
+            format!(
+                "no deploys of {} between {} and {}: the report has no failure evidence from Render (widen --since/--until, or leave them out)",
+                service.id,
+                bound(window.since, "the first deploy"),
+                bound(window.until, "now"),
+            ),
+        );
     }
     assemble::attribute_failures(&mut deploys, &events);
     assemble::attach_logs(&mut logs, &deploys);
