@@ -308,15 +308,29 @@ fn write_new(path: &Path, text: &str, force: bool) -> Result<()> {
 }
 
 fn init_cmd(args: InitArgs) -> Result<Status> {
-    write_new(&args.output, config::STARTER, args.force)?;
-    eprintln!("wrote {}", args.output.display());
+    let config_path = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_CONFIG));
+    // `--force` applies to what was asked for: `init --template` asks for the template, and
+    // writes a starter configuration beside it only where there is none.
+    let config_asked = args.template.is_none() || args.output.is_some();
+    if config_asked {
+        write_new(&config_path, config::STARTER, args.force)?;
+        eprintln!("wrote {}", config_path.display());
+    } else if config_path.exists() {
+        eprintln!("kept {} as it is", config_path.display());
+    } else {
+        write_new(&config_path, config::STARTER, false)?;
+        eprintln!("wrote {}", config_path.display());
+    }
     if let Some(template) = &args.template {
         write_new(template, report::BUILTIN_TEMPLATE, args.force)?;
         eprintln!(
             "wrote {}: edit it, then pass --template {} (or set `template:` in {})",
             template.display(),
             template.display(),
-            args.output.display()
+            config_path.display()
         );
     }
     Ok(Status::Ok)

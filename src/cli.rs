@@ -1,4 +1,4 @@
-//! Command-line definitions. Values here are raw; `config.rs` merges them with incident.yaml
+//! Command-line definitions. Values here are raw; `config.rs` merges them with postmortem.yaml
 //! and the defaults.
 
 use std::path::PathBuf;
@@ -41,14 +41,14 @@ migration-failed-in-logs) need Render's deploys and logs: run `postmortem report
     Check(CheckArgs),
     /// Show the migration graph (heads, merges) and its findings
     Migrations(MigrationsArgs),
-    /// Write a starter incident.yaml, and with --template the builtin report template
+    /// Write a starter postmortem.yaml, or with --template the builtin report template
     Init(InitArgs),
 }
 
-/// Options every collecting command shares; each can also be set in incident.yaml.
+/// Options every collecting command shares; each can also be set in postmortem.yaml.
 #[derive(Debug, Args, Default, Clone)]
 pub struct SourceArgs {
-    /// incident.yaml to read; ./postmortem.yaml is read when present
+    /// Config file to read [default: postmortem.yaml in --repo or a parent, up to the repository root]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -203,7 +203,7 @@ pub struct RenderArgs {
     /// Render with this Tera template instead of the builtin one
     #[arg(long, value_name = "FILE")]
     pub template: Option<PathBuf>,
-    /// incident.yaml whose narrative (impact, status updates, lessons) replaces the snapshot's
+    /// postmortem.yaml whose narrative (impact, status updates, lessons) replaces the snapshot's
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The time to treat as "now" for an unresolved incident (RFC 3339)
@@ -270,13 +270,15 @@ pub struct MigrationsArgs {
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// Where to write the starter configuration
-    #[arg(short, long, value_name = "FILE", default_value = "postmortem.yaml")]
-    pub output: PathBuf,
-    /// Also write the builtin report template to this file, to customise and pass to --template
+    /// Where to write the starter configuration [default: postmortem.yaml]
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write the builtin report template to this file, to customise and pass to --template
+    /// (the starter configuration too, unless it already exists)
     #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "postmortem.md.tera")]
     pub template: Option<PathBuf>,
-    /// Overwrite existing files
+    /// Overwrite what was asked for if it exists: the template with --template, the
+    /// configuration without it (or when -o names it)
     #[arg(long)]
     pub force: bool,
 }

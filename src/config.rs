@@ -1,4 +1,4 @@
-//! One place where incident.yaml, flags and the environment become a [`Config`]:
+//! One place where postmortem.yaml, flags and the environment become a [`Config`]:
 //! a flag (or its environment variable) wins over the file, the file over the defaults.
 
 use std::collections::BTreeSet;
@@ -16,7 +16,7 @@ pub const DEFAULT_API_URL: &str = "https://api.render.com/v1";
 /// Read when no --config is given and the file exists.
 pub const DEFAULT_CONFIG: &str = "postmortem.yaml";
 
-/// incident.yaml as written. Unknown keys are errors, so a typo never silently does nothing.
+/// postmortem.yaml as written. Unknown keys are errors, so a typo never silently does nothing.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
@@ -64,6 +64,25 @@ impl FileConfig {
         file.template.as_mut().map(rebase);
         Ok(file)
     }
+}
+
+/// The `postmortem.yaml` that applies to `start` (the --repo folder, or the working directory):
+/// the nearest one in `start` or a parent, up to the root of the git work tree that holds it,
+/// as ruff and git-cliff find theirs. Outside a repository only `start` itself is looked at, so
+/// a stray file higher up never applies.
+pub fn find_config(start: &Path) -> Option<PathBuf> {
+    let start = std::path::absolute(start).ok()?;
+    let in_repo = start.ancestors().any(|d| d.join(".git").exists());
+    for dir in start.ancestors() {
+        let candidate = dir.join(DEFAULT_CONFIG);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if !in_repo || dir.join(".git").exists() {
+            break;
+        }
+    }
+    None
 }
 
 /// Everything a run needs, merged and validated.
@@ -114,11 +133,12 @@ impl Config {
         api_key: Option<String>,
         clock: DateTime<Utc>,
     ) -> Result<Config> {
-        let file = match &args.config {
+        let found = match &args.config {
+            Some(path) => Some(path.clone()),
+            None => find_config(args.repo.as_deref().unwrap_or(Path::new("."))),
+        };
+        let file = match &found {
             Some(path) => FileConfig::load(path)?,
-            None if Path::new(DEFAULT_CONFIG).is_file() => {
-                FileConfig::load(Path::new(DEFAULT_CONFIG))?
-            }
             None => FileConfig::default(),
         };
         let now = args
@@ -235,7 +255,7 @@ fn bad_time(text: &str, what: &str) -> Error {
     ))
 }
 
-/// The starter incident.yaml written by `postmortem init`.
+/// The starter postmortem.yaml written by `postmortem init`.
 pub const STARTER: &str = r#"# postmortem configuration: every key is optional. Flags win over this file.
 # Paths are relative to this file.
 
@@ -309,10 +329,10 @@ mod tests {
 
     #[test]
     fn unknown_key_is_named_with_its_position() {
-        let err = FileConfig::parse("service: srv-a\nservise: b\n", Path::new("incident.yaml"))
+        let err = FileConfig::parse("service: srv-a\nservise: b\n", Path::new("postmortem.yaml"))
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("incident.yaml:2:"), "{err}");
+        assert!(err.starts_with("postmortem.yaml:2:"), "{err}");
         assert!(err.contains("servise"), "{err}");
     }
 
@@ -326,7 +346,7 @@ mod tests {
     #[test]
     fn flags_win_over_file_and_key_is_hidden() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("incident.yaml");
+        let path = dir.path().join("postmortem.yaml");
         std::fs::write(
             &path,
             "service: srv-fromfile\nsince: 7d\nfail_on: warning\n",

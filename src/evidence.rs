@@ -24,7 +24,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
     pub schema_version: u32,
-    /// The human side of the incident, from incident.yaml, rendered as written.
+    /// The human side of the incident, from postmortem.yaml (`incident:`), rendered as written.
     #[serde(default)]
     pub incident: Incident,
     pub service: Service,

@@ -76,15 +76,15 @@ fn a_malformed_config_names_file_line_and_column() {
 fn an_unknown_config_key_is_named() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
-        dir.path().join("incident.yaml"),
+        dir.path().join("postmortem.yaml"),
         "incident:\n  impact: down\n  impakt: typo\n",
     )
     .unwrap();
-    let o = postmortem(&["check", "--config", "incident.yaml"], dir.path());
+    let o = postmortem(&["check", "--config", "postmortem.yaml"], dir.path());
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
-        err.contains("impakt") && err.contains("incident.yaml:3:"),
+        err.contains("impakt") && err.contains("postmortem.yaml:3:"),
         "{err}"
     );
 }
@@ -209,4 +209,63 @@ fn migrations_prints_the_graph_and_its_findings_as_json() {
         "{}",
         stderr(&missing)
     );
+}
+
+/// `--force` overwrites only what was asked for: `init --template --force` leaves an edited
+/// postmortem.yaml alone, `init --force` leaves an edited template alone.
+#[test]
+fn init_force_touches_only_what_was_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("postmortem.yaml");
+    let template = dir.path().join("postmortem.md.tera");
+    std::fs::write(&config, "service: srv-mine\n").unwrap();
+    // --template alone: the existing configuration is kept, not an error.
+    let o = postmortem(&["init", "--template"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        "service: srv-mine\n"
+    );
+    assert!(
+        stderr(&o).contains("kept postmortem.yaml"),
+        "{}",
+        stderr(&o)
+    );
+
+    std::fs::write(&template, "mine").unwrap();
+    let o = postmortem(&["init", "--template", "--force"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        "service: srv-mine\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&template).unwrap(),
+        postmortem::report::BUILTIN_TEMPLATE
+    );
+
+    std::fs::write(&template, "mine").unwrap();
+    let o = postmortem(&["init", "--force"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        postmortem::config::STARTER
+    );
+    assert_eq!(std::fs::read_to_string(&template).unwrap(), "mine");
+}
+
+/// Help and the report say postmortem.yaml, the file the tool reads.
+#[test]
+fn help_names_the_config_file_the_tool_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["--help"][..],
+        &["init", "--help"],
+        &["report", "--help"],
+        &["render", "--help"],
+    ] {
+        let o = postmortem(args, dir.path());
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(!out.contains("incident.yaml"), "{args:?}: {out}");
+    }
 }

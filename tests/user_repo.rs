@@ -241,3 +241,51 @@ fn gap_notes_keep_their_code_spans() {
         "{text}"
     );
 }
+
+/// The repository's postmortem.yaml applies from a subfolder and with --repo from elsewhere;
+/// one above the repository root does not.
+#[test]
+fn the_config_at_the_repository_root_is_found_from_anywhere() {
+    let (d, u) = setup();
+    let rules = |dir: &Path, args: &[&str]| -> Vec<String> {
+        let mut all = vec!["check", "--format", "json"];
+        all.extend(args);
+        let o = postmortem(dir, &all);
+        let json: serde_json::Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", stderr(&o)));
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Above the repository: never read.
+    std::fs::write(
+        d.path().join("postmortem.yaml"),
+        "disable: [fk-type-mismatch]\n",
+    )
+    .unwrap();
+    let versions = u.repo.join("migrations/versions");
+    assert_eq!(
+        rules(&versions, &[]),
+        ["fk-type-mismatch", "phantom-migration"]
+    );
+
+    std::fs::write(
+        u.repo.join("postmortem.yaml"),
+        "disable: [phantom-migration]\n",
+    )
+    .unwrap();
+    assert_eq!(rules(&u.repo, &[]), ["fk-type-mismatch"]);
+    assert_eq!(rules(&versions, &[]), ["fk-type-mismatch"]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    assert_eq!(
+        rules(elsewhere.path(), &["--repo", u.repo.to_str().unwrap()]),
+        ["fk-type-mismatch"]
+    );
+    assert_eq!(
+        rules(elsewhere.path(), &["--repo", versions.to_str().unwrap()]),
+        ["fk-type-mismatch"]
+    );
+}

@@ -225,7 +225,7 @@ pub fn build(
             update.at,
             "status",
             update.text.clone(),
-            "incident.yaml".to_string(),
+            "postmortem.yaml".to_string(),
         ));
     }
 
