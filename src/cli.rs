@@ -16,8 +16,8 @@ and which migration broke and why (read statically, without running Python or a 
 Run `postmortem report` in the service's repository after an outage; run `postmortem check` in CI \
 so the next bad migration never ships.",
     after_help = "Exit codes: 0 success; 1 `check` found something at or above --fail-on; \
-2 error (bad input, unreachable source, bad flag); 3 report written but partial (a source was \
-unavailable: see its notes)."
+2 error (bad flag or config, unreadable file, rejected API key, not a git repository); \
+3 report written but partial (a source was unreachable or unavailable: see its Gaps section)."
 )]
 pub struct Cli {
     #[command(subcommand)]

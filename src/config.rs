@@ -47,10 +47,21 @@ impl FileConfig {
         if text.trim().is_empty() {
             return Ok(FileConfig::default());
         }
-        let mut file: FileConfig = serde_yaml::from_str(text).map_err(|e| Error::Malformed {
-            path: path.to_path_buf(),
-            position: e.location().map(|l| (l.line(), l.column())),
-            message: e.to_string(),
+        let mut file: FileConfig = serde_yaml::from_str(text).map_err(|e| {
+            let position = e.location().map(|l| (l.line(), l.column()));
+            // serde_yaml ends its message with the position the error already starts with.
+            let mut message = e.to_string();
+            if let Some((line, column)) = position {
+                let suffix = format!(" at line {line} column {column}");
+                if let Some(stripped) = message.strip_suffix(&suffix) {
+                    message = stripped.to_string();
+                }
+            }
+            Error::Malformed {
+                path: path.to_path_buf(),
+                position,
+                message,
+            }
         })?;
         // Paths in the file are relative to the file, not to wherever the tool runs.
         let base = path.parent().unwrap_or(Path::new(""));
@@ -164,18 +175,33 @@ impl Config {
                 )));
             }
         }
+        // Values from the file name the file in their errors; flags name themselves.
+        let in_file = |key: &str| match &found {
+            Some(path) => format!("{}: {key}", path.display()),
+            None => key.to_string(),
+        };
         let mut disabled = BTreeSet::new();
-        for name in file.disable.iter().chain(&args.disable) {
+        let named = file
+            .disable
+            .iter()
+            .map(|n| (n, in_file("disable")))
+            .chain(args.disable.iter().map(|n| (n, "--disable".to_string())));
+        for (name, whence) in named {
             if crate::check::rule(name).is_none() && name != crate::check::UNUSED_IGNORE.name {
                 return Err(Error::Usage(format!(
-                    "unknown rule `{name}` in disable: see `postmortem check --list-rules`"
+                    "{whence}: unknown rule `{name}`: see `postmortem check --list-rules`"
                 )));
             }
             disabled.insert(name.clone());
         }
-        let fail_on = match fail_on.map(str::to_string).or(file.fail_on) {
-            Some(s) => s.parse().map_err(Error::Usage)?,
-            None => Severity::Error,
+        let fail_on = match (fail_on, file.fail_on) {
+            (Some(s), _) => s
+                .parse()
+                .map_err(|e| Error::Usage(format!("--fail-on: {e}")))?,
+            (None, Some(s)) => s
+                .parse()
+                .map_err(|e| Error::Usage(format!("{}: {e}", in_file("fail_on"))))?,
+            (None, None) => Severity::Error,
         };
         let service = args.service.clone().or(file.service);
         if let Some(s) = &service {

@@ -208,7 +208,12 @@ pub(crate) fn inside(path: &Path, root: &Path, what: &str) -> Result<String> {
             .map_err(|e| Error::io(path, e))?
             .join(path)
     };
-    let canonical = absolute.canonicalize().map_err(|e| Error::io(path, e))?;
+    let canonical = absolute.canonicalize().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            Error::Usage(format!("{what} {}: no such folder", path.display()))
+        }
+        _ => Error::Usage(format!("{what} {}: {e}", path.display())),
+    })?;
     let root_abs = root.canonicalize().map_err(|e| Error::io(root, e))?;
     match canonical.strip_prefix(&root_abs) {
         Ok(rel) if rel.as_os_str().is_empty() => Ok(".".to_string()),

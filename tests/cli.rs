@@ -269,3 +269,122 @@ fn help_names_the_config_file_the_tool_reads() {
         assert!(!out.contains("incident.yaml"), "{args:?}: {out}");
     }
 }
+
+/// Errors name their subject: the flag, the config file (once, with its position once).
+#[test]
+fn errors_name_the_flag_or_file_they_are_about() {
+    let dir = tempfile::tempdir().unwrap();
+    git2::Repository::init(dir.path()).unwrap();
+    let o = postmortem(&["check", "--migrations", "nosuchdir"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--migrations nosuchdir: no such folder"),
+        "{}",
+        stderr(&o)
+    );
+    let o = postmortem(
+        &["report", "-q", "--render-data", "/nonexistent"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--render-data /nonexistent: no such folder"),
+        "{}",
+        stderr(&o)
+    );
+
+    std::fs::write(dir.path().join("postmortem.yaml"), "fail_on: fatal\n").unwrap();
+    let o = postmortem(&["check"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("postmortem.yaml: fail_on: unknown severity `fatal`"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(dir.path().join("postmortem.yaml"), "service: [a]\n").unwrap();
+    let o = postmortem(&["check"], dir.path());
+    let err = stderr(&o);
+    assert!(
+        err.contains("postmortem.yaml:1:10: service: invalid type"),
+        "{err}"
+    );
+    assert!(!err.contains("at line 1 column 10"), "{err}");
+}
+
+/// An unreachable Render API: each retry is announced as it happens, naming the URL; the note
+/// names the URL and the number of requests actually sent; the exit code is the one the help
+/// gives for it.
+#[test]
+fn an_unreachable_api_says_where_and_how_often_and_exits_as_the_help_says() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::{Arc, Mutex};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { break };
+            let mut line = String::new();
+            let _ = BufReader::new(&stream).read_line(&mut line);
+            let path = line
+                .split(' ')
+                .nth(1)
+                .unwrap_or("")
+                .split('?')
+                .next()
+                .unwrap_or("");
+            log.lock().unwrap().push(path.to_string());
+            // Closed without an answer: the connection fails every time.
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    git2::Repository::init(dir.path()).unwrap();
+    let url = format!("http://127.0.0.1:{port}/v1");
+    let o = Command::new(env!("CARGO_BIN_EXE_postmortem"))
+        .args([
+            "report",
+            "--service",
+            "srv-x",
+            "--render-api-url",
+            &url,
+            "-o",
+            "out.md",
+        ])
+        .current_dir(dir.path())
+        .env("RENDER_API_KEY", "rnd_test")
+        .env_remove("RENDER_SERVICE_ID")
+        .env("POSTMORTEM_NOW", "2025-11-10T18:15:00Z")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    let service = format!("GET {url}/services/srv-x");
+    assert!(
+        err.contains(&format!("{service}: ")) && err.contains("(try 1 of 4); retrying"),
+        "{err}"
+    );
+    let sent = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| *p == "/v1/services/srv-x")
+        .count();
+    assert_eq!(sent, 4);
+    let report = std::fs::read_to_string(dir.path().join("out.md")).unwrap();
+    assert!(
+        report.contains(&format!("after 4 tries ({service})")),
+        "{report}"
+    );
+
+    let help = postmortem(&["--help"], dir.path());
+    let help = String::from_utf8_lossy(&help.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        help.contains("3 report written but partial (a source was unreachable"),
+        "{help}"
+    );
+    assert!(!help.contains("unreachable source"), "{help}");
+}

@@ -477,7 +477,7 @@ fn a_source_that_stays_down_becomes_a_note_and_the_run_finishes() {
     let e = collect(&settings(&fake, SRV)).unwrap();
     assert_eq!(
         notes(&e),
-        ["render.events: events unavailable: HTTP 503 after 4 tries"]
+        [format!("render.events: events unavailable: HTTP 503 after 4 tries (GET {}/services/{SRV}/events)", fake.url())]
     );
     assert_eq!(
         fake.requests_to("/services/srv-d3ii9qk9c44c73aqsli0/events")
@@ -505,7 +505,10 @@ fn timeouts_are_retried_then_noted() {
     let e = collect(&s).unwrap();
     let n = notes(&e);
     assert!(
-        n.contains(&"render.deploys: deploys unavailable: timeout after 2 tries".to_string()),
+        n.contains(&format!(
+            "render.deploys: deploys unavailable: timeout after 2 tries (GET {}/services/{SRV}/deploys)",
+            fake.url()
+        )),
         "{n:?}"
     );
     assert!(n.iter().any(|n| n.starts_with("render.service: service srv-d3ii9qk9c44c73aqsli0 details unavailable: timeout after 2 tries")), "{n:?}");

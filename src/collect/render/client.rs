@@ -103,6 +103,8 @@ pub struct RetryPolicy {
     pub connect_timeout: Duration,
     /// Whole-request timeout (headers and body).
     pub request_timeout: Duration,
+    /// Print each retry on stderr as it happens (off with --quiet).
+    pub announce_retries: bool,
 }
 
 impl Default for RetryPolicy {
@@ -114,6 +116,7 @@ impl Default for RetryPolicy {
             max_sleep: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            announce_retries: false,
         }
     }
 }
@@ -134,10 +137,12 @@ pub enum FetchError {
         status: u16,
         message: String,
     },
-    /// Still failing after every retry: `what` is the last failure ("HTTP 503", "timeout").
+    /// Still failing after every retry: `what` is the last failure ("HTTP 503", "timeout"),
+    /// `url` what was asked for (without its query).
     Unavailable {
         what: String,
         tries: u32,
+        url: String,
     },
     /// 2xx whose body is not JSON.
     BadBody {
@@ -151,10 +156,10 @@ impl fmt::Display for FetchError {
             FetchError::Rejected { status, message } => write!(f, "HTTP {status}: {message}"),
             FetchError::NotFound { message } => write!(f, "HTTP 404: {message}"),
             FetchError::BadRequest { status, message } => write!(f, "HTTP {status}: {message}"),
-            FetchError::Unavailable { what, tries } => {
+            FetchError::Unavailable { what, tries, url } => {
                 write!(
                     f,
-                    "{what} after {tries} tr{}",
+                    "{what} after {tries} tr{} (GET {url})",
                     if *tries == 1 { "y" } else { "ies" }
                 )
             }
@@ -213,6 +218,16 @@ impl Client {
                 pairs.append_pair(k, v);
             }
         }
+        let shown = format!(
+            "{}://{}{}",
+            url.scheme(),
+            url.host_str()
+                .map_or_else(String::new, |h| match url.port() {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h.to_string(),
+                }),
+            url.path()
+        );
         let mut failures = 0u32;
         let mut rate_limited = 0u32;
         loop {
@@ -237,6 +252,7 @@ impl Client {
                             return Err(FetchError::Unavailable {
                                 what: "HTTP 429 (rate limited)".into(),
                                 tries: failures + rate_limited,
+                                url: shown.clone(),
                             });
                         }
                         let wait = wait
@@ -250,13 +266,24 @@ impl Client {
                 Err(e) => describe_send_error(&e),
             };
             failures += 1;
+            let failure = self.key.scrub(&failure);
             if failures >= self.policy.max_attempts {
                 return Err(FetchError::Unavailable {
-                    what: self.key.scrub(&failure),
+                    what: failure,
                     tries: failures + rate_limited,
+                    url: shown,
                 });
             }
-            std::thread::sleep(self.backoff(failures));
+            let wait = self.backoff(failures);
+            // Retries of an unreachable API take seconds: say so as they happen, not after.
+            if self.policy.announce_retries {
+                eprintln!(
+                    "postmortem: GET {shown}: {failure} (try {failures} of {}); retrying in {:.1} s",
+                    self.policy.max_attempts,
+                    wait.as_secs_f64()
+                );
+            }
+            std::thread::sleep(wait);
         }
     }
 
@@ -434,7 +461,11 @@ mod tests {
         let e = FetchError::Unavailable {
             what: "HTTP 503".into(),
             tries: 4,
+            url: "https://api.render.com/v1/services".into(),
         };
-        assert_eq!(e.to_string(), "HTTP 503 after 4 tries");
+        assert_eq!(
+            e.to_string(),
+            "HTTP 503 after 4 tries (GET https://api.render.com/v1/services)"
+        );
     }
 }

@@ -36,6 +36,12 @@ pub struct Saved {
 }
 
 pub fn read_dir(dir: &Path) -> Result<Saved> {
+    if !dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "--render-data {}: no such folder (save Render's JSON output in a folder and name it)",
+            dir.display()
+        )));
+    }
     let mut files = Vec::new();
     list_files(dir, &mut files)?;
     files.sort();

@@ -133,7 +133,9 @@ pub fn collect(settings: &RenderSettings, evidence: &mut Evidence) -> crate::Res
             key_in_json(key, &mut event.details, counts);
         }
     }
-    if deploys.is_empty() {
+    // Deploys that could not be fetched have their own note; this one is for an empty answer.
+    let unfetched = evidence.notes.iter().any(|n| n.source == "render.deploys");
+    if deploys.is_empty() && !unfetched {
         let bound = |t: Option<chrono::DateTime<chrono::Utc>>, open: &str| {
             t.map_or(open.to_string(), |t| {
                 t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

@@ -33,7 +33,9 @@ pub fn collect(settings: &RenderSettings, evidence: &mut Evidence) -> Result<Col
                     .to_string(),
             )
         })?;
-    let client = Client::new(&settings.api_url, key, settings.retry.clone())?;
+    let mut policy = settings.retry.clone();
+    policy.announce_retries |= settings.progress;
+    let client = Client::new(&settings.api_url, key, policy)?;
     let progress = Progress::new(settings.progress);
     let service = resolve_service(&client, service_arg, &progress, evidence)?;
     let deploys_path = format!("/services/{}/deploys", service.id);
