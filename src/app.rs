@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
+use crate::check;
+use crate::ci::{self, CiEnv};
 use crate::cli::{
     CheckArgs, CheckFormat, Cli, CollectArgs, Command, InitArgs, MigrationsArgs, MigrationsFormat,
     RenderArgs, ReportArgs, ReportFormat,
@@ -39,11 +41,22 @@ impl Status {
 /// What the binary hands over: the parsed command line, the wall clock and `RENDER_API_KEY`.
 /// Nothing below reads the clock or the key from the environment by itself.
 pub fn run(cli: Cli, clock: DateTime<Utc>, api_key: Option<String>) -> Result<Status> {
+    run_in(cli, clock, api_key, &CiEnv::default())
+}
+
+/// [`run`] inside a CI environment (`ci` holds the platform's variables): `check` then reads
+/// the commits of the change under review.
+pub fn run_in(
+    cli: Cli,
+    clock: DateTime<Utc>,
+    api_key: Option<String>,
+    ci: &CiEnv,
+) -> Result<Status> {
     match cli.command {
         Command::Report(args) => report_cmd(args, clock, api_key),
         Command::Collect(args) => collect_cmd(args, clock, api_key),
         Command::Render(args) => render_cmd(args, clock),
-        Command::Check(args) => check_cmd(args, clock),
+        Command::Check(args) => check_cmd(args, clock, ci),
         Command::Migrations(args) => migrations_cmd(args),
         Command::Init(args) => init_cmd(args),
     }
@@ -167,7 +180,7 @@ fn render_cmd(args: RenderArgs, clock: DateTime<Utc>) -> Result<Status> {
     Ok(Status::Ok)
 }
 
-fn check_cmd(args: CheckArgs, clock: DateTime<Utc>) -> Result<Status> {
+fn check_cmd(args: CheckArgs, clock: DateTime<Utc>, ci: &CiEnv) -> Result<Status> {
     if args.list_rules {
         let mut text = String::new();
         for rule in crate::check::REGISTRY {
@@ -191,7 +204,46 @@ fn check_cmd(args: CheckArgs, clock: DateTime<Utc>) -> Result<Status> {
     }
     let source: crate::cli::SourceArgs = args.source.clone().into();
     let config = Config::resolve(&source, args.fail_on.as_deref(), None, clock)?;
-    let evidence = pipeline::check(&config, args.range.as_deref())?;
+    let range = match &args.range {
+        Some(range) => Some(range.clone()),
+        // An explicit window says which commits; so does a change under review in CI.
+        None if config.since.is_some() || config.until.is_some() => None,
+        None => review_range(&config, ci)?,
+    };
+    let mut evidence = pipeline::check(&config, range.as_deref())?;
+    if let Some(path) = &args.write_baseline {
+        let baseline = check::baseline::Baseline::of(&evidence.findings);
+        write_output(Some(path), &baseline.to_json())?;
+        eprintln!(
+            "postmortem: recorded {} finding{} in {}: `check --baseline {}` fails only on new ones",
+            baseline.findings.len(),
+            if baseline.findings.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            path.display(),
+            path.display()
+        );
+        return Ok(Status::Ok);
+    }
+    if let Some(path) = &args.baseline {
+        let baseline = check::baseline::Baseline::load(path)?;
+        let (new, known, gone) = baseline.filter(std::mem::take(&mut evidence.findings));
+        evidence.findings = new;
+        if known > 0 || gone > 0 {
+            eprintln!(
+                "postmortem: {known} finding{} recorded in {} not shown{}",
+                if known == 1 { "" } else { "s" },
+                path.display(),
+                if gone > 0 {
+                    format!("; {gone} recorded there no longer occur{} (rewrite it with --write-baseline)", if gone == 1 { "s" } else { "" })
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
     let findings = &evidence.findings;
     let text = match args.format {
         CheckFormat::Text => check_output::text(findings),
@@ -209,6 +261,32 @@ fn check_cmd(args: CheckArgs, clock: DateTime<Utc>) -> Result<Status> {
     } else {
         Status::Ok
     })
+}
+
+/// In CI, the `A..HEAD` range of the change under review. A base the clone does not hold (a
+/// shallow checkout) cannot narrow anything: every commit present is read, and stderr says so.
+fn review_range(config: &Config, ci: &CiEnv) -> Result<Option<String>> {
+    let Some(change) = ci::change_under_review(ci)? else {
+        return Ok(None);
+    };
+    let repo = crate::collect::git::GitRepo::open(&config.repo)?;
+    match repo.resolve(&change.base) {
+        Some(sha) => {
+            eprintln!(
+                "postmortem: {}: reading the commit messages of {}..HEAD (--range HEAD reads them all)",
+                change.describe,
+                crate::evidence::short_sha(&sha)
+            );
+            Ok(Some(format!("{sha}..HEAD")))
+        }
+        None => {
+            eprintln!(
+                "postmortem: {}: its base {} is not in this clone (check out with `fetch-depth: 0`): reading every commit present",
+                change.describe, change.base
+            );
+            Ok(None)
+        }
+    }
 }
 
 fn migrations_cmd(args: MigrationsArgs) -> Result<Status> {

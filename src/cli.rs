@@ -236,9 +236,18 @@ pub struct CheckArgs {
     /// Lowest severity that fails the check (exit 1) [default: error]
     #[arg(long, value_name = "SEVERITY", value_parser = ["error", "warning", "info"])]
     pub fail_on: Option<String>,
-    /// Only scan commits in this range for phantom migrations (`A..B`) [default: all of HEAD's history]
+    /// Only read the commit messages in this range (`A..B`; `HEAD` for all of HEAD's history)
+    /// [default: in GitHub Actions and GitLab CI, the commits of the pull or merge request (or
+    /// of the push); elsewhere all of HEAD's history]
     #[arg(long, value_name = "A..B")]
     pub range: Option<String>,
+    /// Findings recorded in FILE (by --write-baseline) are not shown and do not fail; only new
+    /// ones do
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Record every current finding in FILE, for --baseline, and exit 0
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
     /// List the rules and exit
     #[arg(long)]
     pub list_rules: bool,

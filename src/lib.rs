@@ -7,6 +7,7 @@
 pub mod analyze;
 pub mod app;
 pub mod check;
+pub mod ci;
 pub mod cli;
 pub mod collect;
 pub mod config;

@@ -7,7 +7,8 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = postmortem::cli::Cli::parse();
     let api_key = std::env::var("RENDER_API_KEY").ok();
-    match postmortem::app::run(cli, chrono::Utc::now(), api_key) {
+    let ci = postmortem::ci::CiEnv::from_env();
+    match postmortem::app::run_in(cli, chrono::Utc::now(), api_key, &ci) {
         Ok(status) => ExitCode::from(status.code()),
         Err(e) => {
             eprintln!("postmortem: error: {e}");

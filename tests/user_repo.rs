@@ -289,3 +289,222 @@ fn the_config_at_the_repository_root_is_found_from_anywhere() {
         ["fk-type-mismatch"]
     );
 }
+
+fn postmortem_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_postmortem"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("RENDER_SERVICE_ID")
+        .env_remove("RENDER_API_KEY")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_EVENT_PATH")
+        .env_remove("GITHUB_EVENT_NAME")
+        .env_remove("GITHUB_BASE_REF")
+        .env_remove("GITLAB_CI")
+        .env_remove("CI_MERGE_REQUEST_DIFF_BASE_SHA")
+        .env_remove("CI_COMMIT_BEFORE_SHA")
+        .env("POSTMORTEM_NOW", "2026-11-05T12:00:00Z");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn check_rules(o: &Output) -> Vec<String> {
+    let json: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", stderr(o)));
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn add_commit(u: &userrepo::UserRepo, files: &[(&str, &str)], day: u32, message: &str) -> String {
+    let repo = git2::Repository::open(&u.repo).unwrap();
+    let files: Vec<(String, String)> = files
+        .iter()
+        .map(|(p, c)| (p.to_string(), c.to_string()))
+        .collect();
+    userrepo::commit(&repo, &files, userrepo::day(day, 9, 0, 0), message)
+}
+
+/// In a pull request on GitHub Actions, history rules read the pull request's commits: the
+/// phantom "fix" already on the base branch no longer fails every pull request, and one the
+/// pull request adds does.
+#[test]
+fn github_pull_requests_are_judged_on_their_own_commits() {
+    let (d, u) = setup();
+    let base = u.commits[4].clone();
+    add_commit(
+        &u,
+        &[("docs/setup.md", "# setup\n")],
+        6,
+        "docs: setup notes",
+    );
+    let event = d.path().join("event.json");
+    std::fs::write(
+        &event,
+        serde_json::json!({"pull_request": {"number": 12, "base": {"sha": base}, "head": {"sha": "x"}}}).to_string(),
+    )
+    .unwrap();
+    let gh = [
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_EVENT_NAME", "pull_request"),
+        ("GITHUB_EVENT_PATH", event.to_str().unwrap()),
+    ];
+    let o = postmortem_in(&u.repo, &["check", "--format", "json"], &gh);
+    assert_eq!(check_rules(&o), ["fk-type-mismatch"], "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "GitHub Actions pull request #12: reading the commit messages of {}..HEAD",
+            &base[..7]
+        )),
+        "{}",
+        stderr(&o)
+    );
+    // --range HEAD still reads everything.
+    let all = postmortem_in(
+        &u.repo,
+        &["check", "--format", "json", "--range", "HEAD"],
+        &gh,
+    );
+    assert_eq!(check_rules(&all), ["fk-type-mismatch", "phantom-migration"]);
+
+    // The pull request adds a phantom of its own: that one fails.
+    add_commit(
+        &u,
+        &[("app.py", "x = 1\n")],
+        7,
+        "fix(migrations): add migration 7a7a7a7a7a7a",
+    );
+    let o = postmortem_in(&u.repo, &["check", "--format", "json"], &gh);
+    assert_eq!(check_rules(&o), ["fk-type-mismatch", "phantom-migration"]);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["findings"][1]["revision"], "7a7a7a7a7a7a");
+}
+
+/// GitLab merge request pipelines (CI_MERGE_REQUEST_DIFF_BASE_SHA) and branch pipelines
+/// (CI_COMMIT_BEFORE_SHA; forty zeros for a new branch) read the change's commits.
+#[test]
+fn gitlab_merge_requests_and_pushes_are_judged_on_their_own_commits() {
+    let (_d, u) = setup();
+    let base = u.commits[4].clone();
+    add_commit(
+        &u,
+        &[("docs/setup.md", "# setup\n")],
+        6,
+        "docs: setup notes",
+    );
+    let mr = [
+        ("GITLAB_CI", "true"),
+        ("CI_MERGE_REQUEST_DIFF_BASE_SHA", base.as_str()),
+    ];
+    let o = postmortem_in(&u.repo, &["check", "--format", "json"], &mr);
+    assert_eq!(check_rules(&o), ["fk-type-mismatch"], "{}", stderr(&o));
+    let push = [
+        ("GITLAB_CI", "true"),
+        ("CI_COMMIT_BEFORE_SHA", base.as_str()),
+    ];
+    let o = postmortem_in(&u.repo, &["check", "--format", "json"], &push);
+    assert_eq!(check_rules(&o), ["fk-type-mismatch"], "{}", stderr(&o));
+    let zeros = "0".repeat(40);
+    let first = [
+        ("GITLAB_CI", "true"),
+        ("CI_COMMIT_BEFORE_SHA", zeros.as_str()),
+    ];
+    let o = postmortem_in(&u.repo, &["check", "--format", "json"], &first);
+    assert_eq!(check_rules(&o), ["fk-type-mismatch", "phantom-migration"]);
+    // A base the clone does not have (a shallow checkout): every commit present, and it says so.
+    let missing = [
+        ("GITLAB_CI", "true"),
+        (
+            "CI_MERGE_REQUEST_DIFF_BASE_SHA",
+            "1234567890abcdef1234567890abcdef12345678",
+        ),
+    ];
+    let o = postmortem_in(&u.repo, &["check", "--format", "json"], &missing);
+    assert_eq!(check_rules(&o), ["fk-type-mismatch", "phantom-migration"]);
+    assert!(
+        stderr(&o).contains("is not in this clone (check out with `fetch-depth: 0`)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// `--write-baseline` records today's findings; `--baseline` then fails only on new ones, and
+/// the record survives unrelated commits, lines moving above a finding included.
+#[test]
+fn a_baseline_lets_the_gate_go_green_and_catches_what_is_new() {
+    let (d, u) = setup();
+    let baseline = d.path().join("baseline.json");
+    let b = baseline.to_str().unwrap();
+    let o = postmortem_in(&u.repo, &["check", "--write-baseline", b], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let written = std::fs::read_to_string(&baseline).unwrap();
+    assert!(
+        written.contains("\"rule\": \"phantom-migration\""),
+        "{written}"
+    );
+    let o = postmortem_in(&u.repo, &["check", "--baseline", b], &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("No findings."));
+    assert!(
+        stderr(&o).contains("2 findings recorded in"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Unrelated commits: three lines above the foreign key, a new clean migration.
+    let bad = std::fs::read_to_string(u.repo.join(userrepo::BAD_MIGRATION)).unwrap();
+    let shifted = bad.replacen(
+        "from alembic import op",
+        "# projects\n# owned by users\n#\nfrom alembic import op",
+        1,
+    );
+    add_commit(
+        &u,
+        &[(userrepo::BAD_MIGRATION, &shifted)],
+        6,
+        "style: header comment",
+    );
+    let clean = "\"\"\"add labels\n\nRevision ID: 5e6f7a8b9c0d\nRevises: 4d5e6f7a8b9c\n\"\"\"\nfrom alembic import op\nimport sqlalchemy as sa\n\nrevision = \"5e6f7a8b9c0d\"\ndown_revision = \"4d5e6f7a8b9c\"\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade() -> None:\n    op.add_column(\"teams\", sa.Column(\"label\", sa.String(length=20), nullable=True))\n\n\ndef downgrade() -> None:\n    op.drop_column(\"teams\", \"label\")\n";
+    add_commit(
+        &u,
+        &[("migrations/versions/5e6f7a8b9c0d_add_labels.py", clean)],
+        7,
+        "add labels",
+    );
+    let o = postmortem_in(&u.repo, &["check", "--format", "json"], &[]);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["findings"][0]["line"], 23, "the foreign key moved");
+    let o = postmortem_in(&u.repo, &["check", "--baseline", b], &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+
+    // Something new fails, alone.
+    add_commit(
+        &u,
+        &[("app.py", "x = 1\n")],
+        8,
+        "fix(migrations): add migration 7a7a7a7a7a7a",
+    );
+    let o = postmortem_in(
+        &u.repo,
+        &["check", "--format", "json", "--baseline", b],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(check_rules(&o), ["phantom-migration"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("7a7a7a7a7a7a"));
+}

@@ -5,6 +5,7 @@
 //! never prints. Filtering (disabled rules, inline ignores, `--fail-on`) happens here, once, for
 //! all rules.
 
+pub mod baseline;
 pub mod rules;
 
 use std::collections::BTreeSet;

@@ -191,6 +191,9 @@ pub fn sarif(findings: &[Finding], places: &SarifPlaces) -> Value {
                 "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
                 "region": {"startLine": line},
             }}]);
+            // The baseline's fingerprint: GitHub matches alerts across runs with it.
+            result["partialFingerprints"] =
+                json!({"postmortem/v1": crate::check::baseline::fingerprint(f)});
             let mut props = serde_json::Map::new();
             if let Some(c) = &f.commit {
                 props.insert("commit".into(), json!(c));
