@@ -44,11 +44,10 @@ fn full_context() -> Value {
     c["evidence"]["service"]["pre_deploy_command"] = json!("alembic upgrade head");
     c["evidence"]["notes"] =
         json!([{"source": "render.events", "message": "HTTP 503 after 4 tries"}]);
-    for lf in [&mut c["view"]["log_failure"]] {
-        lf["script"] = json!("entrypoint.sh");
-        lf["script_line"] = json!(39);
-        lf["alembic_error"] = json!("Can't locate revision identified by 'x'");
-    }
+    let lf = &mut c["view"]["log_failure"];
+    lf["script"] = json!("entrypoint.sh");
+    lf["script_line"] = json!(39);
+    lf["alembic_error"] = json!("Can't locate revision identified by 'x'");
     // A finding of every kind the template shows, with every optional field.
     let root = c["view"]["root_finding"].clone();
     let phantom = c["view"]["phantoms"][0].clone();
@@ -90,12 +89,14 @@ fn remove(v: &mut Value, path: &[Seg]) -> bool {
         [] => false,
         [Seg::Key(k)] => v.as_object_mut().is_some_and(|m| m.remove(k).is_some()),
         [Seg::Key(k), rest @ ..] => v.get_mut(k).is_some_and(|x| remove(x, rest)),
-        [Seg::Each, rest @ ..] => match v.as_array_mut() {
-            Some(items) => items
-                .iter_mut()
-                .fold(false, |acc, x| remove(x, rest) || acc),
-            None => false,
-        },
+        [Seg::Each, rest @ ..] => {
+            // Every element, not just the first that has it.
+            let mut removed = false;
+            for x in v.as_array_mut().into_iter().flatten() {
+                removed |= remove(x, rest);
+            }
+            removed
+        }
     }
 }
 
