@@ -11,6 +11,7 @@ use crate::cli::{
     RenderArgs, ReportArgs, ReportFormat,
 };
 use crate::config::{self, Config, FileConfig};
+use crate::deploylog::LogFailure;
 use crate::evidence::{Evidence, SCHEMA_VERSION};
 use crate::report::{self, check_output};
 use crate::source::WorkDir;
@@ -74,19 +75,26 @@ fn read_template(path: Option<&Path>) -> Result<Option<String>> {
         .transpose()
 }
 
+/// `log_failures`: the deploy logs as the rules of this run parsed them, `None` when no rule
+/// ran (`render`), so the analysis parses them itself.
 fn emit_report(
     evidence: Evidence,
+    log_failures: Option<Vec<LogFailure>>,
     format: ReportFormat,
     template: Option<&Path>,
     now: Option<DateTime<Utc>>,
     output: Option<&Path>,
 ) -> Result<()> {
+    let context = |evidence, log_failures: Option<Vec<LogFailure>>| match log_failures {
+        Some(parsed) => pipeline::context_parsed(evidence, parsed, now),
+        None => pipeline::context(evidence, now),
+    };
     let text = match format {
         ReportFormat::Json => to_json(&evidence)?,
-        ReportFormat::Context => to_json(&pipeline::context(evidence, now))?,
+        ReportFormat::Context => to_json(&context(evidence, log_failures))?,
         ReportFormat::Markdown => {
             let template = read_template(template)?;
-            report::render(&pipeline::context(evidence, now), template.as_deref())?
+            report::render(&context(evidence, log_failures), template.as_deref())?
         }
     };
     write_output(output, &text)
@@ -94,11 +102,12 @@ fn emit_report(
 
 fn report_cmd(args: ReportArgs, clock: DateTime<Utc>, api_key: Option<String>) -> Result<Status> {
     let config = Config::resolve(&args.source, None, api_key, clock)?;
-    let evidence = pipeline::collect(&config, !args.quiet)?;
+    let (evidence, log_failures) = pipeline::collect_parsed(&config, !args.quiet)?;
     let partial = pipeline::is_partial(&evidence);
     let template = args.template.as_deref().or(config.template.as_deref());
     emit_report(
         evidence,
+        Some(log_failures),
         args.format,
         template,
         config.now,
@@ -159,6 +168,7 @@ fn render_cmd(args: RenderArgs, clock: DateTime<Utc>) -> Result<Status> {
         .transpose()?;
     emit_report(
         evidence,
+        None,
         args.format,
         args.template.as_deref(),
         now,

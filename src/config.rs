@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
-use crate::check::Severity;
 use crate::cli::SourceArgs;
 use crate::evidence::Incident;
+use crate::finding::Severity;
 use crate::{Error, Result};
 
 pub const DEFAULT_API_URL: &str = "https://api.render.com/v1";

@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use crate::check::{Finding, Severity, REGISTRY, UNUSED_IGNORE};
+use crate::check::{REGISTRY, UNUSED_IGNORE};
+use crate::finding::{Finding, Severity};
 
 /// ruff/rustc style: the rule and message, where, the source excerpt, the help.
 pub fn text(findings: &[Finding]) -> String {
@@ -105,7 +106,7 @@ fn escape_property(s: &str) -> String {
 
 /// SARIF 2.1.0: the registry becomes the driver's rule table; each finding a result.
 pub fn sarif(findings: &[Finding]) -> Value {
-    let metas: Vec<&crate::check::RuleMeta> = REGISTRY
+    let metas: Vec<&crate::finding::RuleMeta> = REGISTRY
         .iter()
         .map(|r| r.meta())
         .chain(std::iter::once(&UNUSED_IGNORE))
@@ -176,7 +177,7 @@ pub fn sarif(findings: &[Finding]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::Excerpt;
+    use crate::finding::Excerpt;
 
     fn finding() -> Finding {
         Finding::new(

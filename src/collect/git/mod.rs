@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use git2::{Delta, DiffFindOptions, DiffOptions, Oid, Repository, Sort};
 
-pub use history::{CommitRef, IdShape, Mention, MigrationHistory, RevisionLife};
+pub use crate::evidence::history::{CommitRef, IdShape, Mention, MigrationHistory, RevisionLife};
 pub use mentions::{candidate_ids, Candidate};
 pub use tree::TreeSource;
 
@@ -450,7 +450,7 @@ fn incident_bounds<'a>(
     resolved: &'a [Resolved<'a>],
 ) -> (Option<&'a Resolved<'a>>, Option<&'a Resolved<'a>>) {
     let deploys: Vec<Deploy> = resolved.iter().map(|r| r.deploy.clone()).collect();
-    let Some(streak) = crate::analyze::correlate::streak(&deploys) else {
+    let Some(streak) = crate::evidence::streak(&deploys) else {
         return (None, None);
     };
     let find = |id: &str| resolved.iter().find(|r| r.deploy.id == id);

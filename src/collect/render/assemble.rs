@@ -89,7 +89,7 @@ pub fn default_window(deploys: &[Deploy]) -> Window {
         return Window::default();
     };
     let until = end_of(newest).or(newest.created_at);
-    let since = match crate::analyze::correlate::streak(deploys) {
+    let since = match crate::evidence::streak(deploys) {
         None => newest.created_at,
         Some(streak) => streak
             .last_good
