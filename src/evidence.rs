@@ -8,6 +8,11 @@
 //!
 //! Every timestamp is UTC, every list is sorted (see [`Evidence::normalize`]), so the same
 //! inputs give the same bytes.
+//!
+//! Beside the snapshot, the other facts beneath the rules: [`history`], the git history index
+//! `collect::git` fills for `phantom-migration` (not part of the snapshot), and the helpers over
+//! deploys that rules, collectors and the analysis share ([`streak`], [`deploy_time`],
+//! [`oldest_first`], [`short_sha`]).
 
 use std::collections::BTreeMap;
 

@@ -445,7 +445,7 @@ pub fn collect(repo: &GitRepo, evidence: &mut Evidence) -> Result<()> {
 
 /// The last successful deploy before the newest failure streak, and that streak's first
 /// failure, among the deploys whose commits are in the clone. The streak is the analysis's own
-/// (`analyze::correlate::streak`), so the commit range and the report never disagree on it.
+/// (`evidence::streak`), so the commit range and the report never disagree on it.
 fn incident_bounds<'a>(
     resolved: &'a [Resolved<'a>],
 ) -> (Option<&'a Resolved<'a>>, Option<&'a Resolved<'a>>) {
