@@ -40,7 +40,7 @@ pub fn collect(config: &Config, progress: bool) -> Result<Evidence> {
     collect_parsed(config, progress).map(|(evidence, _)| evidence)
 }
 
-/// [`collect`], and the deploy logs as the rules parsed them, so that the analysis of the same
+/// [`collect()`], and the deploy logs as the rules parsed them, so that the analysis of the same
 /// run ([`context_parsed`]) does not parse them again.
 pub fn collect_parsed(config: &Config, progress: bool) -> Result<(Evidence, Vec<LogFailure>)> {
     let mut evidence = Evidence::new(Service::default());
@@ -279,7 +279,7 @@ pub fn migrations_only(
 /// The graph rules (`multiple-heads`, `missing-parent`, `duplicate-revision`,
 /// `revision-cycle`: the registry's [`Category::Graph`]) over the given sets, sorted, for
 /// [`load_dir`]. The commands run the same rules through `check::run` ([`migrations_only`],
-/// [`check`]).
+/// [`check()`]).
 pub fn graph_findings(sets: Vec<MigrationSet>) -> (Vec<MigrationSet>, Vec<Finding>) {
     let mut evidence = Evidence::new(Service::default());
     evidence.migration_sets = sets;

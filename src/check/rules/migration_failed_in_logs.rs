@@ -20,7 +20,7 @@
 //!
 //! `file`/`line`: the revision's file in the repository when the evidence has that revision,
 //! else the migration file whose path ends the logged one. `data`: the first failure's
-//! [`LogFailure`](crate::deploylog::LogFailure) fields, `deploys` (IDs, oldest first) and `count`.
+//! [`LogFailure`] fields, `deploys` (IDs, oldest first) and `count`.
 
 use crate::check::{Category, CheckContext, Finding, Rule, RuleMeta, Severity};
 use crate::deploylog::{error_line, migration_failures_by_revision, repo_location, LogFailure};
