@@ -34,6 +34,25 @@ pub fn is_partial(evidence: &Evidence) -> bool {
         .any(|n| n.source.starts_with("render") || n.source.starts_with("git"))
 }
 
+/// What the Render collector is asked to do, from the merged configuration.
+fn render_settings(config: &Config, progress: bool) -> RenderSettings {
+    let mut settings = RenderSettings {
+        api_url: config.render_api_url.clone(),
+        api_key: config.api_key().map(collect::render::ApiKey::new),
+        service: config.service.clone(),
+        data_dir: config.render_data.clone(),
+        since: config.since,
+        until: config.until,
+        progress,
+        ..RenderSettings::default()
+    };
+    if let Some(timeout) = config.timeout {
+        settings.retry.connect_timeout = timeout;
+        settings.retry.request_timeout = timeout;
+    }
+    settings
+}
+
 /// Everything `report` and `collect` gather: Render, git, migrations (at the code the failing
 /// deploy ran), database facts, then the rules. The returned evidence is normalised.
 pub fn collect(config: &Config, progress: bool) -> Result<Evidence> {
@@ -49,17 +68,7 @@ pub fn collect_parsed(config: &Config, progress: bool) -> Result<(Evidence, Vec<
     evidence.window.until = config.until;
 
     if config.service.is_some() || config.render_data.is_some() {
-        let settings = RenderSettings {
-            api_url: config.render_api_url.clone(),
-            api_key: config.api_key().map(collect::render::ApiKey::new),
-            service: config.service.clone(),
-            data_dir: config.render_data.clone(),
-            since: config.since,
-            until: config.until,
-            progress,
-            ..RenderSettings::default()
-        };
-        collect::render::collect(&settings, &mut evidence)?;
+        collect::render::collect(&render_settings(config, progress), &mut evidence)?;
     } else {
         evidence.note(
             "render",
@@ -301,4 +310,40 @@ pub fn load_dir(dir: &Path) -> std::io::Result<(Vec<MigrationSet>, Vec<Finding>)
     findings.extend(graph);
     sort_findings(&mut findings);
     Ok((sets, findings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::SourceArgs;
+
+    fn config(args: SourceArgs) -> Config {
+        let clock = "2025-11-10T18:15:00Z".parse().unwrap();
+        Config::resolve(&args, None, None, clock).unwrap()
+    }
+
+    #[test]
+    fn timeout_reaches_both_render_timeouts() {
+        let settings = render_settings(
+            &config(SourceArgs {
+                timeout: Some(7),
+                ..SourceArgs::default()
+            }),
+            false,
+        );
+        assert_eq!(
+            settings.retry.connect_timeout,
+            std::time::Duration::from_secs(7)
+        );
+        assert_eq!(
+            settings.retry.request_timeout,
+            std::time::Duration::from_secs(7)
+        );
+    }
+
+    #[test]
+    fn without_timeout_render_keeps_its_defaults() {
+        let settings = render_settings(&config(SourceArgs::default()), false);
+        assert_eq!(settings.retry, collect::render::RetryPolicy::default());
+    }
 }
