@@ -9,10 +9,11 @@ use chrono::{DateTime, Utc};
 use crate::check;
 use crate::ci::{self, CiEnv};
 use crate::cli::{
-    CheckArgs, CheckFormat, Cli, CollectArgs, Command, InitArgs, MigrationsArgs, MigrationsFormat,
-    RenderArgs, ReportArgs, ReportFormat,
+    CheckArgs, CheckFormat, Cli, CollectArgs, ColorWhen, Command, CompletionsArgs, InitArgs,
+    ManArgs, MigrationsArgs, MigrationsFormat, RenderArgs, ReportArgs, ReportFormat,
 };
 use crate::config::{self, Config, FileConfig};
+use crate::deploylog::LogFailure;
 use crate::evidence::{Evidence, SCHEMA_VERSION};
 use crate::report::{self, check_output};
 use crate::source::WorkDir;
@@ -52,13 +53,16 @@ pub fn run_in(
     api_key: Option<String>,
     ci: &CiEnv,
 ) -> Result<Status> {
+    let quiet = cli.quiet;
     match cli.command {
-        Command::Report(args) => report_cmd(args, clock, api_key),
-        Command::Collect(args) => collect_cmd(args, clock, api_key),
+        Command::Report(args) => report_cmd(args, clock, api_key, quiet),
+        Command::Collect(args) => collect_cmd(args, clock, api_key, quiet),
         Command::Render(args) => render_cmd(args, clock),
-        Command::Check(args) => check_cmd(args, clock, ci),
+        Command::Check(args) => check_cmd(args, clock, cli.color, quiet, ci),
         Command::Migrations(args) => migrations_cmd(args),
-        Command::Init(args) => init_cmd(args),
+        Command::Init(args) => init_cmd(args, quiet),
+        Command::Completions(args) => completions_cmd(args),
+        Command::Man(args) => man_cmd(args),
     }
 }
 
@@ -87,31 +91,44 @@ fn read_template(path: Option<&Path>) -> Result<Option<String>> {
         .transpose()
 }
 
+/// `log_failures`: the deploy logs as the rules of this run parsed them, `None` when no rule
+/// ran (`render`), so the analysis parses them itself.
 fn emit_report(
     evidence: Evidence,
+    log_failures: Option<Vec<LogFailure>>,
     format: ReportFormat,
     template: Option<&Path>,
     now: Option<DateTime<Utc>>,
     output: Option<&Path>,
 ) -> Result<()> {
+    let context = |evidence, log_failures: Option<Vec<LogFailure>>| match log_failures {
+        Some(parsed) => pipeline::context_parsed(evidence, parsed, now),
+        None => pipeline::context(evidence, now),
+    };
     let text = match format {
         ReportFormat::Json => to_json(&evidence)?,
-        ReportFormat::Context => to_json(&pipeline::context(evidence, now))?,
+        ReportFormat::Context => to_json(&context(evidence, log_failures))?,
         ReportFormat::Markdown => {
             let template = read_template(template)?;
-            report::render(&pipeline::context(evidence, now), template.as_deref())?
+            report::render(&context(evidence, log_failures), template.as_deref())?
         }
     };
     write_output(output, &text)
 }
 
-fn report_cmd(args: ReportArgs, clock: DateTime<Utc>, api_key: Option<String>) -> Result<Status> {
+fn report_cmd(
+    args: ReportArgs,
+    clock: DateTime<Utc>,
+    api_key: Option<String>,
+    quiet: bool,
+) -> Result<Status> {
     let config = Config::resolve(&args.source, None, api_key, clock)?;
-    let evidence = pipeline::collect(&config, !args.quiet)?;
+    let (evidence, log_failures) = pipeline::collect_parsed(&config, !quiet)?;
     let partial = pipeline::is_partial(&evidence);
     let template = args.template.as_deref().or(config.template.as_deref());
     emit_report(
         evidence,
+        Some(log_failures),
         args.format,
         template,
         config.now,
@@ -120,9 +137,14 @@ fn report_cmd(args: ReportArgs, clock: DateTime<Utc>, api_key: Option<String>) -
     Ok(if partial { Status::Partial } else { Status::Ok })
 }
 
-fn collect_cmd(args: CollectArgs, clock: DateTime<Utc>, api_key: Option<String>) -> Result<Status> {
+fn collect_cmd(
+    args: CollectArgs,
+    clock: DateTime<Utc>,
+    api_key: Option<String>,
+    quiet: bool,
+) -> Result<Status> {
     let config = Config::resolve(&args.source, None, api_key, clock)?;
-    let evidence = pipeline::collect(&config, !args.quiet)?;
+    let evidence = pipeline::collect(&config, !quiet)?;
     let partial = pipeline::is_partial(&evidence);
     write_output(args.out.output.as_deref(), &to_json(&evidence)?)?;
     Ok(if partial { Status::Partial } else { Status::Ok })
@@ -172,6 +194,7 @@ fn render_cmd(args: RenderArgs, clock: DateTime<Utc>) -> Result<Status> {
         .transpose()?;
     emit_report(
         evidence,
+        None,
         args.format,
         args.template.as_deref(),
         now,
@@ -180,7 +203,13 @@ fn render_cmd(args: RenderArgs, clock: DateTime<Utc>) -> Result<Status> {
     Ok(Status::Ok)
 }
 
-fn check_cmd(args: CheckArgs, clock: DateTime<Utc>, ci: &CiEnv) -> Result<Status> {
+fn check_cmd(
+    args: CheckArgs,
+    clock: DateTime<Utc>,
+    color: ColorWhen,
+    quiet: bool,
+    ci: &CiEnv,
+) -> Result<Status> {
     if args.list_rules {
         let mut text = String::new();
         for rule in crate::check::REGISTRY {
@@ -208,12 +237,15 @@ fn check_cmd(args: CheckArgs, clock: DateTime<Utc>, ci: &CiEnv) -> Result<Status
         Some(range) => Some(range.clone()),
         // An explicit window says which commits; so does a change under review in CI.
         None if config.since.is_some() || config.until.is_some() => None,
-        None => review_range(&config, ci)?,
+        None => review_range(&config, ci, quiet)?,
     };
     let mut evidence = pipeline::check(&config, range.as_deref())?;
     if let Some(path) = &args.write_baseline {
         let baseline = check::baseline::Baseline::of(&evidence.findings);
         write_output(Some(path), &baseline.to_json())?;
+        if quiet {
+            return Ok(Status::Ok);
+        }
         eprintln!(
             "postmortem: recorded {} finding{} in {}: `check --baseline {}` fails only on new ones",
             baseline.findings.len(),
@@ -231,7 +263,7 @@ fn check_cmd(args: CheckArgs, clock: DateTime<Utc>, ci: &CiEnv) -> Result<Status
         let baseline = check::baseline::Baseline::load(path)?;
         let (new, known, gone) = baseline.filter(std::mem::take(&mut evidence.findings));
         evidence.findings = new;
-        if known > 0 || gone > 0 {
+        if !quiet && (known > 0 || gone > 0) {
             eprintln!(
                 "postmortem: {known} finding{} recorded in {} not shown{}",
                 if known == 1 { "" } else { "s" },
@@ -246,7 +278,12 @@ fn check_cmd(args: CheckArgs, clock: DateTime<Utc>, ci: &CiEnv) -> Result<Status
     }
     let findings = &evidence.findings;
     let text = match args.format {
-        CheckFormat::Text => check_output::text(findings),
+        CheckFormat::Text => {
+            use std::io::IsTerminal;
+            let terminal = args.out.output.is_none() && std::io::stdout().is_terminal();
+            let no_color = std::env::var("NO_COLOR").ok();
+            check_output::text(findings, color.enabled(terminal, no_color.as_deref()))
+        }
         CheckFormat::Json => to_json(&check_output::json(findings))?,
         CheckFormat::Github => check_output::github(findings),
         CheckFormat::Sarif => to_json(&check_output::sarif(
@@ -265,21 +302,25 @@ fn check_cmd(args: CheckArgs, clock: DateTime<Utc>, ci: &CiEnv) -> Result<Status
 
 /// In CI, the `A..HEAD` range of the change under review. A base the clone does not hold (a
 /// shallow checkout) cannot narrow anything: every commit present is read, and stderr says so.
-fn review_range(config: &Config, ci: &CiEnv) -> Result<Option<String>> {
+fn review_range(config: &Config, ci: &CiEnv, quiet: bool) -> Result<Option<String>> {
     let Some(change) = ci::change_under_review(ci)? else {
         return Ok(None);
     };
     let repo = crate::collect::git::GitRepo::open(&config.repo)?;
     match repo.resolve(&change.base) {
         Some(sha) => {
-            eprintln!(
+            if !quiet {
+                eprintln!(
                 "postmortem: {}: reading the commit messages of {}..HEAD (--range HEAD reads them all)",
                 change.describe,
                 crate::evidence::short_sha(&sha)
-            );
+                );
+            }
             Ok(Some(format!("{sha}..HEAD")))
         }
         None => {
+            // Said even with --quiet: the gate reads more than the change, and the fix is the
+            // workflow's.
             eprintln!(
                 "postmortem: {}: its base {} is not in this clone (check out with `fetch-depth: 0`): reading every commit present",
                 change.describe, change.base
@@ -385,25 +426,33 @@ fn write_new(path: &Path, text: &str, force: bool) -> Result<()> {
     std::fs::write(path, text).map_err(|e| Error::io(path, e))
 }
 
-fn init_cmd(args: InitArgs) -> Result<Status> {
+fn init_cmd(args: InitArgs, quiet: bool) -> Result<Status> {
     let config_path = args
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from(config::DEFAULT_CONFIG));
+    let say = |text: String| {
+        if !quiet {
+            eprintln!("{text}");
+        }
+    };
     // `--force` applies to what was asked for: `init --template` asks for the template, and
     // writes a starter configuration beside it only where there is none.
     let config_asked = args.template.is_none() || args.output.is_some();
     if config_asked {
         write_new(&config_path, config::STARTER, args.force)?;
-        eprintln!("wrote {}", config_path.display());
+        say(format!("wrote {}", config_path.display()));
     } else if config_path.exists() {
-        eprintln!("kept {} as it is", config_path.display());
+        say(format!("kept {} as it is", config_path.display()));
     } else {
         write_new(&config_path, config::STARTER, false)?;
-        eprintln!("wrote {}", config_path.display());
+        say(format!("wrote {}", config_path.display()));
     }
     if let Some(template) = &args.template {
         write_new(template, report::BUILTIN_TEMPLATE, args.force)?;
+        if quiet {
+            return Ok(Status::Ok);
+        }
         eprintln!(
             "wrote {}: edit it, then pass --template {} (or set `template:` in {})",
             template.display(),
@@ -411,5 +460,23 @@ fn init_cmd(args: InitArgs) -> Result<Status> {
             config_path.display()
         );
     }
+    Ok(Status::Ok)
+}
+
+fn completions_cmd(args: CompletionsArgs) -> Result<Status> {
+    use clap::CommandFactory;
+    let mut buf = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "postmortem", &mut buf);
+    write_output(args.out.output.as_deref(), &String::from_utf8_lossy(&buf))?;
+    Ok(Status::Ok)
+}
+
+fn man_cmd(args: ManArgs) -> Result<Status> {
+    use clap::CommandFactory;
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut buf)
+        .map_err(|e| Error::io(Path::new("<man page>"), e))?;
+    write_output(args.out.output.as_deref(), &String::from_utf8_lossy(&buf))?;
     Ok(Status::Ok)
 }
