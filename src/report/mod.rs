@@ -20,17 +20,35 @@ const BUILTIN_NAME: &str = "postmortem.md";
 
 /// Renders `context` with the builtin template, or with `template` (a user's Tera source).
 pub fn render(context: &ReportContext, template: Option<&str>) -> Result<String> {
-    let mut tera = Tera::default();
-    // Markdown is not HTML: escaping is explicit, through the filters below.
-    tera.autoescape_on(vec![]);
-    register(&mut tera);
-    tera.add_raw_template(BUILTIN_NAME, template.unwrap_or(BUILTIN_TEMPLATE))
-        .map_err(|e| Error::Template(describe(&e)))?;
-    let ctx = tera::Context::from_serialize(context).map_err(|e| Error::Template(describe(&e)))?;
-    let out = tera
-        .render(BUILTIN_NAME, &ctx)
-        .map_err(|e| Error::Template(describe(&e)))?;
-    Ok(tidy(&out))
+    Renderer::new(template)?.render(context)
+}
+
+/// A template parsed once, for rendering many contexts with it.
+pub struct Renderer {
+    tera: Tera,
+}
+
+impl Renderer {
+    /// The builtin template, or `template` (a user's Tera source).
+    pub fn new(template: Option<&str>) -> Result<Renderer> {
+        let mut tera = Tera::default();
+        // Markdown is not HTML: escaping is explicit, through the filters below.
+        tera.autoescape_on(vec![]);
+        register(&mut tera);
+        tera.add_raw_template(BUILTIN_NAME, template.unwrap_or(BUILTIN_TEMPLATE))
+            .map_err(|e| Error::Template(describe(&e)))?;
+        Ok(Renderer { tera })
+    }
+
+    pub fn render(&self, context: &ReportContext) -> Result<String> {
+        let ctx =
+            tera::Context::from_serialize(context).map_err(|e| Error::Template(describe(&e)))?;
+        let out = self
+            .tera
+            .render(BUILTIN_NAME, &ctx)
+            .map_err(|e| Error::Template(describe(&e)))?;
+        Ok(tidy(&out))
+    }
 }
 
 /// Tera's errors nest their cause; a user fixing a template needs all of it on one line.
