@@ -155,7 +155,7 @@ pub struct SourceArgs {
 /// them): deploy history would make the gate depend on production rather than on the change.
 #[derive(Debug, Args, Default, Clone)]
 pub struct RepoArgs {
-    /// postmortem.yaml to read [default: postmortem.yaml at the repository root]
+    /// Config file to read [default: postmortem.yaml in --repo or a parent, up to the repository root]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
