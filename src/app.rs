@@ -325,12 +325,12 @@ fn review_range(config: &Config, ci: &CiEnv, quiet: bool) -> Result<Option<Strin
             Ok(Some(format!("{sha}..HEAD")))
         }
         None => {
-            // Said even with --quiet: the gate reads more than the change, and the fix is the
-            // workflow's.
-            eprintln!(
-                "postmortem: {}: its base {} is not in this clone (check out with `fetch-depth: 0`): reading every commit present",
-                change.describe, change.base
-            );
+            if !quiet {
+                eprintln!(
+                    "postmortem: {}: its base {} is not in this clone (check out with `fetch-depth: 0`): reading every commit present",
+                    change.describe, change.base
+                );
+            }
             Ok(None)
         }
     }
