@@ -243,43 +243,11 @@ fn check_cmd(
     };
     let mut evidence = pipeline::check(&config, range.as_deref())?;
     if let Some(path) = &args.write_baseline {
-        let baseline = check::baseline::Baseline::of(&evidence.findings);
-        write_output(
-            Some(path),
-            &redact::redact_json_document(&baseline.to_json()),
-        )?;
-        if quiet {
-            return Ok(Status::Ok);
-        }
-        eprintln!(
-            "postmortem: recorded {} finding{} in {}: `check --baseline {}` fails only on new ones",
-            baseline.findings.len(),
-            if baseline.findings.len() == 1 {
-                ""
-            } else {
-                "s"
-            },
-            path.display(),
-            path.display()
-        );
+        write_baseline(path, &evidence.findings, quiet)?;
         return Ok(Status::Ok);
     }
     if let Some(path) = &args.baseline {
-        let baseline = check::baseline::Baseline::load(path)?;
-        let (new, known, gone) = baseline.filter(std::mem::take(&mut evidence.findings));
-        evidence.findings = new;
-        if !quiet && (known > 0 || gone > 0) {
-            eprintln!(
-                "postmortem: {known} finding{} recorded in {} not shown{}",
-                if known == 1 { "" } else { "s" },
-                path.display(),
-                if gone > 0 {
-                    format!("; {gone} recorded there no longer occur{} (rewrite it with --write-baseline)", if gone == 1 { "s" } else { "" })
-                } else {
-                    String::new()
-                }
-            );
-        }
+        evidence.findings = apply_baseline(path, std::mem::take(&mut evidence.findings), quiet)?;
     }
     let findings = &evidence.findings;
     let text = match args.format {
@@ -304,6 +272,59 @@ fn check_cmd(
     } else {
         Status::Ok
     })
+}
+
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+/// `check --write-baseline FILE`: every current finding, recorded for `--baseline`.
+fn write_baseline(path: &Path, findings: &[crate::finding::Finding], quiet: bool) -> Result<()> {
+    let baseline = check::baseline::Baseline::of(findings);
+    write_output(
+        Some(path),
+        &redact::redact_json_document(&baseline.to_json()),
+    )?;
+    if !quiet {
+        let n = baseline.findings.len();
+        eprintln!(
+            "postmortem: recorded {n} finding{} in {}: `check --baseline {}` fails only on new ones",
+            plural(n, "", "s"),
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// `check --baseline FILE`: the findings not recorded in FILE; stderr says how many were.
+fn apply_baseline(
+    path: &Path,
+    findings: Vec<crate::finding::Finding>,
+    quiet: bool,
+) -> Result<Vec<crate::finding::Finding>> {
+    let baseline = check::baseline::Baseline::load(path)?;
+    let (new, known, gone) = baseline.filter(findings);
+    if !quiet && (known > 0 || gone > 0) {
+        let fixed = if gone > 0 {
+            format!(
+                "; {gone} recorded there no longer occur{} (rewrite it with --write-baseline)",
+                plural(gone, "s", "")
+            )
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "postmortem: {known} finding{} recorded in {} not shown{fixed}",
+            plural(known, "", "s"),
+            path.display(),
+        );
+    }
+    Ok(new)
 }
 
 /// In CI, the `A..HEAD` range of the change under review. A base the clone does not hold (a
