@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use crate::analyze;
+use crate::check::rules::no_migrations_found;
 use crate::check::{self, CheckContext, CheckOptions, Excerpt, Finding};
 use crate::collect::git::{GitRepo, MigrationHistory};
 use crate::collect::{self, render::RenderSettings};
 use crate::config::Config;
 use crate::evidence::{Evidence, Service};
-use crate::migrations::{self, model::MigrationSet};
+use crate::migrations::{self, model::MigrationSet, Discovery, GraphSpec};
 use crate::report::{self, ReportContext};
 use crate::source::{FileSource, WorkDir};
 use crate::{Error, Result};
@@ -120,11 +121,14 @@ fn examine(
     evidence: &mut Evidence,
     scope: Option<&HashSet<String>>,
 ) -> Result<()> {
-    let folders = migration_folders(config, repo, source)?;
-    let (sets, parse_findings) = migrations::load(source, &folders);
+    let discovery = migration_graphs(config, repo, source)?;
+    let (sets, mut parse_findings) = migrations::load(source, &discovery.graphs);
     evidence.migration_sets = sets;
+    if discovery.graphs.is_empty() {
+        report_nothing_found(&discovery, evidence, &mut parse_findings);
+    }
     collect::dbfacts::collect(source, evidence);
-    let mut history = repo.migration_history(&folders)?;
+    let mut history = repo.migration_history(&discovery.folders())?;
     if let Some(scope) = scope {
         history.mentions.retain(|m| scope.contains(&m.commit.sha));
     }
@@ -161,31 +165,70 @@ pub fn attach_excerpts(findings: &mut [Finding], source: &dyn FileSource) {
     }
 }
 
-/// Folders given in the config (relative to the working directory or the repository), else
-/// discovered under the repository path the user pointed at.
-fn migration_folders(
-    config: &Config,
-    repo: &GitRepo,
-    source: &dyn FileSource,
-) -> Result<Vec<String>> {
+/// Graphs named in the config or by `--migrations` (each value one graph, `a,b` for several
+/// folders of one graph; relative to the working directory or the repository), else discovered
+/// under the repository path the user pointed at.
+fn migration_graphs(config: &Config, repo: &GitRepo, source: &dyn FileSource) -> Result<Discovery> {
     if config.migrations.is_empty() {
-        let all = migrations::discover(source).map_err(|e| Error::io(&config.repo, e))?;
+        let mut all = migrations::discover(source).map_err(|e| Error::io(&config.repo, e))?;
         let prefix = repo.prefix();
-        let under: Vec<String> = all
+        let under: Vec<GraphSpec> = all
+            .graphs
             .iter()
-            .filter(|f| {
-                prefix.is_empty() || f.starts_with(&format!("{prefix}/")) || f.as_str() == prefix
+            .filter(|g| {
+                prefix.is_empty()
+                    || g.path().starts_with(&format!("{prefix}/"))
+                    || g.path() == prefix
             })
             .cloned()
             .collect();
-        return Ok(if under.is_empty() { all } else { under });
+        if !under.is_empty() {
+            all.graphs = under;
+        }
+        return Ok(all);
     }
     let root = repo.workdir().map(Path::to_path_buf);
-    config
-        .migrations
-        .iter()
-        .map(|dir| repo_relative(dir, root.as_deref()))
-        .collect()
+    let mut values = Vec::new();
+    for value in &config.migrations {
+        let text = value.to_string_lossy();
+        let mut folders = Vec::new();
+        for folder in migrations::discover::flag_folders(&text) {
+            let (folder, recursive) = match folder.strip_suffix("/**") {
+                Some(rest) => (rest.to_string(), "/**"),
+                None => (folder, ""),
+            };
+            folders.push(format!(
+                "{}{recursive}",
+                repo_relative(Path::new(&folder), root.as_deref())?
+            ));
+        }
+        values.push(folders.join(","));
+    }
+    let graphs =
+        migrations::flag_graphs(source, &values).map_err(|e| Error::io(&config.repo, e))?;
+    Ok(Discovery {
+        graphs,
+        ..Discovery::default()
+    })
+}
+
+/// No graph: with Alembic markers, a `no-migrations-found` finding naming what was looked
+/// for; without, a note that no migration was checked. Both also reach stderr (`app`).
+fn report_nothing_found(
+    discovery: &Discovery,
+    evidence: &mut Evidence,
+    findings: &mut Vec<Finding>,
+) {
+    if discovery.markers.is_empty() {
+        evidence.note(
+            "migrations",
+            "no Alembic migrations found (no alembic.ini, env.py with context.configure, or alembic in the requirements): no migrations were checked",
+        );
+    } else {
+        let finding = no_migrations_found::finding(discovery);
+        evidence.note("migrations", finding.message.clone());
+        findings.push(finding);
+    }
 }
 
 fn repo_relative(dir: &Path, root: Option<&Path>) -> Result<String> {
@@ -231,13 +274,13 @@ pub fn context(evidence: Evidence, now: Option<DateTime<Utc>>) -> ReportContext 
     report::context::build(evidence, analysis)
 }
 
-/// The analysis and checks of a set of migration folders, for `postmortem migrations`.
+/// The analysis and checks of a set of migration graphs, for `postmortem migrations`.
 pub fn migrations_only(
     source: &dyn FileSource,
-    folders: &[String],
+    graphs: &[GraphSpec],
 ) -> (Vec<MigrationSet>, Vec<Finding>) {
     let mut evidence = Evidence::new(Service::default());
-    let (sets, prior) = migrations::load(source, folders);
+    let (sets, prior) = migrations::load(source, graphs);
     evidence.migration_sets = sets;
     let ctx = CheckContext::new(&evidence, None);
     let mut findings = check::run(&ctx, &CheckOptions::default(), prior);

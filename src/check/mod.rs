@@ -235,6 +235,7 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &rules::missing_parent::MissingParent,
     &rules::duplicate_revision::DuplicateRevision,
     &rules::revision_cycle::RevisionCycle,
+    &rules::no_migrations_found::NoMigrationsFound,
     &rules::fk_type_mismatch::FkTypeMismatch,
     &rules::alter_referenced_column::AlterReferencedColumn,
     &rules::unparseable_migration::UnparseableMigration,

@@ -21,32 +21,18 @@ use crate::check::Finding;
 use crate::source::{FileSource, WorkDir};
 use model::MigrationSet;
 
-pub use discover::discover;
+pub use discover::{discover, Discovery, GraphSpec};
 
-/// Parses every revision file of each folder (not `__init__.py`), builds each set's graph and
-/// fills its heads, bases, branch points and merge points. A file that cannot be read or
-/// parsed becomes an `unparseable-migration` finding; the other files are still analysed.
-pub fn load(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, Vec<Finding>) {
+/// Parses the revision files of each graph, builds its graph and fills its heads, bases,
+/// branch points and merge points. A file that cannot be read or parsed becomes an
+/// `unparseable-migration` finding; the other files are still analysed.
+pub fn load(source: &dyn FileSource, graphs: &[GraphSpec]) -> (Vec<MigrationSet>, Vec<Finding>) {
     let mut findings = Vec::new();
-    let files = match source.list_files() {
-        Ok(files) => files,
-        Err(e) => {
-            for folder in folders {
-                findings.push(unparseable_migration::unreadable(
-                    folder,
-                    &format!("cannot list {}: {e}", source.describe()),
-                ));
-            }
-            return (Vec::new(), findings);
-        }
-    };
-    let mut sets = Vec::with_capacity(folders.len());
-    for folder in folders {
+    let mut sets = Vec::with_capacity(graphs.len());
+    for graph in graphs {
         let mut revisions = Vec::new();
         let mut sources = Vec::new();
-        let paths: Vec<&str> = discover::revision_files(&files, folder)
-            .map(String::as_str)
-            .collect();
+        let paths: Vec<&str> = graph.files.iter().map(String::as_str).collect();
         for (file, read) in paths.iter().zip(source.read_many(&paths)) {
             match read {
                 Ok(bytes) => sources.push((*file, bytes)),
@@ -64,12 +50,23 @@ pub fn load(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, 
                 }
             }
         }
-        let mut set = MigrationSet::new(folder.clone(), revisions);
+        let mut set = MigrationSet::new(graph.path(), revisions);
+        set.origin = Some(graph.origin.clone());
         graph::compute(&mut set);
         sets.push(set);
     }
     sets.sort_by(|a, b| a.path.cmp(&b.path));
     (sets, findings)
+}
+
+/// The graphs named on the command line: each value is one graph, its folders separated by
+/// commas (`a,b`), a folder ending in `/**` read with its subfolders.
+pub fn flag_graphs(source: &dyn FileSource, values: &[String]) -> std::io::Result<Vec<GraphSpec>> {
+    let files = source.list_files()?;
+    Ok(values
+        .iter()
+        .map(|v| GraphSpec::from_flag(&files, &discover::flag_folders(v)))
+        .collect())
 }
 
 type Parsed<'f> = (
@@ -121,19 +118,27 @@ pub fn graph_findings(sets: &[MigrationSet]) -> Vec<Finding> {
 /// Paths in the result are relative to `dir`.
 pub fn load_dir(dir: &Path) -> std::io::Result<(Vec<MigrationSet>, Vec<Finding>)> {
     let source = WorkDir::new(dir);
-    let mut folders = discover(&source)?;
-    if folders.is_empty() {
-        let files = source.list_files()?;
-        // A bare script directory (`versions/` without alembic.ini) or the versions folder itself.
-        for candidate in ["versions", "."] {
-            if discover::revision_files(&files, candidate).next().is_some() {
-                folders.push(candidate.to_string());
-                break;
-            }
-        }
+    let mut graphs = discover(&source)?.graphs;
+    if graphs.is_empty() {
+        graphs.extend(bare_folder(&source)?);
     }
-    let (sets, mut findings) = load(&source, &folders);
+    let (sets, mut findings) = load(&source, &graphs);
     findings.extend(graph_findings(&sets));
     crate::check::sort_findings(&mut findings);
     Ok((sets, findings))
+}
+
+/// A bare script directory (`versions/` without alembic.ini) or the versions folder itself,
+/// for a folder in which discovery found nothing.
+pub fn bare_folder(source: &dyn FileSource) -> std::io::Result<Option<GraphSpec>> {
+    let files = source.list_files()?;
+    for candidate in ["versions", "."] {
+        if discover::revision_files(&files, candidate).next().is_some() {
+            let mut graph = GraphSpec::from_flag(&files, &[candidate.to_string()]);
+            graph.origin.kind = "heuristic".to_string();
+            graph.origin.sources = vec![format!("heuristic: revision files in {candidate}")];
+            return Ok(Some(graph));
+        }
+    }
+    Ok(None)
 }

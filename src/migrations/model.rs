@@ -26,6 +26,27 @@ pub struct MigrationSet {
     pub branchpoints: Vec<String>,
     #[serde(default)]
     pub mergepoints: Vec<String>,
+    /// Where the set's folders came from, when they were discovered or named by a flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<SetOrigin>,
+}
+
+/// How a migration set was found: what `postmortem migrations` shows per graph.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SetOrigin {
+    /// `config` (an Alembic configuration declares the folders), `heuristic` or `flag`.
+    pub kind: String,
+    /// Every version folder of the graph, the set's `path` first.
+    pub folders: Vec<String>,
+    /// Subfolders are read too (`recursive_version_locations`, or the nested-folder heuristic).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recursive: bool,
+    /// Each declaration read, as `file:line key` (`alembic.ini:3 script_location`), or the
+    /// heuristic that found the folders.
+    pub sources: Vec<String>,
+    /// What could not be read statically (a location computed at run time) and other caveats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl MigrationSet {
@@ -42,6 +63,7 @@ impl MigrationSet {
             bases: Vec::new(),
             branchpoints: Vec::new(),
             mergepoints: Vec::new(),
+            origin: None,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod fk_type_mismatch;
 pub mod migration_failed_in_logs;
 pub mod missing_parent;
 pub mod multiple_heads;
+pub mod no_migrations_found;
 pub mod phantom_migration;
 pub mod revision_cycle;
 pub mod sqlite_tests_postgres_prod;

@@ -1,0 +1,790 @@
+//! Which revision graphs a repository holds, read the way Alembic reads them.
+//!
+//! Declarations first: every Alembic configuration (`alembic.ini` sections, `[tool.alembic]` in
+//! `pyproject.toml`, Flask-Migrate's `alembic.ini` without `script_location`, a literal
+//! `Migrate(directory=...)`) gives one script directory, and its version locations
+//! (`version_locations` from the ini or a literal in `env.py`, else `versions/`) form ONE graph,
+//! read recursively when `recursive_version_locations` says so. Settings that Python computes
+//! at run time cannot be read; they become notes on the graph, and the nested-folder rules
+//! below decide what is read instead.
+//!
+//! Folder heuristics only for folders no configuration covers: a `versions` folder in an
+//! `alembic` or `*migrations` folder or beside an `env.py`, and revision files directly in such a
+//! folder (Flask-Migrate projects pointed elsewhere, plugin `migrations/` folders).
+//!
+//! A `versions/` folder whose revision files sit in subfolders: one folder per SQLAlchemy
+//! dialect (`versions/postgresql`, `versions/sqlite`) is one graph per dialect; other
+//! subfolders (`2024.1/expand`, `2024.1/contract`) are read with their parent as one graph when
+//! the parent holds no revision of its own or a run-time `version_locations` is seen, which is
+//! how those projects point Alembic at them.
+
+mod config;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::migrations::model::SetOrigin;
+use crate::source::FileSource;
+use config::AlembicConfig;
+
+/// One graph to load: its origin (folders, how they were found) and its revision files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphSpec {
+    pub origin: SetOrigin,
+    /// Sorted, relative to the source's root.
+    pub files: Vec<String>,
+}
+
+impl GraphSpec {
+    /// The set's `path`: its first version folder.
+    pub fn path(&self) -> &str {
+        self.origin.folders.first().map_or(".", String::as_str)
+    }
+
+    /// A graph named on the command line: `a,b` is one graph of two folders, `dir/**` reads
+    /// `dir` with its subfolders.
+    pub fn from_flag(all_files: &[String], folders: &[String]) -> GraphSpec {
+        let mut recursive = false;
+        let folders: Vec<String> = folders
+            .iter()
+            .map(|f| match f.strip_suffix("/**").or(f.strip_suffix("**")) {
+                Some(rest) => {
+                    recursive = true;
+                    let rest = rest.trim_end_matches('/');
+                    if rest.is_empty() {
+                        ".".to_string()
+                    } else {
+                        rest.to_string()
+                    }
+                }
+                None => f.clone(),
+            })
+            .collect();
+        let files = graph_files(all_files, &folders, recursive);
+        GraphSpec {
+            origin: SetOrigin {
+                kind: "flag".to_string(),
+                folders,
+                recursive,
+                sources: vec!["flag".to_string()],
+                notes: Vec::new(),
+            },
+            files,
+        }
+    }
+}
+
+/// Splits a `--migrations` value into the folders of one graph: `a,b` -> `[a, b]`.
+pub fn flag_folders(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// What discovery found: the graphs, and for a repository without any, what it looked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Discovery {
+    /// Sorted by path.
+    pub graphs: Vec<GraphSpec>,
+    /// Files that say the project uses Alembic (`alembic.ini`, an `env.py` that calls
+    /// `context.configure`, `alembic` or `Flask-Migrate` in its requirements).
+    pub markers: Vec<String>,
+    /// Locations declared or tried that held no revision file, and settings that could not be
+    /// read (`file:line key = value: why`).
+    pub looked_for: Vec<String>,
+}
+
+impl Discovery {
+    /// Every folder of every graph (the history scan reads them recursively).
+    pub fn folders(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .graphs
+            .iter()
+            .flat_map(|g| g.origin.folders.iter().cloned())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+/// SQLAlchemy dialect names: subfolders of `versions/` named so are one graph each.
+const DIALECTS: [&str; 8] = [
+    "postgresql",
+    "postgres",
+    "sqlite",
+    "mysql",
+    "mariadb",
+    "mssql",
+    "oracle",
+    "duckdb",
+];
+
+/// Files with these names can say a project uses Alembic.
+fn is_dependency_file(name: &str) -> bool {
+    (name.starts_with("requirements") && name.ends_with(".txt"))
+        || matches!(
+            name,
+            "pyproject.toml" | "setup.py" | "setup.cfg" | "Pipfile" | "poetry.lock" | "uv.lock"
+        )
+}
+
+/// Finds every graph under the source's root (see the module documentation).
+pub fn discover(source: &dyn FileSource) -> std::io::Result<Discovery> {
+    let files = source.list_files()?;
+    let dirs = directories(&files);
+    let read = |path: &str| {
+        source
+            .read(path)
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    };
+    let mut out = Discovery::default();
+    let mut configs: Vec<AlembicConfig> = Vec::new();
+    for file in &files {
+        let name = file_name(file);
+        let depth = file.matches('/').count();
+        if name.ends_with(".ini") {
+            if name == "alembic.ini" {
+                out.markers.push(file.clone());
+            }
+            // An unreadable ini only loses its own declarations.
+            if let Some(text) = read(file) {
+                configs.extend(config::parse_ini(file, ".", &text));
+            }
+        } else if name == "pyproject.toml" {
+            if let Some(text) = read(file) {
+                configs.extend(config::parse_pyproject(file, ".", &text));
+                if depth <= 1 && mentions_alembic(&text) {
+                    out.markers.push(file.clone());
+                }
+            }
+        } else if name == "env.py" {
+            if read(file).is_some_and(|t| t.contains("context.configure")) {
+                out.markers.push(file.clone());
+            }
+        } else if depth <= 1
+            && is_dependency_file(name)
+            && read(file).is_some_and(|t| mentions_alembic(&t))
+        {
+            out.markers.push(file.clone());
+        }
+    }
+    let mut graphs: Vec<GraphSpec> = Vec::new();
+    for config in &configs {
+        graphs.extend(config_graphs(
+            config,
+            &files,
+            &dirs,
+            &read,
+            &mut out.looked_for,
+        ));
+    }
+    graphs.extend(migrate_directory_graphs(
+        &files,
+        &dirs,
+        &read,
+        &mut out.looked_for,
+    ));
+    let covered: Vec<String> = graphs
+        .iter()
+        .flat_map(|g| g.origin.folders.iter().cloned())
+        .chain(
+            configs
+                .iter()
+                .filter_map(|c| script_dir_of(c, &files, &dirs).ok()),
+        )
+        .collect();
+    graphs.extend(heuristic_graphs(&files, &dirs, &covered, &read));
+    out.graphs = merge_duplicates(graphs);
+    out.looked_for.sort();
+    out.looked_for.dedup();
+    Ok(out)
+}
+
+fn mentions_alembic(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.contains("alembic") || lower.contains("flask-migrate") || lower.contains("flask_migrate")
+}
+
+/// The same folders found twice (two ini files, an ini and pyproject.toml) are one graph with
+/// both sources.
+fn merge_duplicates(graphs: Vec<GraphSpec>) -> Vec<GraphSpec> {
+    let mut by_folders: BTreeMap<(Vec<String>, bool), GraphSpec> = BTreeMap::new();
+    for graph in graphs {
+        let key = (graph.origin.folders.clone(), graph.origin.recursive);
+        match by_folders.get_mut(&key) {
+            Some(existing) => {
+                for s in graph.origin.sources {
+                    if !existing.origin.sources.contains(&s) {
+                        existing.origin.sources.push(s);
+                    }
+                }
+                for n in graph.origin.notes {
+                    if !existing.origin.notes.contains(&n) {
+                        existing.origin.notes.push(n);
+                    }
+                }
+            }
+            None => {
+                by_folders.insert(key, graph);
+            }
+        }
+    }
+    let mut out: Vec<GraphSpec> = by_folders.into_values().collect();
+    out.sort_by(|a, b| {
+        a.path()
+            .cmp(b.path())
+            .then(a.origin.folders.cmp(&b.origin.folders))
+    });
+    out
+}
+
+/// The script directory a configuration names: `script_location`, or for Flask-Migrate's
+/// `alembic.ini` (which has none: `Migrate` sets it to the ini's folder) the ini's folder when an
+/// `env.py` sits beside it.
+fn script_dir_of(
+    config: &AlembicConfig,
+    files: &[String],
+    dirs: &BTreeSet<String>,
+) -> Result<String, String> {
+    let base = parent(&config.file);
+    match &config.script_location {
+        Some(s) => locate(base, &s.value, dirs).map_err(|why| {
+            format!(
+                "{}:{} script_location = {}: {why}",
+                config.file, s.line, s.value
+            )
+        }),
+        None if files.binary_search(&join(base, "env.py")).is_ok() => Ok(dot(base)),
+        None => Err(format!(
+            "{}: no script_location, and no env.py beside it",
+            config.file
+        )),
+    }
+}
+
+fn config_graphs(
+    config: &AlembicConfig,
+    files: &[String],
+    dirs: &BTreeSet<String>,
+    read: &dyn Fn(&str) -> Option<String>,
+    looked_for: &mut Vec<String>,
+) -> Vec<GraphSpec> {
+    let base = parent(&config.file);
+    let shown = if config.section.is_empty() || config.section == "alembic" {
+        config.file.clone()
+    } else {
+        format!("{} [{}]", config.file, config.section)
+    };
+    let script_dir = match script_dir_of(config, files, dirs) {
+        Ok(dir) => dir,
+        Err(why) => {
+            if config.script_location.is_some() || config.version_locations.is_some() {
+                looked_for.push(why);
+            }
+            return Vec::new();
+        }
+    };
+    let mut sources = vec![match &config.script_location {
+        Some(s) => format!("{shown}:{} script_location", s.line),
+        None => {
+            format!("{shown} (no script_location: Flask-Migrate runs Alembic in the ini's folder)")
+        }
+    }];
+    let mut notes = Vec::new();
+    let mut recursive = config.recursive.as_ref().is_some_and(|r| r.value == "true");
+    if let Some(r) = config.recursive.as_ref().filter(|_| recursive) {
+        sources.push(format!("{shown}:{} recursive_version_locations", r.line));
+    }
+    // env.py is Python, but its literal settings are what Alembic will use.
+    let env = join(&script_dir, "env.py");
+    let mut env_locations: Option<(Vec<String>, u32)> = None;
+    let mut run_time = false;
+    if files.binary_search(&env).is_ok() {
+        for setting in read(&env)
+            .map(|t| config::python_settings(&t))
+            .unwrap_or_default()
+        {
+            match (setting.key.as_str(), &setting.literal) {
+                ("version_locations", Some(list)) => {
+                    let list = if list.len() == 1 {
+                        config::split_locations(&list[0], None)
+                    } else {
+                        list.clone()
+                    };
+                    env_locations = Some((list, setting.line));
+                }
+                ("recursive_version_locations", Some(v)) => {
+                    if v.first().is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+                        recursive = true;
+                        sources.push(format!(
+                            "{env}:{} recursive_version_locations",
+                            setting.line
+                        ));
+                    }
+                }
+                ("version_locations" | "recursive_version_locations", None) => {
+                    run_time = true;
+                    notes.push(format!(
+                        "{env}:{} sets {} at run time (`{}`): not read",
+                        setting.line, setting.key, setting.text
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    // Project code next to (or above) the script directory that points Alembic at its folders
+    // (`config.set_main_option('version_locations', ...)` in a management command).
+    for file in ancestor_python_files(files, &script_dir) {
+        if file == env {
+            continue;
+        }
+        let Some(text) = read(&file).filter(|t| t.contains("version_locations")) else {
+            continue;
+        };
+        for setting in config::python_settings(&text) {
+            if setting.key.ends_with("version_locations") {
+                run_time = true;
+                notes.push(format!(
+                    "{file}:{} sets {} at run time (`{}`): not read",
+                    setting.line, setting.key, setting.text
+                ));
+            }
+        }
+    }
+    let declared = match (&config.version_locations, env_locations) {
+        (Some((list, line)), _) => {
+            Some((list.clone(), format!("{shown}:{line} version_locations")))
+        }
+        (None, Some((list, line))) => Some((list, format!("{env}:{line} version_locations"))),
+        (None, None) => None,
+    };
+    let mut groups: Vec<(Vec<String>, bool, Vec<String>)> = Vec::new();
+    match declared {
+        Some((list, source)) => {
+            sources.push(source);
+            let mut folders = Vec::new();
+            for location in &list {
+                match locate(base, location, dirs) {
+                    Ok(dir) => folders.push(dir),
+                    // Alembic skips a version location that does not exist.
+                    Err(why) => notes.push(format!("version location {location}: {why}")),
+                }
+            }
+            if !folders.is_empty() {
+                groups.push((folders, recursive, Vec::new()));
+            }
+        }
+        None => {
+            for (folders, rec, note) in
+                expand_versions(files, &join(&script_dir, "versions"), recursive, run_time)
+            {
+                groups.push((folders, rec, note.into_iter().collect()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (folders, rec, extra) in groups {
+        let graph_files = graph_files(files, &folders, rec);
+        if graph_files.is_empty() {
+            looked_for.push(format!(
+                "{} (from {}): no revision file",
+                folders.join(", "),
+                sources.join(", ")
+            ));
+            continue;
+        }
+        let mut all_notes = notes.clone();
+        all_notes.extend(extra);
+        out.push(GraphSpec {
+            origin: SetOrigin {
+                kind: "config".to_string(),
+                folders,
+                recursive: rec,
+                sources: sources.clone(),
+                notes: all_notes,
+            },
+            files: graph_files,
+        });
+    }
+    out
+}
+
+/// Flask-Migrate's `Migrate(app, db, directory="...")` with a literal folder: Alembic runs in
+/// that folder (`script_location`), with its `versions/`. Read in the project's top levels.
+fn migrate_directory_graphs(
+    files: &[String],
+    dirs: &BTreeSet<String>,
+    read: &dyn Fn(&str) -> Option<String>,
+    looked_for: &mut Vec<String>,
+) -> Vec<GraphSpec> {
+    let mut out = Vec::new();
+    for file in files {
+        if !file.ends_with(".py") || file.matches('/').count() > 2 || file_name(file) == "env.py" {
+            continue;
+        }
+        let Some(text) = read(file).filter(|t| t.contains("Migrate(")) else {
+            continue;
+        };
+        for setting in config::python_settings(&text) {
+            if setting.key != "script_location" {
+                continue;
+            }
+            let Some(dir) = setting.literal.as_ref().and_then(|l| l.first()) else {
+                looked_for.push(format!(
+                    "{file}:{} Migrate(directory=`{}`) is computed at run time: not read",
+                    setting.line, setting.text
+                ));
+                continue;
+            };
+            let found = locate("", dir, dirs).or_else(|_| locate(parent(file), dir, dirs));
+            let script_dir = match found {
+                Ok(d) => d,
+                Err(why) => {
+                    looked_for.push(format!(
+                        "{file}:{} Migrate(directory={dir:?}): {why}",
+                        setting.line
+                    ));
+                    continue;
+                }
+            };
+            let source = format!("{file}:{} Migrate(directory=)", setting.line);
+            for (folders, rec, note) in
+                expand_versions(files, &join(&script_dir, "versions"), false, false)
+            {
+                let graph_files = graph_files(files, &folders, rec);
+                if graph_files.is_empty() {
+                    looked_for.push(format!(
+                        "{} (from {source}): no revision file",
+                        folders.join(", ")
+                    ));
+                    continue;
+                }
+                out.push(GraphSpec {
+                    origin: SetOrigin {
+                        kind: "config".to_string(),
+                        folders,
+                        recursive: rec,
+                        sources: vec![source.clone()],
+                        notes: note.into_iter().collect(),
+                    },
+                    files: graph_files,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// How a `versions/` folder that no configuration splits further is read: as itself; one graph
+/// per dialect subfolder; or with all its subfolders as one graph (see the module docs).
+fn expand_versions(
+    files: &[String],
+    versions: &str,
+    recursive: bool,
+    run_time: bool,
+) -> Vec<(Vec<String>, bool, Option<String>)> {
+    let whole = vec![versions.to_string()];
+    if recursive {
+        return vec![(whole, true, None)];
+    }
+    let direct = !graph_files(files, &whole, false).is_empty();
+    let nested: BTreeSet<String> = graph_files(files, &whole, true)
+        .iter()
+        .filter_map(|f| {
+            let rest = f.strip_prefix(versions)?.strip_prefix('/')?;
+            rest.split_once('/').map(|(dir, _)| dir.to_string())
+        })
+        .collect();
+    if nested.is_empty() {
+        return vec![(whole, false, None)];
+    }
+    let listed = nested.iter().cloned().collect::<Vec<_>>().join(", ");
+    if !direct && nested.iter().all(|s| DIALECTS.contains(&s.as_str())) {
+        return nested
+            .iter()
+            .map(|sub| {
+                (
+                    vec![join(versions, sub)],
+                    true,
+                    Some(format!(
+                        "heuristic: {versions} holds one folder per database dialect ({listed}): each is its own graph"
+                    )),
+                )
+            })
+            .collect();
+    }
+    if !direct || run_time {
+        return vec![(
+            whole,
+            true,
+            Some(format!(
+                "heuristic: the revision files in subfolders of {versions} ({listed}) are read with it as one graph, as Alembic reads them through version_locations set at run time"
+            )),
+        )];
+    }
+    vec![(
+        whole,
+        false,
+        Some(format!(
+            "subfolders of {versions} ({listed}) hold .py files that Alembic does not read without version_locations: not read"
+        )),
+    )]
+}
+
+/// Folders no configuration covers: `versions` folders in an `alembic`/`*migrations` folder or
+/// beside an `env.py`, and such folders holding revision files directly.
+fn heuristic_graphs(
+    files: &[String],
+    dirs: &BTreeSet<String>,
+    covered: &[String],
+    read: &dyn Fn(&str) -> Option<String>,
+) -> Vec<GraphSpec> {
+    let is_covered = |dir: &str| {
+        covered
+            .iter()
+            .any(|c| c == "." || dir == c || dir.starts_with(&format!("{c}/")))
+    };
+    let looks_like_script_dir = |dir: &str| {
+        let name = file_name(dir);
+        name == "alembic"
+            || name.ends_with("migrations")
+            || name == "migration"
+            || files.binary_search(&join(dir, "env.py")).is_ok()
+    };
+    let mut out = Vec::new();
+    for dir in dirs {
+        if is_covered(dir) {
+            continue;
+        }
+        if file_name(dir) == "versions" {
+            let script_dir = parent(dir);
+            if !looks_like_script_dir(script_dir) {
+                continue;
+            }
+            for (folders, rec, note) in expand_versions(files, dir, false, false) {
+                let graph_files = graph_files(files, &folders, rec);
+                if graph_files.is_empty() {
+                    continue;
+                }
+                out.push(GraphSpec {
+                    origin: SetOrigin {
+                        kind: "heuristic".to_string(),
+                        folders,
+                        recursive: rec,
+                        sources: vec![format!("heuristic: versions folder of {}", dot(script_dir))],
+                        notes: note.into_iter().collect(),
+                    },
+                    files: graph_files,
+                });
+            }
+        } else if looks_like_script_dir(dir) && !dirs.contains(&join(dir, "versions")) {
+            // Revision files directly in the folder (no versions/): only files that declare a
+            // revision, so env.py and helpers are not read as broken revisions.
+            let whole = vec![dir.clone()];
+            let revisions: Vec<String> = graph_files(files, &whole, false)
+                .into_iter()
+                .filter(|f| file_name(f) != "env.py")
+                .filter(|f| read(f).is_some_and(|t| declares_revision(&t)))
+                .collect();
+            if revisions.is_empty() {
+                continue;
+            }
+            out.push(GraphSpec {
+                origin: SetOrigin {
+                    kind: "heuristic".to_string(),
+                    folders: whole,
+                    recursive: false,
+                    sources: vec![format!(
+                        "heuristic: revision files directly in {}",
+                        dot(dir)
+                    )],
+                    notes: Vec::new(),
+                },
+                files: revisions,
+            });
+        }
+    }
+    out
+}
+
+/// A module-level `revision = ...` and `down_revision = ...`.
+fn declares_revision(text: &str) -> bool {
+    let starts = |key: &str| {
+        text.lines().any(|l| {
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with(['=', ':']))
+        })
+    };
+    starts("revision") && starts("down_revision")
+}
+
+/// The `.py` files directly in `dir` and in each folder above it.
+fn ancestor_python_files(files: &[String], dir: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = dir.to_string();
+    loop {
+        out.extend(graph_files(files, std::slice::from_ref(&current), false));
+        if current == "." || current.is_empty() {
+            break;
+        }
+        current = dot(parent(&current));
+    }
+    out
+}
+
+/// The revision files of a graph, as Alembic lists them: `*.py` (not `__init__*`, not editor
+/// lock files `.#*`) directly in each folder, or in every subfolder too when `recursive`
+/// (skipping `__pycache__`); a file reached twice counts once. Sorted.
+pub fn graph_files(all_files: &[String], folders: &[String], recursive: bool) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    for folder in folders {
+        let prefix = if folder == "." || folder.is_empty() {
+            String::new()
+        } else {
+            format!("{folder}/")
+        };
+        let start = all_files.partition_point(|f| f.as_str() < prefix.as_str());
+        for f in all_files[start..]
+            .iter()
+            .take_while(|f| f.starts_with(&prefix))
+        {
+            let rest = &f[prefix.len()..];
+            if !recursive && rest.contains('/') {
+                continue;
+            }
+            if rest.split('/').any(|c| c == "__pycache__") {
+                continue;
+            }
+            let name = file_name(rest);
+            if name.ends_with(".py") && !name.starts_with("__init__") && !name.starts_with(".#") {
+                out.insert(f.clone());
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// The `*.py` files directly in `folder` that Alembic would load as revisions.
+pub fn revision_files<'f>(
+    files: &'f [String],
+    folder: &str,
+) -> impl Iterator<Item = &'f String> + 'f {
+    let prefix = if folder == "." || folder.is_empty() {
+        String::new()
+    } else {
+        format!("{folder}/")
+    };
+    files.iter().filter(move |f| {
+        f.strip_prefix(prefix.as_str()).is_some_and(|rest| {
+            !rest.contains('/')
+                && rest.ends_with(".py")
+                && !rest.starts_with("__init__")
+                && !rest.starts_with(".#")
+        })
+    })
+}
+
+/// Every folder that holds a file, with its ancestors (`.` excluded).
+fn directories(files: &[String]) -> BTreeSet<String> {
+    let mut dirs = BTreeSet::new();
+    for file in files {
+        let mut dir = parent(file);
+        while !dir.is_empty() && dirs.insert(dir.to_string()) {
+            dir = parent(dir);
+        }
+    }
+    dirs
+}
+
+/// A location as Alembic's `coerce_resource_to_filename` reads it, inside the repository: a
+/// relative path (against the configuration's folder, which is where Alembic is run from), or a
+/// package resource (`pkg:sub:dir`, `pkg.sub:dir`), found where the package sits in the
+/// repository (`src/pkg/...` included).
+fn locate(base: &str, value: &str, dirs: &BTreeSet<String>) -> Result<String, String> {
+    let value = value.trim();
+    let bytes = value.as_bytes();
+    let drive = bytes.len() >= 2
+        && bytes[1] == b':'
+        && bytes[0].is_ascii_alphabetic()
+        && (bytes.len() == 2 || matches!(bytes[2], b'/' | b'\\'));
+    if value.starts_with('/') || value.starts_with('\\') || drive {
+        return Err("an absolute path, which cannot be found in the repository".to_string());
+    }
+    let exists = |d: &String| d == "." || dirs.contains(d);
+    if value.contains(':') {
+        let mut tokens = value.split(':');
+        let package = tokens.next().unwrap_or("").replace('.', "/");
+        let parts: Vec<&str> = std::iter::once(package.as_str())
+            .chain(tokens)
+            .filter(|t| !t.is_empty())
+            .collect();
+        let rel = resolve("", &parts.join("/"))
+            .ok_or_else(|| "a package resource that leaves the repository".to_string())?;
+        if let Some(d) = resolve(base, &rel).filter(exists) {
+            return Ok(d);
+        }
+        if exists(&rel) {
+            return Ok(rel);
+        }
+        let suffix = format!("/{rel}");
+        return dirs
+            .iter()
+            .filter(|d| d.ends_with(&suffix))
+            .min_by_key(|d| (d.matches('/').count(), (*d).clone()))
+            .cloned()
+            .ok_or_else(|| format!("package resource {rel} not found in the repository"));
+    }
+    match resolve(base, value) {
+        Some(d) if exists(&d) => Ok(d),
+        Some(d) => Err(format!("{d} does not exist")),
+        None => Err("a path outside the repository".to_string()),
+    }
+}
+
+/// `base/relative` with `.` and `..` folded; `None` for paths that leave the repository.
+fn resolve(base: &str, relative: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in base.split('/').chain(relative.split(['/', '\\'])) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    })
+}
+
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+fn dot(path: &str) -> String {
+    if path.is_empty() {
+        ".".to_string()
+    } else {
+        path.to_string()
+    }
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit_once('/').map_or(path, |(_, name)| name)
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() || dir == "." {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
