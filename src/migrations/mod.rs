@@ -12,6 +12,7 @@ pub mod schema;
 #[cfg(test)]
 pub(crate) mod testkit;
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::check::rules::{
@@ -29,6 +30,7 @@ pub use discover::{discover, Discovery, GraphSpec};
 pub fn load(source: &dyn FileSource, graphs: &[GraphSpec]) -> (Vec<MigrationSet>, Vec<Finding>) {
     let mut findings = Vec::new();
     let mut sets = Vec::with_capacity(graphs.len());
+    let mut constants = Constants::new(source);
     for graph in graphs {
         let mut revisions = Vec::new();
         let mut sources = Vec::new();
@@ -44,7 +46,10 @@ pub fn load(source: &dyn FileSource, graphs: &[GraphSpec]) -> (Vec<MigrationSet>
         }
         for (file, bytes, parsed) in parse_all(sources) {
             match parsed {
-                Ok(revision) => revisions.push(revision),
+                Ok((mut revision, unresolved)) => {
+                    constants.resolve(&mut revision, &unresolved);
+                    revisions.push(revision)
+                }
                 Err(failure) => {
                     findings.push(unparseable_migration::finding(file, &failure, &bytes))
                 }
@@ -57,6 +62,78 @@ pub fn load(source: &dyn FileSource, graphs: &[GraphSpec]) -> (Vec<MigrationSet>
     }
     sets.sort_by(|a, b| a.path.cmp(&b.path));
     (sets, findings)
+}
+
+/// Module constants named by revision files (`branch_labels = cli.CONTRACT_BRANCH` with
+/// `from neutron.db.migration import cli`), looked up in the repository's own modules without
+/// running them; each module is read once.
+struct Constants<'s> {
+    source: &'s dyn FileSource,
+    files: Option<Vec<String>>,
+    modules: HashMap<String, Option<String>>,
+}
+
+impl<'s> Constants<'s> {
+    fn new(source: &'s dyn FileSource) -> Self {
+        Constants {
+            source,
+            files: None,
+            modules: HashMap::new(),
+        }
+    }
+
+    /// Adds each resolved value to its field; what cannot be resolved is listed in
+    /// `revision.unknown`.
+    fn resolve(&mut self, revision: &mut model::Revision, unresolved: &[alembic::Unresolved]) {
+        for reference in unresolved {
+            let value = reference
+                .qualified
+                .as_deref()
+                .and_then(|q| self.constant(q));
+            match (value, reference.field) {
+                (Some(values), "branch_labels") => revision.branch_labels.extend(values),
+                (Some(values), _) => revision.depends_on.extend(values),
+                (None, field) => revision
+                    .unknown
+                    .push(format!("{field}: {}", reference.text)),
+            }
+        }
+        revision.branch_labels.sort();
+        revision.branch_labels.dedup();
+        let mut seen = std::collections::HashSet::new();
+        revision.depends_on.retain(|d| seen.insert(d.clone()));
+    }
+
+    /// `pkg.mod.NAME` -> the literal `NAME` is bound to in `pkg/mod.py` (or
+    /// `pkg/mod/__init__.py`), wherever the package sits in the repository.
+    fn constant(&mut self, qualified: &str) -> Option<Vec<String>> {
+        let (module, name) = qualified.rsplit_once('.')?;
+        if !self.modules.contains_key(module) {
+            let text = self.module_text(module);
+            self.modules.insert(module.to_string(), text);
+        }
+        let text = self.modules.get(module)?.as_deref()?;
+        alembic::module_constant(text, name)
+    }
+
+    fn module_text(&mut self, module: &str) -> Option<String> {
+        if self.files.is_none() {
+            self.files = Some(self.source.list_files().unwrap_or_default());
+        }
+        let files = self.files.as_ref()?;
+        let path = module.replace('.', "/");
+        let candidates = [format!("{path}.py"), format!("{path}/__init__.py")];
+        let found = files
+            .iter()
+            .filter(|f| {
+                candidates
+                    .iter()
+                    .any(|c| *f == c || f.ends_with(&format!("/{c}")))
+            })
+            .min_by_key(|f| (f.matches('/').count(), (*f).clone()))?;
+        let bytes = self.source.read(found).ok()?;
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    }
 }
 
 /// The graphs named on the command line: each value is one graph, its folders separated by
@@ -72,7 +149,7 @@ pub fn flag_graphs(source: &dyn FileSource, values: &[String]) -> std::io::Resul
 type Parsed<'f> = (
     &'f str,
     Vec<u8>,
-    Result<model::Revision, alembic::ParseFailure>,
+    Result<(model::Revision, Vec<alembic::Unresolved>), alembic::ParseFailure>,
 );
 
 /// Parses files on every core: each file is independent, and parsing is most of the work.
@@ -81,7 +158,7 @@ fn parse_all(sources: Vec<(&str, Vec<u8>)>) -> Vec<Parsed<'_>> {
         // A parser crash on one file is that file's finding, not a lost chunk of the set
         // (which would read as missing parents and extra heads).
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            alembic::parse_revision(file, bytes)
+            alembic::parse_revision_refs(file, bytes)
         }))
         .unwrap_or_else(|_| {
             Err(alembic::ParseFailure {

@@ -89,6 +89,11 @@ pub struct Revision {
     /// Rules silenced in this file by `# postmortem: ignore[rule]`, with the comment's line.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignores: Vec<IgnoreComment>,
+    /// `branch_labels`/`depends_on` entries whose value could not be read statically, as
+    /// `field: expression` (`branch_labels: cli.CONTRACT_BRANCH`): the revision is kept, these
+    /// values are unknown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
