@@ -191,6 +191,10 @@ fn check_cmd(args: CheckArgs, clock: DateTime<Utc>) -> Result<Status> {
     }
     let config = Config::resolve(&args.source, args.fail_on.as_deref(), None, clock)?;
     let evidence = pipeline::check(&config, args.range.as_deref())?;
+    // A gate that checked no migration says so, whatever the output format.
+    for note in evidence.notes.iter().filter(|n| n.source == "migrations") {
+        eprintln!("postmortem: {}", note.message);
+    }
     let findings = &evidence.findings;
     let text = match args.format {
         CheckFormat::Text => check_output::text(findings),

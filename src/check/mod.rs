@@ -234,6 +234,7 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &rules::multiple_heads::MultipleHeads,
     &rules::missing_parent::MissingParent,
     &rules::duplicate_revision::DuplicateRevision,
+    &rules::duplicate_branch_label::DuplicateBranchLabel,
     &rules::revision_cycle::RevisionCycle,
     &rules::no_migrations_found::NoMigrationsFound,
     &rules::fk_type_mismatch::FkTypeMismatch,

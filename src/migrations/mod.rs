@@ -16,7 +16,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::check::rules::{
-    duplicate_revision, missing_parent, multiple_heads, revision_cycle, unparseable_migration,
+    duplicate_branch_label, duplicate_revision, missing_parent, multiple_heads, revision_cycle,
+    unparseable_migration,
 };
 use crate::check::Finding;
 use crate::source::{FileSource, WorkDir};
@@ -184,6 +185,7 @@ pub fn graph_findings(sets: &[MigrationSet]) -> Vec<Finding> {
         findings.extend(multiple_heads::check_set(set));
         findings.extend(missing_parent::check_set(set));
         findings.extend(duplicate_revision::check_set(set));
+        findings.extend(duplicate_branch_label::check_set(set));
         findings.extend(revision_cycle::check_set(set));
     }
     crate::check::sort_findings(&mut findings);

@@ -84,11 +84,7 @@ pub fn text(sets: &[MigrationSet], findings: &[Finding]) -> String {
                 let _ = write!(extra, " [depends on: {}]", rev.depends_on.join(", "));
             }
             if !rev.unknown.is_empty() {
-                let _ = write!(
-                    extra,
-                    " [not read statically: {}]",
-                    rev.unknown.join(", ")
-                );
+                let _ = write!(extra, " [not read statically: {}]", rev.unknown.join(", "));
             }
             let message = if rev.message.is_empty() {
                 String::new()

@@ -1,6 +1,7 @@
 //! One file per rule; the registry in `check/mod.rs` is the only list of them.
 
 pub mod alter_referenced_column;
+pub mod duplicate_branch_label;
 pub mod duplicate_revision;
 pub mod failed_deploy_streak;
 pub mod fk_type_mismatch;
