@@ -128,6 +128,7 @@ fn examine(
         report_nothing_found(&discovery, evidence, &mut parse_findings);
     }
     collect::dbfacts::collect(source, evidence);
+    evidence.upgrade_commands = upgrade_commands(source, &evidence.service);
     let mut history = repo.migration_history(&discovery.folders())?;
     if let Some(scope) = scope {
         history.mentions.retain(|m| scope.contains(&m.commit.sha));
@@ -212,6 +213,25 @@ fn migration_graphs(config: &Config, repo: &GitRepo, source: &dyn FileSource) ->
     })
 }
 
+/// The upgrade commands the deploy runs: the Render service's own commands (when collected)
+/// and those the repository's deploy files lead to.
+fn upgrade_commands(
+    source: &dyn FileSource,
+    service: &Service,
+) -> Vec<migrations::model::UpgradeCommand> {
+    let mut out = Vec::new();
+    for (key, command) in [
+        ("preDeployCommand", &service.pre_deploy_command),
+        ("startCommand", &service.start_command),
+    ] {
+        if let Some(command) = command {
+            out.extend(migrations::deploy::from_service_command(key, command));
+        }
+    }
+    out.extend(migrations::deploy::upgrade_commands(source));
+    out
+}
+
 /// No graph: with Alembic markers, a `no-migrations-found` finding naming what was looked
 /// for; without, a note that no migration was checked. Both also reach stderr (`app`).
 fn report_nothing_found(
@@ -282,6 +302,7 @@ pub fn migrations_only(
     let mut evidence = Evidence::new(Service::default());
     let (sets, prior) = migrations::load(source, graphs);
     evidence.migration_sets = sets;
+    evidence.upgrade_commands = upgrade_commands(source, &evidence.service);
     let ctx = CheckContext::new(&evidence, None);
     let mut findings = check::run(&ctx, &CheckOptions::default(), prior);
     attach_excerpts(&mut findings, source);

@@ -2,6 +2,7 @@
 
 pub mod alembic;
 pub mod ddl;
+pub mod deploy;
 pub mod discover;
 pub mod fix_order;
 pub mod graph;
@@ -182,7 +183,7 @@ fn parse_all(sources: Vec<(&str, Vec<u8>)>) -> Vec<Parsed<'_>> {
 pub fn graph_findings(sets: &[MigrationSet]) -> Vec<Finding> {
     let mut findings = Vec::new();
     for set in sets {
-        findings.extend(multiple_heads::check_set(set));
+        findings.extend(multiple_heads::check_set(set, &[]));
         findings.extend(missing_parent::check_set(set));
         findings.extend(duplicate_revision::check_set(set));
         findings.extend(duplicate_branch_label::check_set(set));

@@ -31,6 +31,21 @@ pub struct MigrationSet {
     pub origin: Option<SetOrigin>,
 }
 
+/// A command the deploy runs that upgrades the database, and how the deploy reaches it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpgradeCommand {
+    /// The file holding the command (`render:preDeployCommand` for the Render service's own).
+    pub file: String,
+    /// 1-based; 0 when not from a file.
+    pub line: u32,
+    /// The command line as written, shortened.
+    pub command: String,
+    /// `head`, `heads`, `label@head`, or a revision.
+    pub target: String,
+    /// The chain that runs it: `render.yaml:5 preDeployCommand -> scripts/migrate.sh`.
+    pub via: String,
+}
+
 /// How a migration set was found: what `postmortem migrations` shows per graph.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct SetOrigin {
