@@ -216,7 +216,7 @@ pub fn bare_folder(source: &dyn FileSource) -> std::io::Result<Option<GraphSpec>
         if discover::revision_files(&files, candidate).next().is_some() {
             let mut graph = GraphSpec::from_flag(&files, &[candidate.to_string()]);
             graph.origin.kind = "heuristic".to_string();
-            graph.origin.sources = vec![format!("heuristic: revision files in {candidate}")];
+            graph.origin.sources = vec![format!("revision files in {candidate}")];
             return Ok(Some(graph));
         }
     }
