@@ -193,7 +193,8 @@ pub fn check_set(set: &MigrationSet, deploy: &[UpgradeCommand]) -> Vec<Finding> 
 }
 
 fn place(c: &UpgradeCommand) -> String {
-    if c.line == 0 {
+    // A command written in the deploy file itself: its place is the whole chain.
+    if c.line == 0 || c.via.starts_with(&format!("{}:{} ", c.file, c.line)) {
         c.via.clone()
     } else {
         format!("{}:{}, via {}", c.file, c.line, c.via)
