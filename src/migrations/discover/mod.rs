@@ -785,3 +785,98 @@ fn join(dir: &str, name: &str) -> String {
         format!("{dir}/{name}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dirs(list: &[&str]) -> BTreeSet<String> {
+        let files: Vec<String> = list.iter().map(|d| format!("{d}/x.py")).collect();
+        directories(&files)
+    }
+
+    #[test]
+    fn locations_in_path_and_package_resource_form() {
+        let d = dirs(&["backend/db/alembic", "src/app/server/db/_migrations"]);
+        assert_eq!(
+            locate("backend/config", "../db/alembic", &d),
+            Ok("backend/db/alembic".into())
+        );
+        assert_eq!(
+            locate("backend", "./db/alembic", &d),
+            Ok("backend/db/alembic".into())
+        );
+        // `pkg:sub:dir`, `pkg.sub:dir` and `pkg/sub:dir`, found under src/.
+        for value in [
+            "app:server:db:_migrations",
+            "app.server.db:_migrations",
+            "app/server:db/_migrations",
+        ] {
+            assert_eq!(
+                locate("", value, &d),
+                Ok("src/app/server/db/_migrations".into()),
+                "{value}"
+            );
+        }
+        assert!(locate("", "/srv/app/alembic", &d).is_err());
+        assert!(locate("", "C:\\app\\alembic", &d).is_err());
+        assert!(locate("", "../../outside", &d).is_err());
+        assert_eq!(
+            locate("", "missing:migrations", &d),
+            Err("package resource missing/migrations not found in the repository".into())
+        );
+    }
+
+    #[test]
+    fn graph_files_follow_alembics_listing() {
+        let files: Vec<String> = [
+            "m/versions/.#a.py",
+            "m/versions/__init__.py",
+            "m/versions/__init__x.py",
+            "m/versions/a.py",
+            "m/versions/__pycache__/a.cpython-312.py",
+            "m/versions/sub/b.py",
+            "m/versions/notes.txt",
+            "m/versionsx/c.py",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut sorted = files.clone();
+        sorted.sort();
+        let folder = ["m/versions".to_string()];
+        assert_eq!(graph_files(&sorted, &folder, false), ["m/versions/a.py"]);
+        assert_eq!(
+            graph_files(&sorted, &folder, true),
+            ["m/versions/a.py", "m/versions/sub/b.py"]
+        );
+    }
+
+    #[test]
+    fn nested_versions_folders() {
+        let files = |list: &[&str]| -> Vec<String> {
+            let mut v: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+            v.sort();
+            v
+        };
+        // Subfolders beside root revisions, without a run-time setting: not read, said so.
+        let f = files(&["v/a.py", "v/old/b.py"]);
+        let out = expand_versions(&f, "v", false, false);
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].0.clone(), out[0].1), (vec!["v".to_string()], false));
+        assert!(out[0].2.as_deref().unwrap().contains("not read"));
+        // The same with a run-time version_locations: one recursive graph.
+        assert!(expand_versions(&f, "v", false, true)[0].1);
+        // Dialect folders only: one graph each.
+        let f = files(&["v/postgresql/a.py", "v/sqlite/b.py"]);
+        let out = expand_versions(&f, "v", false, false);
+        let folders: Vec<Vec<String>> = out.iter().map(|o| o.0.clone()).collect();
+        assert_eq!(
+            folders,
+            [
+                vec!["v/postgresql".to_string()],
+                vec!["v/sqlite".to_string()]
+            ]
+        );
+    }
+}
