@@ -170,14 +170,48 @@ def alembic_runs(repo, runs_spec):
                         configs.append((rel, section, path, flask))
             elif name == "pyproject.toml" and "[tool.alembic]" in open(path, errors="replace").read():
                 configs.append((rel, None, path, False))
+    # A run keyed by a folder rather than a configuration file: Alembic configured in Python
+    # with that folder as script_location (CTFd's plugins: script_location = version_locations
+    # = the plugin's migrations folder).
+    known = {c[0] for c in configs}
+    for key in sorted(overrides):
+        if key not in known:
+            configs.append((key, "python", os.path.join(repo, key), False))
     out = []
     for rel, section, path, flask in configs:
+        if section == "python":
+            cfg = Config()
+            cfg.set_main_option("script_location", path)
+            old = os.getcwd()
+            try:
+                script = ScriptDirectory.from_config(cfg)
+                for run in overrides[rel]:
+                    locs = []
+                    for loc in run:
+                        locs.extend(sorted(glob.glob(os.path.join(path, loc))))
+                    script.version_locations = locs
+                    script.__dict__.pop("_version_locations", None)
+                    files = [str(f) for v in script._version_locations if v.exists() for f in Script._list_py_dir(script, v)]
+                    out.append((f"{rel} (configured in Python: {', '.join(run)})", files))
+            except Exception as e:
+                out.append((f"{rel}: {type(e).__name__}: {e}", []))
+            continue
         if section is None:
             cfg = Config(toml_file=path)
         else:
             cfg = Config(path, ini_section=section)
         if flask and not cfg.get_main_option("script_location"):
             cfg.set_main_option("script_location", os.path.dirname(path))
+        location = cfg.get_main_option("script_location") if section is not None else None
+        if location and ":" in location and not os.path.isabs(location):
+            # What coerce_resource_to_filename does (files(pkg) / sub / dir), with the package
+            # found by find_spec, which does not run its __init__ (projects' imports need their
+            # dependencies, not installed here).
+            import importlib.util
+            tokens = location.split(":")
+            spec = importlib.util.find_spec(tokens[0])
+            if spec is not None and spec.submodule_search_locations:
+                cfg.set_main_option("script_location", os.path.join(list(spec.submodule_search_locations)[0], *tokens[1:]))
         old = os.getcwd()
         os.chdir(os.path.dirname(path))
         try:
@@ -203,7 +237,8 @@ def alembic_runs(repo, runs_spec):
     return out
 
 
-def compare_repo(binary, repo, runs_spec):
+def compare_repo(binary, repo, runs_spec, summary=None):
+    summary = {} if summary is None else summary
     repo = os.path.abspath(repo)
     doc = json.loads(subprocess.run([binary, "migrations", "--repo", repo, "--format", "json"], check=True, capture_output=True, text=True).stdout)
     ours = {}
@@ -241,6 +276,7 @@ def compare_repo(binary, repo, runs_spec):
         same = sorted(mine["heads"]) == theirs["heads"] and mine_revs == theirs["revisions"]
         failed |= not same
         print(f"  alembic {label}: {len(theirs['revisions'])} revisions, heads {theirs['heads']}; postmortem {mine['path']}: {len(mine_revs)} revisions, heads {sorted(mine['heads'])}: {'SAME' if same else 'DIFFERENT'}")
+        summary.setdefault("graphs", []).append((len(theirs["revisions"]), len(theirs["heads"]), len(mine_revs), len(mine["heads"])))
     extra = 0
     for s in doc["migration_sets"]:
         if s["path"] not in matched:
@@ -250,6 +286,7 @@ def compare_repo(binary, repo, runs_spec):
     if extra and not failed:
         verdict += f" for every Alembic graph; {extra} more found by postmortem only"
     print(f"{repo}: alembic {theirs_count} graphs, postmortem {len(doc['migration_sets'])} graphs: {verdict}")
+    summary.update(alembic=theirs_count, postmortem=len(doc["migration_sets"]), verdict=verdict)
     return failed
 
 
@@ -306,7 +343,12 @@ def main():
     if "--repo" in args:
         repo = args[args.index("--repo") + 1]
         runs = [args[i + 1] for i, a in enumerate(args) if a == "--runs"]
-        sys.exit(1 if compare_repo(binary, repo, runs) else 0)
+        summary = {}
+        failed = compare_repo(binary, repo, runs, summary)
+        if "--summary" in args:
+            with open(args[args.index("--summary") + 1], "w") as f:
+                json.dump(summary, f)
+        sys.exit(1 if failed else 0)
     folder = [a for a in args if not a.startswith("--") and a != binary][0]
     ours, findings = postmortem_graph(binary, folder)
     theirs = alembic_graph(folder, use_import)
