@@ -16,20 +16,33 @@ pub(crate) mod testkit;
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::check::rules::{
-    duplicate_branch_label, duplicate_revision, missing_parent, multiple_heads, revision_cycle,
-    unparseable_migration,
-};
-use crate::check::Finding;
 use crate::source::{FileSource, WorkDir};
 use model::MigrationSet;
 
 pub use discover::{discover, Discovery, GraphSpec};
 
+/// A revision file (or folder) that loading could not turn into revisions: the facts the
+/// `unparseable-migration` rule reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadFailure {
+    /// A folder that could not be listed or a file that could not be read, and why.
+    Unreadable { path: String, why: String },
+    /// A file the parser rejected, with its bytes for the excerpt.
+    Unparseable {
+        file: String,
+        failure: alembic::ParseFailure,
+        source: Vec<u8>,
+    },
+}
+
 /// Parses the revision files of each graph, builds its graph and fills its heads, bases,
-/// branch points and merge points. A file that cannot be read or parsed becomes an
-/// `unparseable-migration` finding; the other files are still analysed.
-pub fn load(source: &dyn FileSource, graphs: &[GraphSpec]) -> (Vec<MigrationSet>, Vec<Finding>) {
+/// branch points and merge points. A file that cannot be read or parsed becomes a
+/// [`LoadFailure`] (an `unparseable-migration` finding once the rules read it); the other
+/// files are still analysed.
+pub fn load(
+    source: &dyn FileSource,
+    graphs: &[GraphSpec],
+) -> (Vec<MigrationSet>, Vec<LoadFailure>) {
     let mut findings = Vec::new();
     let mut sets = Vec::with_capacity(graphs.len());
     let mut constants = Constants::new(source);
@@ -40,10 +53,10 @@ pub fn load(source: &dyn FileSource, graphs: &[GraphSpec]) -> (Vec<MigrationSet>
         for (file, read) in paths.iter().zip(source.read_many(&paths)) {
             match read {
                 Ok(bytes) => sources.push((*file, bytes)),
-                Err(e) => findings.push(unparseable_migration::unreadable(
-                    file,
-                    &format!("cannot read it: {e}"),
-                )),
+                Err(e) => findings.push(LoadFailure::Unreadable {
+                    path: file.to_string(),
+                    why: format!("cannot read it: {e}"),
+                }),
             }
         }
         for (file, bytes, parsed) in parse_all(sources) {
@@ -52,9 +65,11 @@ pub fn load(source: &dyn FileSource, graphs: &[GraphSpec]) -> (Vec<MigrationSet>
                     constants.resolve(&mut revision, &unresolved);
                     revisions.push(revision)
                 }
-                Err(failure) => {
-                    findings.push(unparseable_migration::finding(file, &failure, &bytes))
-                }
+                Err(failure) => findings.push(LoadFailure::Unparseable {
+                    file: file.to_string(),
+                    failure,
+                    source: bytes,
+                }),
             }
         }
         let mut set = MigrationSet::new(graph.path(), revisions);
@@ -177,35 +192,16 @@ fn parse_all(sources: Vec<(&str, Vec<u8>)>) -> Vec<Parsed<'_>> {
         .collect()
 }
 
-/// The graph rules (`multiple-heads`, `missing-parent`, `duplicate-revision`,
-/// `revision-cycle`) over the given sets, sorted, for [`load_dir`]. The commands run the same
-/// rules through the registry (`pipeline::migrations_only`, `pipeline::check`).
-pub fn graph_findings(sets: &[MigrationSet]) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    for set in sets {
-        findings.extend(multiple_heads::check_set(set, &[]));
-        findings.extend(missing_parent::check_set(set));
-        findings.extend(duplicate_revision::check_set(set));
-        findings.extend(duplicate_branch_label::check_set(set));
-        findings.extend(revision_cycle::check_set(set));
-    }
-    crate::check::sort_findings(&mut findings);
-    findings
-}
-
-/// `postmortem migrations DIR`: the sets discovered under `dir`, or `dir` itself when it is a
-/// folder of revision files; with the parse findings and the graph findings, sorted.
-/// Paths in the result are relative to `dir`.
-pub fn load_dir(dir: &Path) -> std::io::Result<(Vec<MigrationSet>, Vec<Finding>)> {
+/// The sets discovered under `dir`, or `dir` itself when it is a folder of revision files, with
+/// what could not be loaded. Paths in the result are relative to `dir`. `pipeline::load_dir`
+/// adds the graph rules' findings.
+pub fn load_folder(dir: &Path) -> std::io::Result<(Vec<MigrationSet>, Vec<LoadFailure>)> {
     let source = WorkDir::new(dir);
     let mut graphs = discover(&source)?.graphs;
     if graphs.is_empty() {
         graphs.extend(bare_folder(&source)?);
     }
-    let (sets, mut findings) = load(&source, &graphs);
-    findings.extend(graph_findings(&sets));
-    crate::check::sort_findings(&mut findings);
-    Ok((sets, findings))
+    Ok(load(&source, &graphs))
 }
 
 /// A bare script directory (`versions/` without alembic.ini) or the versions folder itself,

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::check::{CheckContext, Finding, Rule, RuleMeta, Severity};
+use crate::check::{Category, CheckContext, Finding, Rule, RuleMeta, Severity};
 use crate::migrations::model::{MigrationSet, Revision};
 
 pub struct DuplicateBranchLabel;
@@ -27,6 +27,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     summary: "two revisions declare the same branch label: every Alembic command fails",
     help: "Give each branch its own label in `branch_labels`.",
+    category: Category::Graph,
 };
 
 impl Rule for DuplicateBranchLabel {

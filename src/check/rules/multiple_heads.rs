@@ -25,9 +25,9 @@
 //! `data`: `{"path": folder, "heads": [{"id", "file", "line", "labels"}], "deploy":
 //! [{"file", "line", "target"}]}`.
 
-use crate::check::{CheckContext, Finding, Rule, RuleMeta, Severity};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use crate::check::{Category, CheckContext, Finding, Rule, RuleMeta, Severity};
 use crate::migrations::model::{MigrationSet, Revision, UpgradeCommand};
 
 pub struct MultipleHeads;
@@ -37,6 +37,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     summary: "more than one head revision: `alembic upgrade head` exits 255",
     help: "Merge the heads with `alembic merge heads` and commit the merge revision.",
+    category: Category::Graph,
 };
 
 impl Rule for MultipleHeads {

@@ -18,7 +18,7 @@
 //! `unparseable-migration`: the rule itself finds nothing in the evidence.
 //! `data`: `{"markers": [files], "looked_for": [what was tried]}`.
 
-use crate::check::{CheckContext, Finding, Rule, RuleMeta, Severity};
+use crate::check::{Category, CheckContext, Finding, Rule, RuleMeta, Severity};
 use crate::migrations::Discovery;
 
 pub struct NoMigrationsFound;
@@ -28,6 +28,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     summary: "the project uses Alembic, but no revision graph was found: nothing was checked",
     help: "Name the migration folders with --migrations (a,b for one graph of several folders).",
+    category: Category::Parse,
 };
 
 impl Rule for NoMigrationsFound {
