@@ -373,3 +373,26 @@ fn check_judges_heads_against_the_deploy_in_a_git_repository() {
     let out = postmortem(flask.path(), &["check"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn check_takes_one_graph_of_several_folders_from_the_flag() {
+    let repo = git_copy(Some("pyproject"));
+    let run = |value: &str| {
+        let out = postmortem(
+            repo.path(),
+            &["check", "--format", "json", "--migrations", value],
+        );
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        findings(&doc)
+    };
+    // The plugin folder alone: its parent is in the other folder.
+    assert_eq!(
+        run("plugins/audit/versions"),
+        [("missing-parent".into(), "error".into())]
+    );
+    // Both as one graph, the application's read with its subfolders: as Alembic reads them.
+    assert_eq!(
+        run("db/versions/**,plugins/audit/versions"),
+        [("multiple-heads".into(), "info".into())]
+    );
+}

@@ -243,12 +243,20 @@ fn script_dir_of(
 ) -> Result<String, String> {
     let base = parent(&config.file);
     match &config.script_location {
-        Some(s) => locate(base, &s.value, dirs).map_err(|why| {
-            format!(
-                "{}:{} script_location = {}: {why}",
-                config.file, s.line, s.value
-            )
-        }),
+        // Alembic resolves a relative path against the working directory: the ini's folder
+        // (`cd backend && alembic upgrade`), else the repository root (`alembic -c
+        // backend/alembic.ini upgrade` run from there).
+        Some(s) => locate(base, &s.value, dirs)
+            .or_else(|why| match locate("", &s.value, dirs) {
+                Ok(dir) if !base.is_empty() && !s.value.contains(':') => Ok(dir),
+                _ => Err(why),
+            })
+            .map_err(|why| {
+                format!(
+                    "{}:{} script_location = {}: {why}",
+                    config.file, s.line, s.value
+                )
+            }),
         None if files.binary_search(&join(base, "env.py")).is_ok() => Ok(dot(base)),
         None => Err(format!(
             "{}: no script_location, and no env.py beside it",
@@ -675,6 +683,45 @@ mod tests {
         assert_eq!(
             locate("", "missing:migrations", &d),
             Err("package resource missing/migrations not found in the repository".into())
+        );
+    }
+
+    #[test]
+    fn a_relative_script_location_from_the_root_or_the_ini() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |rel: &str, text: &str| {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            "backend/alembic.ini",
+            "[alembic]\nscript_location = backend/alembic\n",
+        );
+        write(
+            "backend/alembic/versions/a.py",
+            "revision = 'a'\ndown_revision = None\n",
+        );
+        write(
+            "tools/alembic.ini",
+            "[alembic]\nscript_location = migrations\n",
+        );
+        write(
+            "tools/migrations/versions/b.py",
+            "revision = 'b'\ndown_revision = None\n",
+        );
+        let found = discover(&crate::source::WorkDir::new(dir.path())).unwrap();
+        let kinds: Vec<(&str, &str)> = found
+            .graphs
+            .iter()
+            .map(|g| (g.path(), g.origin.kind.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("backend/alembic/versions", "config"),
+                ("tools/migrations/versions", "config")
+            ]
         );
     }
 
