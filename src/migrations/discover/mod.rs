@@ -188,7 +188,20 @@ pub fn discover(source: &dyn FileSource) -> std::io::Result<Discovery> {
                 .filter_map(|c| script_dir_of(c, &files, &dirs).ok()),
         )
         .collect();
-    graphs.extend(heuristic_graphs(&files, &dirs, &covered, &read));
+    let mut found = heuristic_graphs(&files, &dirs, &covered, &read);
+    // A configuration beside a folder found by heuristic that could not be read (a templated
+    // `script_location = {alembic_dir}`) is said on that graph.
+    for graph in &mut found {
+        for why in &out.looked_for {
+            let config = why.split(':').next().unwrap_or("");
+            let is_config = config.ends_with(".ini") || config.ends_with(".toml");
+            let here = parent(config);
+            if is_config && (here.is_empty() || graph.path().starts_with(&format!("{here}/"))) {
+                graph.origin.notes.push(format!("not read: {why}"));
+            }
+        }
+    }
+    graphs.extend(found);
     out.graphs = merge_duplicates(graphs);
     out.looked_for.sort();
     out.looked_for.dedup();
