@@ -416,4 +416,41 @@ mod tests {
             vec![(4, "alembic upgrade heads".to_string())]
         );
     }
+
+    #[test]
+    fn scripts_copied_into_the_image_and_the_services_own_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |rel: &str, text: &str| {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            "docker/Dockerfile",
+            "FROM python:3.12\nCOPY bin/ /app/bin/\nENTRYPOINT [\"/app/bin/entrypoint.sh\"]\n",
+        );
+        write(
+            "bin/entrypoint.sh",
+            "#!/bin/sh\n# alembic upgrade head (commented out)\npython -m alembic upgrade heads\nexec \"$@\"\n",
+        );
+        let found = upgrade_commands(&crate::source::WorkDir::new(dir.path()));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(
+            (
+                found[0].file.as_str(),
+                found[0].line,
+                found[0].target.as_str()
+            ),
+            ("bin/entrypoint.sh", 3, "heads")
+        );
+        assert_eq!(
+            found[0].via,
+            "docker/Dockerfile:3 ENTRYPOINT -> bin/entrypoint.sh"
+        );
+        let own = from_service_command("preDeployCommand", "alembic upgrade head");
+        assert_eq!(
+            (own[0].file.as_str(), own[0].target.as_str()),
+            ("render:preDeployCommand", "head")
+        );
+    }
 }
