@@ -4,8 +4,8 @@
 //! already declares, or that is another revision's ID.
 //!
 //! Why it breaks deploys: Alembic refuses to build the revision map ("RevisionError: Branch name
-//! 'xy1' in revision c already used by revision e"), so every Alembic command fails, `upgrade`
-//! included, whatever its target. The graph may look like it has several heads, but the cause is
+//! 'xy1' in revision c already used by revision e", checked with Alembic 1.20's `RevisionMap`),
+//! so every Alembic command fails, `upgrade` included, whatever its target. The graph may look like it has several heads, but the cause is
 //! the label, not the heads.
 //!
 //! Example: a migration copied from `e.py` to start a new branch keeps
@@ -44,8 +44,7 @@ impl Rule for DuplicateBranchLabel {
     }
 }
 
-/// One finding per label declared twice, pointing at the revision Alembic stops at: the later
-/// one in the order it loads files (by path).
+/// One finding per label declared twice, pointing at the second declaration by file path.
 pub fn check_set(set: &MigrationSet) -> Vec<Finding> {
     let mut by_label: BTreeMap<&str, Vec<&Revision>> = BTreeMap::new();
     for rev in &set.revisions {
@@ -66,18 +65,17 @@ pub fn check_set(set: &MigrationSet) -> Vec<Finding> {
         if declaring.len() < 2 {
             continue;
         }
-        let first = declaring[0];
         let second = declaring[1];
         let listed: Vec<String> = declaring
             .iter()
             .map(|r| format!("`{}` ({})", r.id, r.file))
             .collect();
+        // Alembic checks the labels in set order, so which two revisions its message names
+        // varies from run to run: the message names the label, not an order.
         let message = format!(
-            "branch label `{label}` is declared by {}: Alembic refuses to load `{}` (\"Branch name '{label}' in revision {} already used by revision {}\"), so every Alembic command fails",
+            "branch label `{label}` is declared by {}: Alembic refuses to load `{}` (\"RevisionError: Branch name '{label}' in revision ... already used by revision ...\"), so every Alembic command fails",
             listed.join(" and "),
             set.path,
-            second.id,
-            first.id
         );
         let data = serde_json::json!({
             "label": label,
@@ -115,9 +113,9 @@ mod tests {
         assert_eq!(findings[0].rule, "duplicate-branch-label");
         assert_eq!(findings[0].file.as_deref(), Some("versions/e.py"));
         assert!(
-            findings[0]
-                .message
-                .contains("Branch name 'xy1' in revision e already used by revision c"),
+            findings[0].message.contains(
+                "branch label `xy1` is declared by `c` (versions/c.py) and `e` (versions/e.py)"
+            ),
             "{}",
             findings[0].message
         );
