@@ -294,6 +294,8 @@ pub fn root_causes(
                 line: None,
                 finding_rule: None,
                 evidence: citations,
+                suspect: None,
+                observed: true,
             },
         ));
     }
@@ -343,14 +345,22 @@ pub fn root_causes(
                     rank: 0,
                     kind: "migration".to_string(),
                     summary: format!(
-                        "{} predicts that revision {rev} fails: {}; the deploy logs do not show it",
-                        finding.rule, finding.message
+                        "{} predicts that revision {rev} fails: {}; {}",
+                        finding.rule,
+                        finding.message,
+                        if evidence.deploys.is_empty() {
+                            "predicted from the migration files, not observed: there is no deploy data"
+                        } else {
+                            "predicted, not observed: the deploy logs do not show it"
+                        }
                     ),
                     revision: Some(rev.clone()),
                     file: finding.file.clone(),
                     line: finding.line,
                     finding_rule: Some(finding.rule.clone()),
                     evidence: citations,
+                    suspect: None,
+                    observed: false,
                 },
             ));
         }
@@ -415,12 +425,23 @@ pub fn root_causes(
                     .iter()
                     .flat_map(|c| c.evidence.iter().cloned())
                     .collect(),
+                suspect: None,
+                observed: true,
             },
         ));
     }
 
+    // Equal scores: the revision that runs first wins, because the first revision that fails
+    // stops `alembic upgrade` and the later ones never run.
+    let order = |c: &RootCause| {
+        c.revision
+            .as_deref()
+            .and_then(|r| upgrade_position(evidence, r))
+            .unwrap_or((usize::MAX, usize::MAX))
+    };
     scored.sort_by(|(sa, a), (sb, b)| {
         sb.cmp(sa)
+            .then_with(|| order(a).cmp(&order(b)))
             .then_with(|| a.kind.cmp(&b.kind))
             .then_with(|| a.summary.cmp(&b.summary))
     });
@@ -432,6 +453,36 @@ pub fn root_causes(
             cause
         })
         .collect()
+}
+
+/// Where a revision runs in `alembic upgrade head`: its migration set, and its distance from
+/// the set's base (a revision runs after every revision on the path to it).
+pub fn upgrade_position(evidence: &Evidence, revision: &str) -> Option<(usize, usize)> {
+    for (set_index, set) in evidence.migration_sets.iter().enumerate() {
+        if !set.revisions.iter().any(|r| r.id == revision) {
+            continue;
+        }
+        let mut depth: BTreeMap<&str, usize> = BTreeMap::new();
+        // Longest path from a base; a cycle or a missing parent stops the walk, not the run.
+        let mut stack = vec![(revision, 0usize)];
+        let mut best = 0;
+        let mut steps = 0;
+        while let Some((id, d)) = stack.pop() {
+            steps += 1;
+            if steps > 100_000 || depth.get(id).is_some_and(|&seen| seen >= d) {
+                continue;
+            }
+            depth.insert(id, d);
+            best = best.max(d);
+            if let Some(rev) = set.revisions.iter().find(|r| r.id == id) {
+                for parent in &rev.parents {
+                    stack.push((parent.as_str(), d + 1));
+                }
+            }
+        }
+        return Some((set_index, best));
+    }
+    None
 }
 
 fn location_of(finding: &Finding) -> Option<String> {
@@ -626,6 +677,8 @@ fn migration_cause(
             line: line.or_else(|| finding.and_then(|f| f.line)),
             finding_rule: finding.map(|f| f.rule.clone()),
             evidence: citations,
+            suspect: None,
+            observed: true,
         },
     ))
 }

@@ -3,10 +3,12 @@
 //! A pure function of the evidence (and an optional injected "now"), so `render` recomputes it
 //! offline and gets the same answer as `report` did.
 
+pub mod attribution;
 pub mod causes;
 pub mod correlate;
 pub mod diagrams;
 pub mod logs;
+pub mod recovery;
 pub mod timeline;
 
 use chrono::{DateTime, Utc};
@@ -32,6 +34,74 @@ pub struct Analysis {
     /// newest first, like `Evidence::deploys`.
     #[serde(default)]
     pub classifications: Vec<DeployClassification>,
+    /// How the streak ended: fixed, rolled back, or not at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<Recovery>,
+    /// Whether users were served while deploys failed, from deploy statuses and events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<Impact>,
+    /// What to change, for the top cause's class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<RecommendedFix>,
+}
+
+/// How the streak ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recovery {
+    /// `resolved` (a deploy carrying the failed commits went live: a fix), `mitigated` (a
+    /// rollback or a deploy of an older commit went live: the fault is still on the branch),
+    /// `failing` (nothing went live since).
+    pub status: String,
+    /// The deploy that went live, and its commit.
+    pub deploy: Option<String>,
+    pub commit: Option<String>,
+    /// For a rollback: the deploy it brought back.
+    pub target_deploy: Option<String>,
+    pub text: String,
+    pub evidence: Vec<Citation>,
+}
+
+/// Whether users were served while deploys failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Impact {
+    /// `previous_deploy_serving`, `down`, `unknown`.
+    pub state: String,
+    pub text: String,
+    pub evidence: Vec<Citation>,
+}
+
+/// The recommended fix for the top cause's class: computed where the evidence allows,
+/// else a checklist.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecommendedFix {
+    /// The failure class it fixes: `not_null`, `build_conflict`, `health_check`, `oom`,
+    /// `missing_env`, `migration`, `start`, ...
+    pub kind: String,
+    pub summary: String,
+    pub steps: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+}
+
+/// The commit of the range most likely to have caused a failure, with what ties it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suspect {
+    pub sha: String,
+    pub summary: String,
+    /// The file it changed that ties it to the failure.
+    pub file: String,
+    /// The line the logs name in that file, when they name one.
+    pub line: Option<u32>,
+    /// What it changed against what fails, in words.
+    pub reason: String,
+    /// `high` (the only commit before the first failure that changed what fails), `medium`
+    /// (one of several), `low`.
+    pub confidence: String,
+    /// Other commits of the range that changed the same kind of file (short SHAs).
+    #[serde(default)]
+    pub others: Vec<String>,
 }
 
 /// How one deploy failed.
@@ -115,6 +185,46 @@ pub struct LogFailure {
     /// `Exited with status 1`), which tells OOM, timeouts and build failures apart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipeline_error: Option<String>,
+    /// The first real error, verbatim: a resolver's or compiler's complaint, a traceback's
+    /// exception line, a failed health-check request, `Cannot find module`, `exec format
+    /// error`. Render's own closing lines (`==> Deploy failed`) never stand here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
+    /// What kind of error `first_error` is: `resolver`, `traceback`, `missing_env`,
+    /// `module_not_found`, `exec_format`, `health_check`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_class: Option<String>,
+    /// The traceback's last frame outside installed packages and the interpreter (the
+    /// application's own code), its line and the source line Python printed under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_line: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_source: Option<String>,
+    /// The environment variable a `KeyError` from `os.environ[...]` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_var: Option<String>,
+    /// The module `Cannot find module` / `No module named` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_module: Option<String>,
+    /// pip's "The conflict is caused by:" lines, verbatim and trimmed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflict: Vec<String>,
+    /// The requirements file and line of the pin the conflict names first (pip's
+    /// `Collecting X (from -r requirements.txt (line 2))`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_line: Option<u32>,
+    /// A failed request to the health-check path: its path and HTTP status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_status: Option<u16>,
+    /// The port the server said it listens on (`Listening at: http://0.0.0.0:10000`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen_port: Option<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,6 +239,17 @@ pub struct RootCause {
     /// The static finding that predicted it, when there is one.
     pub finding_rule: Option<String>,
     pub evidence: Vec<Citation>,
+    /// The commit most likely to have introduced it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspect: Option<Suspect>,
+    /// False when nothing that ran shows it: a static finding predicts it, no deploy or log
+    /// observed it.
+    #[serde(default = "observed_default")]
+    pub observed: bool,
+}
+
+fn observed_default() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -186,13 +307,23 @@ pub fn analyze(evidence: &Evidence, now: Option<DateTime<Utc>>) -> Analysis {
         }
     }
 
-    let root_causes = causes::root_causes(
+    let mut root_causes = causes::root_causes(
         evidence,
         streak.as_ref(),
         commit_range.as_ref(),
         &classifications,
         &log_failures,
     );
+    for cause in &mut root_causes {
+        cause.suspect = attribution::suspect(evidence, commit_range.as_ref(), cause, &log_failures);
+    }
+    let recovery = streak
+        .as_ref()
+        .map(|s| recovery::recovery(evidence, s, commit_range.as_ref()));
+    let impact = streak.as_ref().map(|s| recovery::impact(evidence, s));
+    let fix = root_causes
+        .first()
+        .map(|c| recovery::recommended_fix(evidence, c, &log_failures));
     let timeline = timeline::build(
         evidence,
         streak.as_ref(),
@@ -218,5 +349,8 @@ pub fn analyze(evidence: &Evidence, now: Option<DateTime<Utc>>) -> Analysis {
         duration,
         diagrams,
         classifications,
+        recovery,
+        impact,
+        fix,
     }
 }

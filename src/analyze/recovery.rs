@@ -1,0 +1,525 @@
+//! How a streak ended, what users saw meanwhile, and what to change.
+//!
+//! Recovery: a deploy that goes live after the failures either carries the failed commits (a
+//! fix: resolved) or does not (a rollback or a deploy of an older commit: mitigated, the fault
+//! is still on the branch). Impact: Render keeps the last live deploy serving when a new one
+//! fails, so the service stays up unless nothing was live or a running instance failed outside
+//! the failed deploys (`server_failed` with no later `server_available`).
+
+use std::collections::BTreeSet;
+
+use crate::analyze::correlate::{deploy_time, same_sha, short_sha};
+use crate::analyze::{
+    Citation, CommitRange, Impact, LogFailure, RecommendedFix, Recovery, RootCause, Streak,
+};
+use crate::evidence::{Commit, Deploy, Evidence};
+
+fn cite(text: impl Into<String>, source: impl Into<String>) -> Citation {
+    Citation {
+        text: text.into(),
+        source: source.into(),
+    }
+}
+
+fn sha_of(deploy: &Deploy) -> Option<&str> {
+    deploy.commit.as_ref().map(|c| c.sha.as_str())
+}
+
+/// Whether `descendant` has `ancestor` in its history, as far as the evidence's commits tell;
+/// `None` when the evidence does not hold `descendant`.
+fn contains(evidence: &Evidence, descendant: &str, ancestor: &str) -> Option<bool> {
+    let find = |sha: &str| evidence.commits.iter().find(|c| same_sha(&c.sha, sha));
+    let tip: &Commit = find(descendant)?;
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    let mut stack = vec![tip];
+    while let Some(c) = stack.pop() {
+        if same_sha(&c.sha, ancestor) {
+            return Some(true);
+        }
+        if !seen.insert(c.sha.as_str()) {
+            continue;
+        }
+        stack.extend(c.parents.iter().filter_map(|p| find(p)));
+    }
+    Some(false)
+}
+
+/// The deploy a rollback brought back, from its `deploy_started` event's trigger.
+fn rollback_target(evidence: &Evidence, deploy: &Deploy) -> (bool, Option<String>) {
+    let mut is_rollback = deploy.trigger.as_deref() == Some("rollback");
+    let mut target = None;
+    for event in evidence
+        .events
+        .iter()
+        .filter(|e| e.deploy_id.as_deref() == Some(deploy.id.as_str()))
+    {
+        let trigger = event.details.get("trigger");
+        if trigger
+            .and_then(|t| t.get("rollback"))
+            .and_then(|r| r.as_bool())
+            == Some(true)
+        {
+            is_rollback = true;
+        }
+        if let Some(id) = trigger
+            .and_then(|t| t.get("rollbackTargetDeployId"))
+            .and_then(|v| v.as_str())
+        {
+            target = Some(id.to_string());
+        }
+    }
+    (is_rollback, target)
+}
+
+/// How the streak ended.
+pub fn recovery(evidence: &Evidence, streak: &Streak, range: Option<&CommitRange>) -> Recovery {
+    let Some(deploy) = streak
+        .recovered_by
+        .as_deref()
+        .and_then(|id| evidence.deploy(id))
+    else {
+        let last = streak.last_failed.clone();
+        return Recovery {
+            status: "failing".to_string(),
+            deploy: None,
+            commit: None,
+            target_deploy: None,
+            text: format!(
+                "Still failing: no deploy has gone live since the failures began; the newest, {last}, failed."
+            ),
+            evidence: vec![cite("newest failed deploy", last)],
+        };
+    };
+    let sha = sha_of(deploy).map(str::to_string);
+    let mut evidence_list = vec![cite(
+        format!(
+            "{}, trigger {}",
+            deploy.status.as_str(),
+            deploy.trigger.as_deref().unwrap_or("unknown")
+        ),
+        deploy.id.clone(),
+    )];
+    let (is_rollback, target) = rollback_target(evidence, deploy);
+    let first_bad = range
+        .map(|r| r.first_bad.as_str())
+        .or_else(|| evidence.deploy(&streak.first_failed).and_then(sha_of));
+    let last_good_sha = streak
+        .last_good
+        .as_deref()
+        .and_then(|id| evidence.deploy(id))
+        .and_then(sha_of);
+    // Does the recovering deploy carry the first failed commit?
+    let carries_fault = match (&sha, first_bad) {
+        (Some(s), Some(bad)) => contains(evidence, s, bad).or_else(|| {
+            // Without history: the same commit as the last good deploy is an older one.
+            last_good_sha.map(|good| !same_sha(s, good))
+        }),
+        _ => None,
+    };
+    let when = deploy
+        .finished_at
+        .or(deploy_time(deploy))
+        .map(|t| format!(" at {} UTC", t.format("%Y-%m-%d %H:%M:%S")))
+        .unwrap_or_default();
+    let commit_text = sha
+        .as_deref()
+        .map(|s| format!(" (commit {})", short_sha(s)))
+        .unwrap_or_default();
+    if is_rollback || carries_fault == Some(false) {
+        if let Some(t) = &target {
+            evidence_list.push(cite(format!("rollback target {t}"), deploy.id.clone()));
+        }
+        let how = if is_rollback {
+            format!(
+                "rollback {}{}{commit_text}",
+                deploy.id,
+                target
+                    .as_deref()
+                    .map(|t| format!(" to {t}"))
+                    .unwrap_or_default()
+            )
+        } else {
+            format!(
+                "{} deploy {}{commit_text} of an older commit",
+                deploy.trigger.as_deref().unwrap_or("a"),
+                deploy.id
+            )
+        };
+        let fault = first_bad
+            .map(|b| format!(" (from commit {} on)", short_sha(b)))
+            .unwrap_or_default();
+        return Recovery {
+            status: "mitigated".to_string(),
+            deploy: Some(deploy.id.clone()),
+            commit: sha,
+            target_deploy: target,
+            text: format!(
+                "Mitigated, not resolved: {how} went live{when}. The fault is still on the branch{fault}: the next deploy of it fails the same way until it is fixed."
+            ),
+            evidence: evidence_list,
+        };
+    }
+    let subject = sha
+        .as_deref()
+        .and_then(|s| evidence.commits.iter().find(|c| same_sha(&c.sha, s)))
+        .map(|c| format!(" \"{}\"", c.summary))
+        .unwrap_or_default();
+    let sure = if carries_fault == Some(true) {
+        ""
+    } else {
+        " (the history does not show whether it carries the failed commits)"
+    };
+    Recovery {
+        status: "resolved".to_string(),
+        deploy: Some(deploy.id.clone()),
+        commit: sha.clone(),
+        target_deploy: None,
+        text: format!(
+            "Resolved by a fix: deploy {}{commit_text}{subject} went live{when}{sure}.",
+            deploy.id
+        ),
+        evidence: evidence_list,
+    }
+}
+
+/// Whether users were served while deploys failed.
+pub fn impact(evidence: &Evidence, streak: &Streak) -> Impact {
+    let failed: Vec<&Deploy> = streak
+        .deploys
+        .iter()
+        .filter_map(|id| evidence.deploy(id))
+        .collect();
+    let windows: Vec<(
+        chrono::DateTime<chrono::Utc>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    )> = failed
+        .iter()
+        .filter_map(|d| Some((d.started_at.or(d.created_at)?, d.finished_at)))
+        .collect();
+    let start = streak.first_failed_at;
+    let end = streak
+        .recovered_by
+        .as_deref()
+        .and_then(|id| evidence.deploy(id))
+        .and_then(|d| d.finished_at.or(deploy_time(d)));
+    let in_incident = |t: chrono::DateTime<chrono::Utc>| {
+        start.is_none_or(|s| t >= s) && end.is_none_or(|e| t <= e)
+    };
+    // An instance failing outside every failed deploy's own run is a running instance: the
+    // one that was serving.
+    let outside = |t: chrono::DateTime<chrono::Utc>| {
+        !windows
+            .iter()
+            .any(|(s, f)| t >= *s && f.is_none_or(|f| t <= f))
+    };
+    let mut events: Vec<&crate::evidence::Event> = evidence
+        .events
+        .iter()
+        .filter(|e| in_incident(e.timestamp))
+        .collect();
+    events.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| a.id.cmp(&b.id)));
+    let running_failed = events
+        .iter()
+        .filter(|e| e.kind == "server_failed" && outside(e.timestamp))
+        .last()
+        .copied();
+    if let Some(failed_event) = running_failed {
+        let back = events
+            .iter()
+            .find(|e| e.kind == "server_available" && e.timestamp > failed_event.timestamp);
+        let mut evidence_list = vec![cite(
+            format!(
+                "server_failed at {} UTC, outside any failed deploy",
+                failed_event.timestamp.format("%Y-%m-%d %H:%M:%S")
+            ),
+            failed_event.id.clone(),
+        )];
+        let text = match back {
+            Some(b) => {
+                evidence_list.push(cite("server_available", b.id.clone()));
+                format!(
+                    "The running instance failed at {} UTC ({}) and the service was down until {} UTC ({}).",
+                    failed_event.timestamp.format("%Y-%m-%d %H:%M:%S"),
+                    failed_event.id,
+                    b.timestamp.format("%Y-%m-%d %H:%M:%S"),
+                    b.id
+                )
+            }
+            None => format!(
+                "The running instance failed at {} UTC ({}) and no server_available event follows: the service was down.",
+                failed_event.timestamp.format("%Y-%m-%d %H:%M:%S"),
+                failed_event.id
+            ),
+        };
+        return Impact {
+            state: "down".to_string(),
+            text,
+            evidence: evidence_list,
+        };
+    }
+    match streak.last_good.as_deref().and_then(|id| evidence.deploy(id)) {
+        Some(good) => {
+            let commit = sha_of(good)
+                .map(|s| format!(" (commit {})", short_sha(s)))
+                .unwrap_or_default();
+            let events_note = if evidence.events.is_empty() {
+                "; no events were collected, so an instance failure would not show here"
+            } else {
+                "; no server_failed event outside the failed deploys"
+            };
+            Impact {
+                state: "previous_deploy_serving".to_string(),
+                text: format!(
+                    "Users kept being served by the previous deploy {}{commit}: a failed Render deploy leaves the live one running, so new deploys were blocked, not the service{events_note}.",
+                    good.id
+                ),
+                evidence: vec![cite(
+                    format!("last good deploy, status {}", good.status.as_str()),
+                    good.id.clone(),
+                )],
+            }
+        }
+        None => Impact {
+            state: "unknown".to_string(),
+            text: "No earlier deploy in the evidence went live, so whether anything was serving is not known.".to_string(),
+            evidence: Vec::new(),
+        },
+    }
+}
+
+fn quoted(text: &str) -> Vec<String> {
+    text.split('"')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .map(|(_, s)| s.to_string())
+        .collect()
+}
+
+/// The fix for the top cause's class: computed where the logs or the analysis allow it, else
+/// a checklist of what to look at.
+pub fn recommended_fix(
+    evidence: &Evidence,
+    cause: &RootCause,
+    log_failures: &[LogFailure],
+) -> RecommendedFix {
+    let cited: Vec<&str> = cause.evidence.iter().map(|c| c.source.as_str()).collect();
+    let mut logs: Vec<&LogFailure> = log_failures
+        .iter()
+        .filter(|f| f.deploy_id.as_deref().is_some_and(|d| cited.contains(&d)))
+        .collect();
+    logs.sort_by(|a, b| {
+        a.timestamp
+            .cmp(&b.timestamp)
+            .then_with(|| a.log_id.cmp(&b.log_id))
+    });
+    let log = logs.first().copied();
+    let suspect = cause.suspect.as_ref().map(|s| {
+        format!(
+            "commit {} (\"{}\", {})",
+            short_sha(&s.sha),
+            s.summary,
+            s.file
+        )
+    });
+    let db = log.and_then(|l| l.db_error.as_deref()).unwrap_or_default();
+    let message = log
+        .and_then(|l| l.error_message.as_deref())
+        .unwrap_or_default();
+
+    if cause.kind == "migration" && db.ends_with("NotNullViolation") {
+        // `column "tenant_id" of relation "users" contains null values`
+        let names = quoted(message);
+        let (column, table) = match names.as_slice() {
+            [c, t, ..] => (c.clone(), t.clone()),
+            _ => ("COLUMN".to_string(), "TABLE".to_string()),
+        };
+        let file = cause.file.clone().unwrap_or_default();
+        let source = log
+            .and_then(|l| l.sql.clone())
+            .map(|s| format!("the migration runs `{s}`"))
+            .unwrap_or_default();
+        let code = format!(
+            "# {file}, upgrade(): add the column nullable, fill it, then make it NOT NULL\nop.add_column(\"{table}\", sa.Column(\"{column}\", ..., nullable=True))\nop.execute(\"UPDATE {table} SET {column} = <value> WHERE {column} IS NULL\")\nop.alter_column(\"{table}\", \"{column}\", nullable=False)\n\n# or, when one constant fits every existing row:\nop.add_column(\"{table}\", sa.Column(\"{column}\", ..., nullable=False, server_default=<value>))"
+        );
+        return RecommendedFix {
+            kind: "not_null".to_string(),
+            summary: format!(
+                "{table} already has rows, so PostgreSQL cannot add {table}.{column} as NOT NULL without a value for them (SQLSTATE 23502){}. Add it in three steps (nullable, backfill, set NOT NULL) or give it a server_default.",
+                if source.is_empty() { String::new() } else { format!("; {source}") }
+            ),
+            steps: vec![
+                format!("Change revision {} in {file} as below (keep the column's type as it is).", cause.revision.as_deref().unwrap_or("?")),
+                "Run `alembic upgrade head` against a copy of the production database (with rows), not an empty one.".to_string(),
+                "Reverse it in `downgrade()` (`op.drop_column`).".to_string(),
+            ],
+            code: Some(code),
+            lang: Some("python".to_string()),
+        };
+    }
+    if cause.kind == "migration"
+        && (db.ends_with("DuplicateTable")
+            || db.ends_with("DuplicateColumn")
+            || db.ends_with("DuplicateObject")
+            || db.ends_with("UndefinedColumn")
+            || db.ends_with("UndefinedTable")
+            || db.ends_with("UndefinedObject"))
+    {
+        let exists = db.contains("Duplicate");
+        let statement = log.and_then(|l| l.sql.clone()).unwrap_or_default();
+        return RecommendedFix {
+            kind: if exists { "duplicate_object" } else { "missing_object" }.to_string(),
+            summary: format!(
+                "Revision {} runs `{statement}` but the database {} ({db}: {message}).",
+                cause.revision.as_deref().unwrap_or("?"),
+                if exists { "already has that object" } else { "does not have that object" }
+            ),
+            steps: vec![
+                format!("Change that operation in {}{}: {}.", cause.file.as_deref().unwrap_or("the revision"), cause.line.map(|l| format!(" (line {l})")).unwrap_or_default(),
+                    if exists { "drop the duplicate creation, or guard it (`if not inspector.has_table(...)`), or stamp the revision the database already has" } else { "create the object first in an earlier revision, or remove the operation that assumes it" }),
+                "Compare `alembic current` on the production database with the revision chain before deploying again.".to_string(),
+            ],
+            code: None,
+            lang: None,
+        };
+    }
+    match cause.kind.as_str() {
+        "build" if log.is_some_and(|l| !l.conflict.is_empty()) => {
+            let l = log.expect("checked above");
+            let pin = l
+                .manifest
+                .as_deref()
+                .map(|m| format!(" in {m}{}", l.manifest_line.map(|n| format!(" line {n}")).unwrap_or_default()))
+                .unwrap_or_default();
+            RecommendedFix {
+                kind: "build_conflict".to_string(),
+                summary: format!(
+                    "pip cannot install the pinned versions together{}: change the pin{pin} so that it satisfies what the other package requires.",
+                    suspect.as_deref().map(|s| format!(" since {s}")).unwrap_or_default()
+                ),
+                steps: vec![
+                    format!("Change the pin{pin} to a version inside the range pip reports, or move the other package to a version that accepts it."),
+                    "Run `pip install -r requirements.txt` in a fresh virtualenv (the build's command) until it resolves.".to_string(),
+                ],
+                code: Some(l.conflict.join("\n")),
+                lang: Some("text".to_string()),
+            }
+        }
+        "health_check" | "timeout" if log.is_some_and(|l| l.request_path.is_some()) => {
+            let l = log.expect("checked above");
+            let path = evidence
+                .service
+                .health_check_path
+                .clone()
+                .or_else(|| l.request_path.clone())
+                .unwrap_or_default();
+            let port = l
+                .listen_port
+                .map(|p| format!("port {p} (the one it listens on; Render routes to the PORT variable)"))
+                .unwrap_or_else(|| "the port in the PORT environment variable".to_string());
+            RecommendedFix {
+                kind: "health_check".to_string(),
+                summary: format!(
+                    "The new deploy answered {} on the health-check path `{path}`; Render only routes traffic to an instance that answers 2xx/3xx there.",
+                    l.request_status.unwrap_or_default()
+                ),
+                steps: vec![
+                    format!("Serve `{path}` with a 200 on {port}{}.", suspect.as_deref().map(|s| format!(", as before {s}")).unwrap_or_default()),
+                    format!("Or set the service's health-check path to where the app now serves it (render.yaml `healthCheckPath`, currently `{path}`)."),
+                    format!("Check locally: start the service with its start command{} and `curl -i http://localhost:<port>{path}`.", evidence.service.start_command.as_deref().map(|c| format!(" (`{c}`)")).unwrap_or_default()),
+                ],
+                code: None,
+                lang: None,
+            }
+        }
+        "oom" => {
+            let limit = evidence
+                .deploys
+                .iter()
+                .filter(|d| cited.contains(&d.id.as_str()))
+                .filter_map(|d| d.failure.as_ref()?.reason.as_ref()?.oom_killed_memory_limit.clone())
+                .next()
+                .or_else(|| {
+                    evidence
+                        .events
+                        .iter()
+                        .filter(|e| cited.contains(&e.id.as_str()))
+                        .find_map(|e| e.failure.as_ref()?.oom_killed_memory_limit.clone())
+                });
+            let limit_text = limit
+                .as_deref()
+                .map(|l| format!("the plan's memory limit of {l}"))
+                .unwrap_or_else(|| "the plan's memory limit".to_string());
+            RecommendedFix {
+                kind: "oom".to_string(),
+                summary: format!(
+                    "The new instances were killed for exceeding {limit_text}{}.",
+                    suspect.as_deref().map(|s| format!(" after {s}")).unwrap_or_default()
+                ),
+                steps: vec![
+                    format!("Measure the start-up memory of the new version locally (e.g. `/usr/bin/time -v` on the start command) against {limit_text}."),
+                    "Load the heavy dependency lazily, or use fewer workers (each gunicorn/uvicorn worker loads the app again), or move to a plan with more memory.".to_string(),
+                ],
+                code: None,
+                lang: None,
+            }
+        }
+        _ if log.is_some_and(|l| l.error_class.as_deref() == Some("missing_env")) => {
+            let l = log.expect("checked above");
+            let var = l.env_var.clone().unwrap_or_default();
+            let at = cause
+                .suspect
+                .as_ref()
+                .map(|s| format!("{}{}", s.file, s.line.map(|n| format!(":{n}")).unwrap_or_default()))
+                .or_else(|| l.app_file.clone())
+                .unwrap_or_default();
+            RecommendedFix {
+                kind: "missing_env".to_string(),
+                summary: format!(
+                    "The app reads the environment variable {var} at start ({at}) and the service does not set it."
+                ),
+                steps: vec![
+                    format!("Set {var} in the service's environment (the dashboard's Environment tab, or `envVars` in render.yaml) and redeploy."),
+                    format!("Or give it a default where it is read: `os.environ.get(\"{var}\")` at {at}, and fail with a clear message only where it is used."),
+                ],
+                code: l.app_source.clone(),
+                lang: Some("python".to_string()),
+            }
+        }
+        _ if log.is_some_and(|l| l.error_class.as_deref() == Some("module_not_found")) => {
+            let l = log.expect("checked above");
+            let module = l.missing_module.clone().unwrap_or_default();
+            RecommendedFix {
+                kind: "missing_module".to_string(),
+                summary: format!("The start command cannot load `{module}`: it is not installed in the image the build produced."),
+                steps: vec![
+                    format!("Add `{module}` to the dependency manifest (requirements.txt / package.json) or fix the import path."),
+                    "Check that the build command installs the manifest the start command relies on.".to_string(),
+                ],
+                code: None,
+                lang: None,
+            }
+        }
+        _ if log.is_some_and(|l| l.error_class.as_deref() == Some("exec_format")) => RecommendedFix {
+            kind: "exec_format".to_string(),
+            summary: "The start command's executable is not one this machine can run (an image built for another CPU architecture, or a script without a `#!` line).".to_string(),
+            steps: vec![
+                "Build the image for linux/amd64 (`docker build --platform linux/amd64`).".to_string(),
+                "Give start scripts a `#!/bin/sh` line and Unix line endings.".to_string(),
+            ],
+            code: None,
+            lang: None,
+        },
+        _ => RecommendedFix {
+            kind: cause.kind.clone(),
+            summary: "The evidence does not allow a computed fix; check, in order:".to_string(),
+            steps: vec![
+                format!("The first error in the failed deploys' logs{}.", log.and_then(|l| l.first_error.clone()).map(|e| format!(" (`{e}`)")).unwrap_or_default()),
+                format!("What the suspect change did{}.", suspect.as_deref().map(|s| format!(": {s}")).unwrap_or_default()),
+                "Whether the failing step passes locally with the same command and environment variables as on Render.".to_string(),
+                "Whether a rollback to the last good deploy restores the service while the fix is prepared.".to_string(),
+            ],
+            code: None,
+            lang: None,
+        },
+    }
+}
