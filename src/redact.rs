@@ -129,6 +129,16 @@ fn is_placeholder(value: &str) -> bool {
             "str" | "Optional[str]" | "None" | "null" | "true" | "false" | "***" | "xxx" | "..."
         )
         || v.chars().all(|c| c == '*' || c == 'x' || c == 'X')
+        || is_env_read(v)
+}
+
+/// Code that reads a secret from the environment (`os.environ[`, `os.getenv(`,
+/// `process.env.`) holds none: a traceback's source line `API_KEY = os.environ["API_KEY"]`
+/// names the variable the app needs, which is what a missing-variable crash is about.
+fn is_env_read(v: &str) -> bool {
+    ["os.environ", "os.getenv(", "environ[", "environ.get(", "getenv(", "process.env"]
+        .iter()
+        .any(|p| v.starts_with(p))
 }
 
 #[cfg(test)]
@@ -203,6 +213,17 @@ mod tests {
         let (out, counts) = run(text);
         assert_eq!(out, text);
         assert!(counts.is_empty());
+    }
+
+    #[test]
+    fn code_reading_a_secret_from_the_environment_is_kept() {
+        // gunicorn's traceback of a missing variable (tests/fixtures/logs/start_keyerror_env.txt).
+        let text = "    STRIPE_API_KEY = os.environ[\"STRIPE_API_KEY\"]\nsecret = os.getenv(\"SECRET\")";
+        let (out, counts) = run(text);
+        assert_eq!(out, text);
+        assert!(counts.is_empty());
+        let (out, _) = run("STRIPE_API_KEY = sk_live_abc123");
+        assert_eq!(out, "STRIPE_API_KEY = [REDACTED:secret]");
     }
 
     #[test]

@@ -96,7 +96,7 @@ fn cause_log<'a>(cause: &RootCause, log_failures: &'a [LogFailure]) -> Option<&'
 
 /// A path from a log (`/app/app/settings.py`) as the repository names it (`app/settings.py`):
 /// the longest path of a changed file that ends the logged one.
-fn repo_path(evidence: &Evidence, logged: &str) -> Option<String> {
+pub fn repo_path(evidence: &Evidence, logged: &str) -> Option<String> {
     let logged = logged.replace('\\', "/");
     evidence
         .commits

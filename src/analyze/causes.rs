@@ -162,9 +162,13 @@ pub fn classify(
         .and_then(pipeline_kind);
     let phase = deploy.failure.as_ref().map(|f| f.phase);
 
+    // A failed request to the health-check path in the logs says why a start timed out.
+    let health_in_logs = log.and_then(|l| l.error_class.as_deref()) == Some("health_check");
     let kind =
         if reasons.iter().any(|r| r.oom_killed_memory_limit.is_some()) || pipeline == Some("oom") {
             "oom"
+        } else if health_in_logs {
+            "health_check"
         } else if reasons
             .iter()
             .any(|r| r.timed_out_seconds.is_some() || r.timed_out_reason.is_some())
@@ -199,7 +203,12 @@ pub fn classify(
         .or_else(|| reasons.iter().find_map(|r| r.non_zero_exit))
         .or_else(|| log.and_then(|l| l.exit_code));
     if let Some(log) = log {
-        let text = log_summary(log);
+        // Render's closing line is context: cited as what Render said, not as the error.
+        let text = if shows_real_error(log) {
+            log_summary(log)
+        } else {
+            format!("Render's closing line: {}", log_summary(log))
+        };
         evidence_list.push(cite(text, log_source(log)));
     }
     Some(DeployClassification {
@@ -211,10 +220,23 @@ pub fn classify(
     })
 }
 
+/// Whether the logs show the error itself, not only Render's account of it (`==> Deploy
+/// failed`, an exit status).
+pub fn shows_real_error(log: &LogFailure) -> bool {
+    log.first_error.is_some() || error_line(log).is_some()
+}
+
 /// One line saying what a log failure shows: the error, else Alembic's complaint, else the
 /// pipeline's line, else the exit code.
 pub fn log_summary(log: &LogFailure) -> String {
-    let error = error_line(log)
+    // A resolver's complaint or a failed request is only whole as the line itself.
+    let verbatim = match log.error_class.as_deref() {
+        Some("resolver" | "health_check") => log.first_error.clone(),
+        _ => None,
+    };
+    let error = verbatim
+        .or_else(|| error_line(log))
+        .or_else(|| log.first_error.clone())
         .or_else(|| log.pipeline_error.clone())
         .or_else(|| log.exit_code.map(|c| format!("exited with code {c}")))
         .unwrap_or_else(|| "failure".to_string());
@@ -405,7 +427,27 @@ pub fn root_causes(
                     .iter()
                     .find(|f| f.deploy_id.as_deref() == Some(c.deploy_id.as_str()))
             })
-            .map(|f| format!(": the logs show {}", log_summary(f)))
+            .filter(|f| shows_real_error(f))
+            .map(|f| {
+                let at = f
+                    .app_file
+                    .as_deref()
+                    .map(|file| {
+                        let file = crate::analyze::attribution::repo_path(evidence, file)
+                            .unwrap_or_else(|| file.to_string());
+                        match f.app_line {
+                            Some(n) => format!(" at {file}:{n}"),
+                            None => format!(" in {file}"),
+                        }
+                    })
+                    .unwrap_or_default();
+                let meaning = match (&f.env_var, &f.missing_module) {
+                    (Some(var), _) => format!(": the environment variable {var} is not set"),
+                    (None, Some(module)) => format!(": {module} is not installed"),
+                    _ => String::new(),
+                };
+                format!(": the logs show {}{at}{meaning}", log_summary(f))
+            })
             .unwrap_or_else(|| "; the logs do not say why".to_string());
         scored.push((
             30 + hits.len() as u32,
@@ -711,10 +753,31 @@ fn reason_detail(
                 .map(|s| format!(" after {s}s"))
                 .or_else(|| r.timed_out_reason.as_ref().map(|t| format!(": {t}")))
         }),
-        "health_check" => reasons
-            .iter()
-            .find_map(|r| r.unhealthy.as_ref())
-            .map(|u| format!(": {u}")),
+        "health_check" => {
+            let request = hits.iter().find_map(|c| {
+                log_failures.iter().find(|f| {
+                    f.deploy_id.as_deref() == Some(c.deploy_id.as_str())
+                        && f.request_path.is_some()
+                })
+            });
+            let timeout = reasons
+                .iter()
+                .find_map(|r| r.timed_out_seconds)
+                .map(|s| format!(", until the deploy timed out after {s}s"))
+                .unwrap_or_default();
+            match request {
+                Some(f) => Some(format!(
+                    ": the health-check path `{}` answered {} ({}){timeout}",
+                    f.request_path.as_deref().unwrap_or_default(),
+                    f.request_status.unwrap_or_default(),
+                    log_source(f)
+                )),
+                None => reasons
+                    .iter()
+                    .find_map(|r| r.unhealthy.as_ref())
+                    .map(|u| format!(": {u}")),
+            }
+        }
         _ => None,
     };
     from_reason
@@ -723,6 +786,7 @@ fn reason_detail(
                 log_failures
                     .iter()
                     .find(|f| f.deploy_id.as_deref() == Some(c.deploy_id.as_str()))
+                    .filter(|f| shows_real_error(f))
                     .map(|f| format!(": the logs show {}", log_summary(f)))
             })
         })

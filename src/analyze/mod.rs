@@ -83,6 +83,9 @@ pub struct RecommendedFix {
     pub code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
+    /// False for the checklist given when the evidence allows no computed fix.
+    #[serde(default)]
+    pub computed: bool,
 }
 
 /// The commit of the range most likely to have caused a failure, with what ties it.

@@ -354,6 +354,7 @@ pub fn recommended_fix(
             ],
             code: Some(code),
             lang: Some("python".to_string()),
+            computed: true,
         };
     }
     if cause.kind == "migration"
@@ -380,6 +381,7 @@ pub fn recommended_fix(
             ],
             code: None,
             lang: None,
+            computed: true,
         };
     }
     match cause.kind.as_str() {
@@ -402,6 +404,7 @@ pub fn recommended_fix(
                 ],
                 code: Some(l.conflict.join("\n")),
                 lang: Some("text".to_string()),
+                computed: true,
             }
         }
         "health_check" | "timeout" if log.is_some_and(|l| l.request_path.is_some()) => {
@@ -429,6 +432,7 @@ pub fn recommended_fix(
                 ],
                 code: None,
                 lang: None,
+                computed: true,
             }
         }
         "oom" => {
@@ -461,6 +465,7 @@ pub fn recommended_fix(
                 ],
                 code: None,
                 lang: None,
+                computed: true,
             }
         }
         _ if log.is_some_and(|l| l.error_class.as_deref() == Some("missing_env")) => {
@@ -483,6 +488,7 @@ pub fn recommended_fix(
                 ],
                 code: l.app_source.clone(),
                 lang: Some("python".to_string()),
+                computed: true,
             }
         }
         _ if log.is_some_and(|l| l.error_class.as_deref() == Some("module_not_found")) => {
@@ -497,6 +503,7 @@ pub fn recommended_fix(
                 ],
                 code: None,
                 lang: None,
+                computed: true,
             }
         }
         _ if log.is_some_and(|l| l.error_class.as_deref() == Some("exec_format")) => RecommendedFix {
@@ -508,6 +515,7 @@ pub fn recommended_fix(
             ],
             code: None,
             lang: None,
+            computed: true,
         },
         _ => RecommendedFix {
             kind: cause.kind.clone(),
@@ -520,6 +528,7 @@ pub fn recommended_fix(
             ],
             code: None,
             lang: None,
+            computed: false,
         },
     }
 }

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::analyze::causes::{describe_event, log_source, log_summary};
+use crate::analyze::causes::{describe_event, log_source, log_summary, shows_real_error};
 use crate::analyze::correlate::{deploy_time, oldest_first, short_sha};
 use crate::analyze::{CommitRange, IncidentDuration, LogFailure, Streak, TimelineEntry};
 use crate::evidence::{Deploy, Evidence};
@@ -184,7 +184,8 @@ pub fn build(
             .cmp(&b.timestamp)
             .then_with(|| a.log_id.cmp(&b.log_id))
     });
-    for failure in by_time {
+    // Render's own closing lines (`==> Deploy failed`) are context, not the error.
+    for failure in by_time.into_iter().filter(|f| shows_real_error(f)) {
         let Some(at) = failure.timestamp else {
             continue;
         };
