@@ -129,7 +129,7 @@ pub fn suspect(
             let f2 = file.clone();
             (
                 Box::new(move |p: &str| p == f2),
-                format!("the migration that fails, {file}"),
+                "the migration that fails".to_string(),
                 None,
             )
         }
@@ -166,10 +166,10 @@ pub fn suspect(
                     let f2 = file.clone();
                     let what = match class.as_deref() {
                         Some("missing_env") => format!(
-                            "{file}, where the traceback ends reading the environment variable {}",
+                            "the traceback ends there, reading the environment variable {}",
                             log.and_then(|l| l.env_var.clone()).unwrap_or_default()
                         ),
-                        _ => format!("{file}, where the traceback ends"),
+                        _ => "the traceback ends there".to_string(),
                     };
                     let at = line.map(|n| (file.clone(), n));
                     (Box::new(move |p: &str| p == f2), what, at)

@@ -228,8 +228,10 @@ struct Parser<'a> {
     health_path: Option<String>,
     /// Rank of the line `first_error` holds (the same ranks as `key_line`).
     first_rank: Option<u8>,
-    /// The previous line was a frame of the application's own code: this one is its source.
+    /// The previous line was a frame of the application's own code (or of a migration): this
+    /// one is its source.
     expect_source: bool,
+    expect_migration_source: bool,
     in_conflict: bool,
     /// pip's `Collecting` lines: requirement, file, line.
     pins: Vec<(String, String, u32)>,
@@ -241,6 +243,7 @@ impl<'a> Parser<'a> {
         let text = raw.trim_end();
         let trimmed = text.trim_start();
         let expect_source = std::mem::take(&mut self.expect_source);
+        let expect_migration_source = std::mem::take(&mut self.expect_migration_source);
 
         if self.in_conflict {
             if !trimmed.is_empty() && text.len() != trimmed.len() {
@@ -302,8 +305,12 @@ impl<'a> Parser<'a> {
             self.real_error(line, trimmed, 4, "module_not_found");
             return false;
         }
-        if expect_source && text.len() != trimmed.len() && !trimmed.starts_with('^') {
+        let is_source = text.len() != trimmed.len() && !trimmed.starts_with('^');
+        if expect_source && is_source {
             self.failure.app_source = Some(trimmed.to_string());
+        }
+        if expect_migration_source && is_source && !FRAME.is_match(text) {
+            self.failure.source = Some(trimmed.to_string());
         }
 
         if let Some(sql) = self.sql.as_mut() {
@@ -419,6 +426,8 @@ impl<'a> Parser<'a> {
             if is_migration_path(path) {
                 self.failure.file = Some(path.to_string());
                 self.failure.line = c.get(2).and_then(|m| m.as_str().parse().ok());
+                self.failure.source = None;
+                self.expect_migration_source = true;
                 self.in_migration = true;
             }
             if is_app_path(path) {

@@ -225,6 +225,9 @@ pub struct LogFailure {
     pub request_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_status: Option<u16>,
+    /// The source line Python printed under the migration frame (`file`, `line`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// The port the server said it listens on (`Listening at: http://0.0.0.0:10000`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listen_port: Option<u16>,

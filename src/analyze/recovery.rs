@@ -338,8 +338,24 @@ pub fn recommended_fix(
             .and_then(|l| l.sql.clone())
             .map(|s| format!("the migration runs `{s}`"))
             .unwrap_or_default();
+        // The failing line as the traceback printed it, when it says `nullable=False`: the
+        // fix keeps everything else of it (the type, the other arguments).
+        let logged = log
+            .and_then(|l| l.source.clone())
+            .filter(|s| s.contains("nullable=False") && s.contains(&format!("\"{column}\"")));
+        let (nullable, with_default) = match &logged {
+            Some(line) => (
+                line.replacen("nullable=False", "nullable=True", 1),
+                line.replacen("nullable=False", "nullable=False, server_default=<value>", 1),
+            ),
+            None => (
+                format!("op.add_column(\"{table}\", sa.Column(\"{column}\", <type>, nullable=True))"),
+                format!("op.add_column(\"{table}\", sa.Column(\"{column}\", <type>, nullable=False, server_default=<value>))"),
+            ),
+        };
+        let at = cause.line.map(|l| format!(", line {l}")).unwrap_or_default();
         let code = format!(
-            "# {file}, upgrade(): add the column nullable, fill it, then make it NOT NULL\nop.add_column(\"{table}\", sa.Column(\"{column}\", ..., nullable=True))\nop.execute(\"UPDATE {table} SET {column} = <value> WHERE {column} IS NULL\")\nop.alter_column(\"{table}\", \"{column}\", nullable=False)\n\n# or, when one constant fits every existing row:\nop.add_column(\"{table}\", sa.Column(\"{column}\", ..., nullable=False, server_default=<value>))"
+            "# {file}{at}, upgrade(): add the column nullable, fill it, then make it NOT NULL\n{nullable}\nop.execute(\"UPDATE {table} SET {column} = <value> WHERE {column} IS NULL\")\nop.alter_column(\"{table}\", \"{column}\", nullable=False)\n\n# or, when one constant fits every existing row:\n{with_default}"
         );
         return RecommendedFix {
             kind: "not_null".to_string(),
@@ -348,9 +364,9 @@ pub fn recommended_fix(
                 if source.is_empty() { String::new() } else { format!("; {source}") }
             ),
             steps: vec![
-                format!("Change revision {} in {file} as below (keep the column's type as it is).", cause.revision.as_deref().unwrap_or("?")),
+                format!("Change revision {} in {file} as above.", cause.revision.as_deref().unwrap_or("?")),
                 "Run `alembic upgrade head` against a copy of the production database (with rows), not an empty one.".to_string(),
-                "Reverse it in `downgrade()` (`op.drop_column`).".to_string(),
+                format!("Reverse it in `downgrade()`: `op.drop_column(\"{table}\", \"{column}\")`."),
             ],
             code: Some(code),
             lang: Some("python".to_string()),
