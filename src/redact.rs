@@ -136,9 +136,16 @@ fn is_placeholder(value: &str) -> bool {
 /// `process.env.`) holds none: a traceback's source line `API_KEY = os.environ["API_KEY"]`
 /// names the variable the app needs, which is what a missing-variable crash is about.
 fn is_env_read(v: &str) -> bool {
-    ["os.environ", "os.getenv(", "environ[", "environ.get(", "getenv(", "process.env"]
-        .iter()
-        .any(|p| v.starts_with(p))
+    [
+        "os.environ",
+        "os.getenv(",
+        "environ[",
+        "environ.get(",
+        "getenv(",
+        "process.env",
+    ]
+    .iter()
+    .any(|p| v.starts_with(p))
 }
 
 #[cfg(test)]
@@ -218,7 +225,8 @@ mod tests {
     #[test]
     fn code_reading_a_secret_from_the_environment_is_kept() {
         // gunicorn's traceback of a missing variable (tests/fixtures/logs/start_keyerror_env.txt).
-        let text = "    STRIPE_API_KEY = os.environ[\"STRIPE_API_KEY\"]\nsecret = os.getenv(\"SECRET\")";
+        let text =
+            "    STRIPE_API_KEY = os.environ[\"STRIPE_API_KEY\"]\nsecret = os.getenv(\"SECRET\")";
         let (out, counts) = run(text);
         assert_eq!(out, text);
         assert!(counts.is_empty());

@@ -11,8 +11,8 @@ mod render_api;
 #[path = "support/seed.rs"]
 mod seed;
 
-use classes::Class;
 use clap::Parser;
+use classes::Class;
 use postmortem::app::{self, Status};
 use postmortem::cli::Cli;
 
@@ -88,10 +88,16 @@ fn section<'a>(report: &'a str, heading: &str) -> &'a str {
 fn assert_cause(r: &Run, file: &str) {
     let summary = section(&r.report, "## Executive Summary");
     let cause = format!("`{}`", short(&r.commits[1]));
-    assert!(summary.contains(&cause), "cause {cause} not named:\n{summary}");
+    assert!(
+        summary.contains(&cause),
+        "cause {cause} not named:\n{summary}"
+    );
     assert!(summary.contains(file), "{file} not cited:\n{summary}");
     let tip = format!("`{}`", short(&r.commits[2]));
-    assert!(!summary.contains(&tip), "innocent tip {tip} named:\n{summary}");
+    assert!(
+        !summary.contains(&tip),
+        "innocent tip {tip} named:\n{summary}"
+    );
 }
 
 /// The innocent tip of the build and OOM cases adds a migration: it is a timeline row and the
@@ -99,7 +105,10 @@ fn assert_cause(r: &Run, file: &str) {
 fn assert_no_migration_blamed(report: &str) {
     for heading in ["## Executive Summary", "## Root Cause Analysis"] {
         let text = section(report, heading);
-        assert!(!text.contains("cccc00000003"), "a migration blamed:\n{text}");
+        assert!(
+            !text.contains("cccc00000003"),
+            "a migration blamed:\n{text}"
+        );
     }
     assert!(!report.contains("### Migration File"), "{report}");
 }
@@ -116,7 +125,14 @@ fn first_log_error(report: &str) -> Vec<&str> {
 #[test]
 fn print_context() {
     let wanted = std::env::var("CLASSES_CONTEXT").unwrap_or_default();
-    for class in [Class::BuildConflict, Class::Oom, Class::HealthCheck, Class::MissingEnv, Class::NotNull, Class::Rollback] {
+    for class in [
+        Class::BuildConflict,
+        Class::Oom,
+        Class::HealthCheck,
+        Class::MissingEnv,
+        Class::NotNull,
+        Class::Rollback,
+    ] {
         if format!("{class:?}") == wanted {
             println!("{}", run_as(class, "context").report);
         }
@@ -131,8 +147,14 @@ fn build_conflict() {
     assert!(report.contains("ERROR: Cannot install -r requirements.txt (line 1) and starlette==0.27.0 because these package versions have conflicting dependencies."), "{report}");
     // The conflicting pins, as pip reported them, in the fix.
     let fix = section(report, "## Recommended Fix");
-    assert!(fix.contains("The user requested starlette==0.27.0"), "{fix}");
-    assert!(fix.contains("fastapi 0.115.0 depends on starlette<0.39.0 and >=0.37.2"), "{fix}");
+    assert!(
+        fix.contains("The user requested starlette==0.27.0"),
+        "{fix}"
+    );
+    assert!(
+        fix.contains("fastapi 0.115.0 depends on starlette<0.39.0 and >=0.37.2"),
+        "{fix}"
+    );
     assert!(!report.contains("succeeded in 0 of 2"), "{report}");
     assert!(!report.contains("Build failed"), "{report}");
     for l in first_log_error(report) {
@@ -156,7 +178,10 @@ fn out_of_memory() {
     assert!(!report.contains("error: Deploy failed"), "{report}");
     let fix = section(report, "## Recommended Fix");
     assert!(fix.contains("memory limit of 512Mi"), "{fix}");
-    assert!(report.contains("kept being served by the previous deploy"), "{report}");
+    assert!(
+        report.contains("kept being served by the previous deploy"),
+        "{report}"
+    );
     insta::assert_snapshot!("oom", report);
 }
 
@@ -183,7 +208,10 @@ fn missing_env_var() {
     assert!(report.contains("app/settings.py:4"), "{report}");
     let fix = section(report, "## Recommended Fix");
     assert!(fix.contains("STRIPE_API_KEY"), "{fix}");
-    assert!(!report.contains("Worker failed to boot"), "shown as the error:\n{report}");
+    assert!(
+        !report.contains("Worker failed to boot"),
+        "shown as the error:\n{report}"
+    );
     insta::assert_snapshot!("missing_env", report);
 }
 
@@ -195,7 +223,10 @@ fn not_null_migration() {
     assert!(report.contains("NotNullViolation"), "{report}");
     let fix = section(report, "## Recommended Fix");
     assert!(fix.contains("nullable=True"), "{fix}");
-    assert!(fix.contains("op.alter_column(\"users\", \"tenant_id\", nullable=False)"), "{fix}");
+    assert!(
+        fix.contains("op.alter_column(\"users\", \"tenant_id\", nullable=False)"),
+        "{fix}"
+    );
     assert!(fix.contains("server_default"), "{fix}");
     insta::assert_snapshot!("not_null", report);
 }

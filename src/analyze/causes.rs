@@ -756,8 +756,7 @@ fn reason_detail(
         "health_check" => {
             let request = hits.iter().find_map(|c| {
                 log_failures.iter().find(|f| {
-                    f.deploy_id.as_deref() == Some(c.deploy_id.as_str())
-                        && f.request_path.is_some()
+                    f.deploy_id.as_deref() == Some(c.deploy_id.as_str()) && f.request_path.is_some()
                 })
             });
             let timeout = reasons

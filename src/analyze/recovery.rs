@@ -353,7 +353,10 @@ pub fn recommended_fix(
                 format!("op.add_column(\"{table}\", sa.Column(\"{column}\", <type>, nullable=False, server_default=<value>))"),
             ),
         };
-        let at = cause.line.map(|l| format!(", line {l}")).unwrap_or_default();
+        let at = cause
+            .line
+            .map(|l| format!(", line {l}"))
+            .unwrap_or_default();
         let code = format!(
             "# {file}{at}, upgrade(): add the column nullable, fill it, then make it NOT NULL\n{nullable}\nop.execute(\"UPDATE {table} SET {column} = <value> WHERE {column} IS NULL\")\nop.alter_column(\"{table}\", \"{column}\", nullable=False)\n\n# or, when one constant fits every existing row:\n{with_default}"
         );

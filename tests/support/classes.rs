@@ -191,14 +191,15 @@ fn plan(class: Class) -> Vec<Plan> {
         logs: None,
         rollback_to: None,
     };
-    let failing = |commit: usize, m: u32, outcome: Outcome, logs: Option<(&'static str, String)>| Plan {
-        commit,
-        at: at(9, m + 2, 0),
-        trigger: "new_commit",
-        outcome,
-        logs,
-        rollback_to: None,
-    };
+    let failing =
+        |commit: usize, m: u32, outcome: Outcome, logs: Option<(&'static str, String)>| Plan {
+            commit,
+            at: at(9, m + 2, 0),
+            trigger: "new_commit",
+            outcome,
+            logs,
+            rollback_to: None,
+        };
     let both = |outcome: Outcome, logs: Option<(&'static str, String)>| {
         vec![
             failing(1, 10, outcome.clone(), logs.clone()),
@@ -221,13 +222,23 @@ fn plan(class: Class) -> Vec<Plan> {
         Class::HealthCheck => {
             let text: Vec<&str> = GUNICORN_404
                 .lines()
-                .filter(|l| !l.contains("Handling signal") && !l.contains("exiting") && !l.contains("Shutting down"))
+                .filter(|l| {
+                    !l.contains("Handling signal")
+                        && !l.contains("exiting")
+                        && !l.contains("Shutting down")
+                })
                 .collect();
             out.extend(both(Outcome::TimedOut(900), Some(("app", text.join("\n")))));
         }
-        Class::MissingEnv => out.extend(both(Outcome::Exit(3), Some(("app", program_output(KEYERROR))))),
+        Class::MissingEnv => out.extend(both(
+            Outcome::Exit(3),
+            Some(("app", program_output(KEYERROR))),
+        )),
         Class::Rollback => {
-            out.extend(both(Outcome::Exit(3), Some(("app", program_output(KEYERROR)))));
+            out.extend(both(
+                Outcome::Exit(3),
+                Some(("app", program_output(KEYERROR))),
+            ));
             out.push(Plan {
                 commit: 0,
                 at: at(10, 5, 0),
@@ -243,7 +254,10 @@ fn plan(class: Class) -> Vec<Plan> {
                 .split("$ alembic upgrade head")
                 .nth(1)
                 .unwrap_or(NOT_NULL);
-            out.extend(both(Outcome::Exit(1), Some(("app", program_output(second)))));
+            out.extend(both(
+                Outcome::Exit(1),
+                Some(("app", program_output(second))),
+            ));
         }
     }
     out
@@ -298,8 +312,8 @@ pub fn build(class: Class, dir: &Path) -> Scenario {
             _ => "update_failed",
         };
         // Only the newest live deploy stays live; older ones were superseded.
-        let superseded = p.outcome == Outcome::Live
-            && plans[n + 1..].iter().any(|q| q.outcome == Outcome::Live);
+        let superseded =
+            p.outcome == Outcome::Live && plans[n + 1..].iter().any(|q| q.outcome == Outcome::Live);
         deploys.push(json!({
             "id": deploy_id,
             "commit": {"id": sha, "message": messages[p.commit], "createdAt": iso(p.at - Duration::seconds(60))},
@@ -330,7 +344,11 @@ pub fn build(class: Class, dir: &Path) -> Scenario {
                 "details": details,
             })
         };
-        events.push(event("build_started", started, json!({"buildId": build_id, "trigger": trigger})));
+        events.push(event(
+            "build_started",
+            started,
+            json!({"buildId": build_id, "trigger": trigger}),
+        ));
         if p.outcome == Outcome::BuildFailed {
             events.push(event(
                 "build_ended",
@@ -348,7 +366,10 @@ pub fn build(class: Class, dir: &Path) -> Scenario {
                 built + Duration::seconds(1),
                 json!({"deployId": deploy_id, "trigger": trigger}),
             ));
-            let instance = format!("{SERVICE_ID}-{}", &render_id("", &format!("{key}-inst-{n}"))[..5]);
+            let instance = format!(
+                "{SERVICE_ID}-{}",
+                &render_id("", &format!("{key}-inst-{n}"))[..5]
+            );
             let failure = match p.outcome {
                 Outcome::Exit(code) => Some(json!({"evicted": false, "nonZeroExit": code})),
                 Outcome::Oom(limit) => {
@@ -376,11 +397,18 @@ pub fn build(class: Class, dir: &Path) -> Scenario {
             }
         }
         if let Some((kind, text)) = &p.logs {
-            let start = if *kind == "build" { started + Duration::seconds(2) } else { built + Duration::seconds(3) };
+            let start = if *kind == "build" {
+                started + Duration::seconds(2)
+            } else {
+                built + Duration::seconds(3)
+            };
             let lines: Vec<&str> = text.lines().collect();
             let span = (finished - start).num_milliseconds().max(1);
             let step = (span / (lines.len() as i64 + 1)).clamp(1, 20_000);
-            let instance = format!("{SERVICE_ID}-{}", &render_id("", &format!("{key}-inst-{n}"))[..5]);
+            let instance = format!(
+                "{SERVICE_ID}-{}",
+                &render_id("", &format!("{key}-inst-{n}"))[..5]
+            );
             for (i, line) in lines.iter().enumerate() {
                 let mut labels = vec![json!({"name": "resource", "value": SERVICE_ID})];
                 if *kind == "app" && !line.starts_with("==> ") {
