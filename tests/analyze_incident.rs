@@ -515,3 +515,67 @@ fn a_multi_day_incident_keeps_its_dates() {
     let deploys = a.diagrams.deploys.unwrap();
     assert!(deploys.contains("11-12 15:00"), "{deploys}");
 }
+
+#[test]
+fn a_deploy_carrying_the_failed_commits_resolves_a_deploy_of_the_old_commit_mitigates() {
+    // A fix commit on top of the failed ones: resolved, naming the fix.
+    let mut e = seed();
+    e.commits.push(commit(
+        16,
+        Some(15),
+        t(18, 25),
+        "fix: reorder the deals migration",
+        vec![],
+    ));
+    e.deploys
+        .push(deploy("dep-fixed", DeployStatus::Live, t(18, 30), &sha(16)));
+    e.normalize();
+    let r = run(&e).recovery.unwrap();
+    assert_eq!(r.status, "resolved");
+    assert_eq!(r.deploy.as_deref(), Some("dep-fixed"));
+    assert!(
+        r.text.contains("fix: reorder the deals migration"),
+        "{}",
+        r.text
+    );
+
+    // A manual deploy of the last good commit: mitigated, the fault still on the branch.
+    let mut e = seed();
+    let mut old = deploy("dep-old", DeployStatus::Live, t(18, 30), &sha(1));
+    old.trigger = Some("manual".to_string());
+    e.deploys.push(old);
+    e.normalize();
+    let r = run(&e).recovery.unwrap();
+    assert_eq!(r.status, "mitigated", "{}", r.text);
+    assert!(r.text.contains("still on the branch"), "{}", r.text);
+    assert!(!r.text.contains("Resolved"), "{}", r.text);
+}
+
+#[test]
+fn impact_down_when_the_running_instance_fails_outside_the_failed_deploys() {
+    let mut e = seed();
+    // Deploys of the seed fail within 3 minutes of creation; 15:50 falls outside every one.
+    let at = t(15, 50) + Duration::seconds(30);
+    e.events.push(Event {
+        id: "evt-running".to_string(),
+        timestamp: at,
+        kind: "server_failed".to_string(),
+        deploy_id: None,
+        build_id: None,
+        status: None,
+        failure: Some(FailureReason {
+            oom_killed_memory_limit: Some("512Mi".to_string()),
+            ..Default::default()
+        }),
+        details: serde_json::json!({"instanceID": "srv-d3ii9qk9c44c73aqsli0-abcde"}),
+    });
+    e.normalize();
+    let impact = run(&e).impact.unwrap();
+    assert_eq!(impact.state, "down", "{}", impact.text);
+    assert_eq!(impact.evidence[0].source, "evt-running");
+
+    // Without it, the previous deploy kept serving.
+    let impact = run(&seed()).impact.unwrap();
+    assert_eq!(impact.state, "previous_deploy_serving");
+    assert!(impact.text.contains("dep-good"), "{}", impact.text);
+}
