@@ -498,33 +498,13 @@ pub fn root_causes(
 }
 
 /// Where a revision runs in `alembic upgrade head`: its migration set, and its distance from
-/// the set's base (a revision runs after every revision on the path to it).
-pub fn upgrade_position(evidence: &Evidence, revision: &str) -> Option<(usize, usize)> {
-    for (set_index, set) in evidence.migration_sets.iter().enumerate() {
-        if !set.revisions.iter().any(|r| r.id == revision) {
-            continue;
-        }
-        let mut depth: BTreeMap<&str, usize> = BTreeMap::new();
-        // Longest path from a base; a cycle or a missing parent stops the walk, not the run.
-        let mut stack = vec![(revision, 0usize)];
-        let mut best = 0;
-        let mut steps = 0;
-        while let Some((id, d)) = stack.pop() {
-            steps += 1;
-            if steps > 100_000 || depth.get(id).is_some_and(|&seen| seen >= d) {
-                continue;
-            }
-            depth.insert(id, d);
-            best = best.max(d);
-            if let Some(rev) = set.revisions.iter().find(|r| r.id == id) {
-                for parent in &rev.parents {
-                    stack.push((parent.as_str(), d + 1));
-                }
-            }
-        }
-        return Some((set_index, best));
-    }
-    None
+/// the set's base.
+fn upgrade_position(evidence: &Evidence, revision: &str) -> Option<(usize, usize)> {
+    evidence
+        .migration_sets
+        .iter()
+        .enumerate()
+        .find_map(|(i, set)| Some((i, set.upgrade_depth(revision)?)))
 }
 
 fn location_of(finding: &Finding) -> Option<String> {

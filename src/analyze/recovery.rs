@@ -220,8 +220,7 @@ pub fn impact(evidence: &Evidence, streak: &Streak) -> Impact {
     events.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| a.id.cmp(&b.id)));
     let running_failed = events
         .iter()
-        .filter(|e| e.kind == "server_failed" && outside(e.timestamp))
-        .last()
+        .find(|e| e.kind == "server_failed" && outside(e.timestamp))
         .copied();
     if let Some(failed_event) = running_failed {
         let back = events

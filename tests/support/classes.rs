@@ -120,7 +120,10 @@ fn initial_files(class: Class) -> Vec<(String, String)> {
 
 /// Later commits: `(minutes after 09:00, message, files)`; the first changes what fails, the
 /// last is an innocent tip (for the build and OOM cases, a migration: it must not be blamed).
-fn later_commits(class: Class) -> Vec<(u32, &'static str, Vec<(String, String)>)> {
+/// Minutes after 09:00, message, files.
+type LaterCommit = (u32, &'static str, Vec<(String, String)>);
+
+fn later_commits(class: Class) -> Vec<LaterCommit> {
     let innocent_migration = (
         40,
         "Add invoices.note column\n",
@@ -263,10 +266,6 @@ fn plan(class: Class) -> Vec<Plan> {
     out
 }
 
-fn signature_time(t: DateTime<Utc>) -> DateTime<Utc> {
-    t
-}
-
 /// Builds the class's repository in `dir` (which must be empty) and Render's data for it.
 pub fn build(class: Class, dir: &Path) -> Scenario {
     let repo = git2::Repository::init(dir).expect("git init");
@@ -279,8 +278,7 @@ pub fn build(class: Class, dir: &Path) -> Scenario {
     .to_string()];
     let mut messages = vec!["billing-api: invoices and health check\n".to_string()];
     for (minute, message, changed) in later_commits(class) {
-        let t = signature_time(at(9, minute, 0));
-        shas.push(commit_files(&repo, &changed, t, message).to_string());
+        shas.push(commit_files(&repo, &changed, at(9, minute, 0), message).to_string());
         messages.push(message.to_string());
     }
 
