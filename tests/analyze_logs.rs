@@ -405,3 +405,13 @@ fn the_not_null_migration_keeps_its_failing_source_line() {
         Some("op.add_column(\"users\", sa.Column(\"tenant_id\", sa.String(length=36), nullable=False))")
     );
 }
+
+#[test]
+fn a_c_extension_that_does_not_compile_shows_the_compilers_error() {
+    let f = parse_text(&program("build_pip_compile_error.txt"), None);
+    assert_eq!(f.error_class.as_deref(), Some("compile"));
+    assert_eq!(
+        f.first_error.as_deref(),
+        Some("fastcrc.c:2:10: fatal error: zlib_ng.h: No such file or directory")
+    );
+}

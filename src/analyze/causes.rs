@@ -231,7 +231,7 @@ pub fn shows_real_error(log: &LogFailure) -> bool {
 pub fn log_summary(log: &LogFailure) -> String {
     // A resolver's complaint or a failed request is only whole as the line itself.
     let verbatim = match log.error_class.as_deref() {
-        Some("resolver" | "health_check") => log.first_error.clone(),
+        Some("resolver" | "compile" | "health_check") => log.first_error.clone(),
         _ => None,
     };
     let error = verbatim

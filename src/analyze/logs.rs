@@ -55,6 +55,12 @@ static PIP_ERROR: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("valid regex")
 });
+/// A compiler's own error line (`fastcrc.c:2:10: fatal error: zlib_ng.h: No such file or
+/// directory`), which pip's wrapper lines only announce.
+static COMPILER_ERROR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\S+\.(?:c|cc|cpp|cxx|h|hpp|pyx|rs|go):\d+(?::\d+)?: (?:fatal )?error: ")
+        .expect("valid regex")
+});
 /// `Collecting starlette==0.27.0 (from -r requirements.txt (line 2))`.
 static PIP_COLLECTING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^Collecting (\S+) \(from -r (\S+) \(line (\d+)\)\)").expect("valid regex")
@@ -271,6 +277,10 @@ impl<'a> Parser<'a> {
                         .push((r.as_str().to_string(), f.as_str().to_string(), n));
                 }
             }
+            return false;
+        }
+        if COMPILER_ERROR.is_match(trimmed) {
+            self.real_error(line, trimmed, 6, "compile");
             return false;
         }
         if PIP_ERROR.is_match(trimmed) {

@@ -193,7 +193,7 @@ pub struct LogFailure {
     /// error`. Render's own closing lines (`==> Deploy failed`) never stand here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_error: Option<String>,
-    /// What kind of error `first_error` is: `resolver`, `traceback`, `missing_env`,
+    /// What kind of error `first_error` is: `resolver`, `compile`, `traceback`, `missing_env`,
     /// `module_not_found`, `exec_format`, `health_check`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_class: Option<String>,

@@ -77,7 +77,13 @@ fn describe_deploy(deploy: &Deploy) -> String {
             format!(" at {}{code}", f.phase.label())
         })
         .unwrap_or_default();
-    format!("deploy {outcome}{failure}{commit}{finished}")
+    // A rollback brings an old version back: saying so keeps it from reading as a fix.
+    let what = if deploy.trigger.as_deref() == Some("rollback") {
+        "rollback deploy"
+    } else {
+        "deploy"
+    };
+    format!("{what} {outcome}{failure}{commit}{finished}")
 }
 
 /// The timeline, sorted by time, then source, kind and text. With a streak it starts at the last
