@@ -579,3 +579,41 @@ fn impact_down_when_the_running_instance_fails_outside_the_failed_deploys() {
     assert_eq!(impact.state, "previous_deploy_serving");
     assert!(impact.text.contains("dep-good"), "{}", impact.text);
 }
+
+/// A migration that fails on an object the database already has (or lacks): the fix names the
+/// revision and the operation, from the real Alembic + PostgreSQL captures.
+#[test]
+fn duplicate_and_missing_objects_get_a_fix_naming_the_revision_and_the_operation() {
+    for (capture_name, kind, statement) in [
+        (
+            "n4_table_exists.txt",
+            "duplicate_object",
+            "CREATE TABLE users (",
+        ),
+        (
+            "n5_drop_missing_column.txt",
+            "missing_object",
+            "ALTER TABLE users DROP COLUMN legacy_org_uuid",
+        ),
+    ] {
+        let mut e = Evidence::new(Service::default());
+        e.deploys
+            .push(deploy("dep-good", DeployStatus::Live, t(15, 0), &sha(1)));
+        let mut d = deploy("dep-bad", DeployStatus::UpdateFailed, t(16, 0), &sha(2));
+        d.failure = Some(DeployFailure {
+            phase: Phase::Start,
+            exit_code: Some(1),
+            event_id: None,
+            reason: Some(exit1()),
+        });
+        e.deploys.push(d);
+        e.logs = log_lines("dep-bad", &capture(capture_name), t(16, 1));
+        e.normalize();
+        let a = run(&e);
+        let fix = a.fix.expect("a fix");
+        assert_eq!(fix.kind, kind, "{fix:#?}");
+        assert!(fix.summary.contains("bbbb00000002"), "{}", fix.summary);
+        assert!(fix.summary.contains(statement), "{}", fix.summary);
+        assert!(fix.computed);
+    }
+}

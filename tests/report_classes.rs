@@ -120,25 +120,6 @@ fn first_log_error(report: &str) -> Vec<&str> {
         .collect()
 }
 
-/// `CLASSES_CONTEXT=Oom cargo test --test report_classes print_context -- --nocapture` prints
-/// a class's template context, for reading what the analysis concluded.
-#[test]
-fn print_context() {
-    let wanted = std::env::var("CLASSES_CONTEXT").unwrap_or_default();
-    for class in [
-        Class::BuildConflict,
-        Class::Oom,
-        Class::HealthCheck,
-        Class::MissingEnv,
-        Class::NotNull,
-        Class::Rollback,
-    ] {
-        if format!("{class:?}") == wanted {
-            println!("{}", run_as(class, "context").report);
-        }
-    }
-}
-
 #[test]
 fn build_conflict() {
     let r = report(Class::BuildConflict);

@@ -384,7 +384,11 @@ pub fn recommended_fix(
             || db.ends_with("UndefinedObject"))
     {
         let exists = db.contains("Duplicate");
-        let statement = log.and_then(|l| l.sql.clone()).unwrap_or_default();
+        let statement = log
+            .and_then(|l| l.sql.as_deref())
+            .and_then(|s| s.lines().map(str::trim).find(|l| !l.is_empty()))
+            .unwrap_or_default()
+            .to_string();
         return RecommendedFix {
             kind: if exists { "duplicate_object" } else { "missing_object" }.to_string(),
             summary: format!(
