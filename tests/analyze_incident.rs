@@ -617,3 +617,41 @@ fn duplicate_and_missing_objects_get_a_fix_naming_the_revision_and_the_operation
         assert!(fix.computed);
     }
 }
+
+/// When no commit of the range changed what the cause's class depends on, none is named (the
+/// tip least of all) and the cause says where else to look.
+#[test]
+fn an_oom_without_a_dependency_change_names_no_commit() {
+    let mut e = Evidence::new(Service::default());
+    e.deploys
+        .push(deploy("dep-good", DeployStatus::Live, t(9, 0), &sha(1)));
+    e.commits.push(commit(1, None, t(8, 50), "base", vec![]));
+    let readme = |n| FileChange {
+        path: format!("docs/page{n}.md"),
+        change: ChangeKind::Modified,
+        old_path: None,
+    };
+    e.commits
+        .push(commit(2, Some(1), t(9, 50), "docs: page two", vec![readme(2)]));
+    e.commits
+        .push(commit(3, Some(2), t(9, 55), "docs: page three", vec![readme(3)]));
+    let mut d = deploy("dep-oom", DeployStatus::UpdateFailed, t(10, 0), &sha(3));
+    d.failure = Some(DeployFailure {
+        phase: Phase::Start,
+        exit_code: None,
+        event_id: Some("evt-oom".to_string()),
+        reason: Some(FailureReason {
+            oom_killed_memory_limit: Some("512Mi".to_string()),
+            ..Default::default()
+        }),
+    });
+    e.deploys.push(d);
+    e.normalize();
+    let a = run(&e);
+    let cause = &a.root_causes[0];
+    assert_eq!(cause.kind, "oom");
+    assert_eq!(cause.suspect, None);
+    let note = cause.unattributed.as_deref().unwrap();
+    assert!(note.contains("dependency manifest"), "{note}");
+    assert!(note.contains("outside the repository"), "{note}");
+}

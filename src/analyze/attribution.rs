@@ -108,15 +108,36 @@ pub fn repo_path(evidence: &Evidence, logged: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The most likely commit behind a cause, or `None` when no commit of the range changed
-/// anything its class depends on.
-pub fn suspect(
+/// The most likely commit behind a cause; else, when the range is known but no commit in it
+/// changed anything the cause's class depends on, a note saying so (the cause may lie outside
+/// the repository). Nothing when there is no range to look in.
+pub fn attribute(
     evidence: &Evidence,
     range: Option<&CommitRange>,
     cause: &RootCause,
     log_failures: &[LogFailure],
+) -> (Option<Suspect>, Option<String>) {
+    let Some(range) = range else {
+        return (None, None);
+    };
+    let mut what = None;
+    let found = suspect(evidence, range, cause, log_failures, &mut what);
+    let note = match (&found, what) {
+        (None, Some(what)) => Some(format!(
+            "no commit between the last good deploy and the first failed one changed {what}: the cause may lie outside the repository (an environment variable, the plan, the database, Render itself)"
+        )),
+        _ => None,
+    };
+    (found, note)
+}
+
+fn suspect(
+    evidence: &Evidence,
+    range: &CommitRange,
+    cause: &RootCause,
+    log_failures: &[LogFailure],
+    looked_for: &mut Option<String>,
 ) -> Option<Suspect> {
-    let range = range?;
     let candidates = before_first_failure(evidence, range);
     let log = cause_log(cause, log_failures);
 
@@ -183,6 +204,10 @@ pub fn suspect(
         }
     };
 
+    *looked_for = Some(match &line {
+        Some((file, _)) if !matches!(cause.kind.as_str(), "build" | "oom") => file.clone(),
+        _ => what.clone(),
+    });
     let hits: Vec<(&Commit, &str, ChangeKind)> = candidates
         .iter()
         .filter_map(|c| {

@@ -317,6 +317,7 @@ pub fn root_causes(
                 finding_rule: None,
                 evidence: citations,
                 suspect: None,
+                unattributed: None,
                 observed: true,
             },
         ));
@@ -382,6 +383,7 @@ pub fn root_causes(
                     finding_rule: Some(finding.rule.clone()),
                     evidence: citations,
                     suspect: None,
+                    unattributed: None,
                     observed: false,
                 },
             ));
@@ -468,6 +470,7 @@ pub fn root_causes(
                     .flat_map(|c| c.evidence.iter().cloned())
                     .collect(),
                 suspect: None,
+                unattributed: None,
                 observed: true,
             },
         ));
@@ -700,6 +703,7 @@ fn migration_cause(
             finding_rule: finding.map(|f| f.rule.clone()),
             evidence: citations,
             suspect: None,
+            unattributed: None,
             observed: true,
         },
     ))

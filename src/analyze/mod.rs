@@ -248,6 +248,9 @@ pub struct RootCause {
     /// The commit most likely to have introduced it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspect: Option<Suspect>,
+    /// Why no commit is named, when the range was searched and none fits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unattributed: Option<String>,
     /// False when nothing that ran shows it: a static finding predicts it, no deploy or log
     /// observed it.
     #[serde(default = "observed_default")]
@@ -321,7 +324,8 @@ pub fn analyze(evidence: &Evidence, now: Option<DateTime<Utc>>) -> Analysis {
         &log_failures,
     );
     for cause in &mut root_causes {
-        cause.suspect = attribution::suspect(evidence, commit_range.as_ref(), cause, &log_failures);
+        (cause.suspect, cause.unattributed) =
+            attribution::attribute(evidence, commit_range.as_ref(), cause, &log_failures);
     }
     let recovery = streak
         .as_ref()
