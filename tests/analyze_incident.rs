@@ -631,10 +631,20 @@ fn an_oom_without_a_dependency_change_names_no_commit() {
         change: ChangeKind::Modified,
         old_path: None,
     };
-    e.commits
-        .push(commit(2, Some(1), t(9, 50), "docs: page two", vec![readme(2)]));
-    e.commits
-        .push(commit(3, Some(2), t(9, 55), "docs: page three", vec![readme(3)]));
+    e.commits.push(commit(
+        2,
+        Some(1),
+        t(9, 50),
+        "docs: page two",
+        vec![readme(2)],
+    ));
+    e.commits.push(commit(
+        3,
+        Some(2),
+        t(9, 55),
+        "docs: page three",
+        vec![readme(3)],
+    ));
     let mut d = deploy("dep-oom", DeployStatus::UpdateFailed, t(10, 0), &sha(3));
     d.failure = Some(DeployFailure {
         phase: Phase::Start,

@@ -8,10 +8,89 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+use chrono::{DateTime, Utc};
 use regex::Regex;
+use serde::{Deserialize, Serialize};
 
-use crate::analyze::LogFailure;
 use crate::evidence::{Evidence, LogLine};
+
+/// What one deploy's logs say about its failure.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogFailure {
+    pub deploy_id: Option<String>,
+    /// ID and timestamp of the log line that shows the error.
+    pub log_id: String,
+    pub timestamp: Option<DateTime<Utc>>,
+    /// Alembic's `Running upgrade A -> B, message` at the time of the failure.
+    pub revision: Option<String>,
+    pub from_revision: Option<String>,
+    pub revision_message: Option<String>,
+    /// Last exception line: `sqlalchemy.exc.ProgrammingError`.
+    pub exception: Option<String>,
+    /// Database error class: `psycopg2.errors.DatatypeMismatch`.
+    pub db_error: Option<String>,
+    pub error_message: Option<String>,
+    /// The `DETAIL:` line.
+    pub detail: Option<String>,
+    /// The `[SQL: ...]` statement.
+    pub sql: Option<String>,
+    /// Migration file and line from the last traceback frame inside a versions folder.
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    /// Alembic's own error (multiple heads, can't locate revision, KeyError).
+    pub alembic_error: Option<String>,
+    pub exit_code: Option<i64>,
+    /// `entrypoint.sh: line N` when the shell said so.
+    pub script: Option<String>,
+    pub script_line: Option<u32>,
+    /// Render's own `==> ` line that says the deploy failed (`Out of memory (used over 512Mi)`,
+    /// `Exited with status 1`), which tells OOM, timeouts and build failures apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_error: Option<String>,
+    /// The first real error, verbatim: a resolver's or compiler's complaint, a traceback's
+    /// exception line, a failed health-check request, `Cannot find module`, `exec format
+    /// error`. Render's own closing lines (`==> Deploy failed`) never stand here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
+    /// What kind of error `first_error` is: `resolver`, `compile`, `traceback`, `missing_env`,
+    /// `module_not_found`, `exec_format`, `health_check`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_class: Option<String>,
+    /// The traceback's last frame outside installed packages and the interpreter (the
+    /// application's own code), its line and the source line Python printed under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_line: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_source: Option<String>,
+    /// The environment variable a `KeyError` from `os.environ[...]` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_var: Option<String>,
+    /// The module `Cannot find module` / `No module named` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_module: Option<String>,
+    /// pip's "The conflict is caused by:" lines, verbatim and trimmed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflict: Vec<String>,
+    /// The requirements file and line of the pin the conflict names first (pip's
+    /// `Collecting X (from -r requirements.txt (line 2))`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_line: Option<u32>,
+    /// A failed request to the health-check path: its path and HTTP status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_status: Option<u16>,
+    /// The source line Python printed under the migration frame (`file`, `line`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The port the server said it listens on (`Listening at: http://0.0.0.0:10000`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen_port: Option<u16>,
+}
 
 static RUNNING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"Running (?:upgrade|downgrade) +(.*?) *-> *([0-9A-Za-z_]+)(?:, *(.*))?$")
