@@ -269,6 +269,12 @@ pub fn error_line(failure: &LogFailure) -> Option<String> {
     }
 }
 
+/// Whether the logs show the error itself, not only Render's account of it (`==> Deploy
+/// failed`, an exit status): Render's closing lines are context, never the error shown.
+pub fn shows_real_error(log: &LogFailure) -> bool {
+    log.first_error.is_some() || error_line(log).is_some()
+}
+
 /// Reads one deploy's lines, oldest first, and returns what its first failure shows, or `None`
 /// when nothing in them looks like a failure.
 pub fn parse_lines(deploy_id: Option<&str>, lines: &[&LogLine]) -> Option<LogFailure> {

@@ -385,10 +385,7 @@ fn renders_closing_lines_are_never_the_first_error() {
     ] {
         let f = parse_text(closing, None);
         assert_eq!(f.first_error, None, "{closing}");
-        assert!(
-            !postmortem::analyze::causes::shows_real_error(&f),
-            "{closing}"
-        );
+        assert!(!postmortem::deploylog::shows_real_error(&f), "{closing}");
     }
 }
 

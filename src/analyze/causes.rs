@@ -10,6 +10,7 @@ use crate::analyze::correlate::{deploy_time, short_sha};
 use crate::analyze::{Citation, CommitRange, DeployClassification, LogFailure, RootCause, Streak};
 use crate::deploylog::{
     error_line, is_migration_failure, migration_failures_by_revision, pipeline_kind, repo_location,
+    shows_real_error,
 };
 use crate::evidence::{Deploy, DeployStatus, Event, Evidence, FailureReason, Phase};
 use crate::finding::{Finding, Severity};
@@ -218,12 +219,6 @@ pub fn classify(
         migration: log.is_some_and(is_migration_failure),
         evidence: evidence_list,
     })
-}
-
-/// Whether the logs show the error itself, not only Render's account of it (`==> Deploy
-/// failed`, an exit status).
-pub fn shows_real_error(log: &LogFailure) -> bool {
-    log.first_error.is_some() || error_line(log).is_some()
 }
 
 /// One line saying what a log failure shows: the error, else Alembic's complaint, else the

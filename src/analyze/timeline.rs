@@ -7,9 +7,10 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::analyze::causes::{describe_event, log_source, log_summary, shows_real_error};
+use crate::analyze::causes::{describe_event, log_source, log_summary};
 use crate::analyze::correlate::{deploy_time, oldest_first, short_sha};
 use crate::analyze::{CommitRange, IncidentDuration, LogFailure, Streak, TimelineEntry};
+use crate::deploylog::shows_real_error;
 use crate::evidence::{Deploy, Evidence};
 
 fn entry(at: DateTime<Utc>, kind: &str, text: String, source: String) -> TimelineEntry {

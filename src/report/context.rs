@@ -213,7 +213,7 @@ impl View {
                     .as_deref()
                     .is_none_or(|id| failing.is_empty() || failing.contains(id))
             })
-            .filter(|f| crate::analyze::causes::shows_real_error(f))
+            .filter(|f| crate::deploylog::shows_real_error(f))
             .filter(|f| match top_cause.and_then(|rc| rc.revision.as_ref()) {
                 Some(rev) => f.revision.as_ref() == Some(rev),
                 None => true,
