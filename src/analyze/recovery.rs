@@ -444,7 +444,7 @@ pub fn recommended_fix(
             RecommendedFix {
                 kind: "health_check".to_string(),
                 summary: format!(
-                    "The new deploy answered {} on the health-check path `{path}`; Render only routes traffic to an instance that answers 2xx/3xx there.",
+                    "The new deploy answered {} on the health-check path `{path}`, and a Render deploy goes live only once its health check passes.",
                     l.request_status.unwrap_or_default()
                 ),
                 steps: vec![
