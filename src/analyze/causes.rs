@@ -733,11 +733,20 @@ fn reason_detail(
                 .or_else(|| r.timed_out_reason.as_ref().map(|t| format!(": {t}")))
         }),
         "health_check" => {
-            let request = hits.iter().find_map(|c| {
-                log_failures.iter().find(|f| {
-                    f.deploy_id.as_deref() == Some(c.deploy_id.as_str()) && f.request_path.is_some()
+            // The first time the logs show it.
+            let request = log_failures
+                .iter()
+                .filter(|f| {
+                    f.request_path.is_some()
+                        && hits
+                            .iter()
+                            .any(|c| f.deploy_id.as_deref() == Some(c.deploy_id.as_str()))
                 })
-            });
+                .min_by(|a, b| {
+                    a.timestamp
+                        .cmp(&b.timestamp)
+                        .then_with(|| a.log_id.cmp(&b.log_id))
+                });
             let timeout = reasons
                 .iter()
                 .find_map(|r| r.timed_out_seconds)
