@@ -7,6 +7,7 @@ pub mod attribution;
 pub mod causes;
 pub mod correlate;
 pub mod diagrams;
+pub mod migration_cause;
 pub mod recovery;
 pub mod timeline;
 
