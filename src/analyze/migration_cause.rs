@@ -4,7 +4,7 @@
 
 use crate::analyze::causes::{cite, describe_event, events_of, log_source, log_summary};
 use crate::analyze::correlate::{deploy_time, short_sha};
-use crate::analyze::{Citation, CommitRange, LogFailure, RootCause};
+use crate::analyze::{CommitRange, LogFailure, RootCause};
 use crate::deploylog::repo_location;
 use crate::evidence::{Deploy, Evidence};
 use crate::finding::{Finding, Severity};
