@@ -508,7 +508,10 @@ pub fn recommended_fix(
                     format!("Set {var} in the service's environment (the dashboard's Environment tab, or `envVars` in render.yaml) and redeploy."),
                     format!("Or give it a default where it is read: `os.environ.get(\"{var}\")` at {at}, and fail with a clear message only where it is used."),
                 ],
-                code: l.app_source.clone(),
+                code: l
+                    .app_source
+                    .as_ref()
+                    .map(|line| format!("# {at}: the line that fails\n{line}")),
                 lang: Some("python".to_string()),
                 computed: true,
             }
