@@ -282,7 +282,7 @@ pub fn parse_lines(deploy_id: Option<&str>, lines: &[&LogLine]) -> Option<LogFai
 }
 
 /// [`parse_lines`], knowing the service's health-check path: a request to it that fails is the
-/// deploy's error. Without a path, a path that mentions `health` stands in.
+/// deploy's error.
 pub fn parse_lines_checking(
     deploy_id: Option<&str>,
     lines: &[&LogLine],
@@ -381,10 +381,12 @@ impl<'a> Parser<'a> {
         if let Some(c) = ACCESS.captures(trimmed) {
             let path = c.get(1).map(|m| m.as_str()).unwrap_or_default();
             let status: u16 = c.get(2).and_then(|m| m.as_str().parse().ok()).unwrap_or(0);
-            let is_health = match &self.health_path {
-                Some(h) => path == h || path.split('?').next() == Some(h.as_str()),
-                None => path.contains("health"),
-            };
+            // Only the service's own health-check path: without one, Render checks nothing and
+            // a 404 is just a request.
+            let is_health = self
+                .health_path
+                .as_deref()
+                .is_some_and(|h| path.split('?').next() == Some(h));
             if is_health && status >= 400 {
                 self.failure.request_path = Some(path.to_string());
                 self.failure.request_status = Some(status);
