@@ -15,7 +15,7 @@ use crate::deploylog::LogFailure;
 use crate::evidence::{Evidence, SCHEMA_VERSION};
 use crate::report::{self, check_output};
 use crate::source::WorkDir;
-use crate::{pipeline, Error, Result};
+use crate::{pipeline, redact, Error, Result};
 
 /// How a successful run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,8 +68,9 @@ fn write_output(path: Option<&Path>, text: &str) -> Result<()> {
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<String> {
+    // Every document passes the redactor once more before it leaves (defence in depth).
     serde_json::to_string_pretty(value)
-        .map(|s| s + "\n")
+        .map(|s| redact::redact_json_document(&s) + "\n")
         .map_err(|e| Error::Usage(format!("cannot serialise output: {e}")))
 }
 
@@ -97,7 +98,8 @@ fn emit_report(
         ReportFormat::Context => to_json(&context(evidence, log_failures))?,
         ReportFormat::Markdown => {
             let template = read_template(template)?;
-            report::render(&context(evidence, log_failures), template.as_deref())?
+            let text = report::render(&context(evidence, log_failures), template.as_deref())?;
+            redact::redact_document(&text)
         }
     };
     write_output(output, &text)
@@ -220,10 +222,11 @@ fn check_cmd(args: CheckArgs, clock: DateTime<Utc>, color: ColorWhen) -> Result<
             use std::io::IsTerminal;
             let terminal = args.out.output.is_none() && std::io::stdout().is_terminal();
             let no_color = std::env::var("NO_COLOR").ok();
-            check_output::text(findings, color.enabled(terminal, no_color.as_deref()))
+            let text = check_output::text(findings, color.enabled(terminal, no_color.as_deref()));
+            redact::redact_document(&text)
         }
         CheckFormat::Json => to_json(&check_output::json(findings))?,
-        CheckFormat::Github => check_output::github(findings),
+        CheckFormat::Github => redact::redact_document(&check_output::github(findings)),
         CheckFormat::Sarif => to_json(&check_output::sarif(findings))?,
     };
     write_output(args.out.output.as_deref(), &text)?;
@@ -279,7 +282,9 @@ fn migrations_cmd(args: MigrationsArgs) -> Result<Status> {
     }
     let (sets, findings) = pipeline::migrations_only(&source, &folders);
     let text = match args.format {
-        MigrationsFormat::Text => crate::migrations::output::text(&sets, &findings),
+        MigrationsFormat::Text => {
+            redact::redact_document(&crate::migrations::output::text(&sets, &findings))
+        }
         MigrationsFormat::Json => to_json(&crate::migrations::output::json(&sets, &findings))?,
     };
     write_output(args.out.output.as_deref(), &text)?;
