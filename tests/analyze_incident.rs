@@ -665,3 +665,32 @@ fn an_oom_without_a_dependency_change_names_no_commit() {
     assert!(note.contains("dependency manifest"), "{note}");
     assert!(note.contains("outside the repository"), "{note}");
 }
+
+/// A C extension that does not compile (real pip + gcc output): the fix quotes the compiler.
+#[test]
+fn a_compile_failure_gets_a_fix_quoting_the_compiler() {
+    let mut e = Evidence::new(Service::default());
+    e.deploys
+        .push(deploy("dep-good", DeployStatus::Live, t(15, 0), &sha(1)));
+    e.deploys.push(deploy(
+        "dep-bad",
+        DeployStatus::BuildFailed,
+        t(16, 0),
+        &sha(2),
+    ));
+    let text: String = capture("build_pip_compile_error.txt")
+        .lines()
+        .filter(|l| !l.starts_with("exit="))
+        .collect::<Vec<_>>()
+        .join("\n");
+    e.logs = log_lines("dep-bad", &text, t(16, 1));
+    e.normalize();
+    let a = run(&e);
+    assert_eq!(a.root_causes[0].kind, "build");
+    let fix = a.fix.expect("a fix");
+    assert_eq!(fix.kind, "compile", "{fix:#?}");
+    assert_eq!(
+        fix.code.as_deref(),
+        Some("fastcrc.c:2:10: fatal error: zlib_ng.h: No such file or directory")
+    );
+}

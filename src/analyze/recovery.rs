@@ -407,6 +407,28 @@ pub fn recommended_fix(
         };
     }
     match cause.kind.as_str() {
+        "build" if log.is_some_and(|l| l.error_class.as_deref() == Some("compile")) => {
+            let l = log.expect("checked above");
+            let error = l.first_error.clone().unwrap_or_default();
+            RecommendedFix {
+                kind: "compile".to_string(),
+                summary: format!(
+                    "A package is built from source during the build and its compiler fails{}.",
+                    suspect
+                        .as_deref()
+                        .map(|s| format!(" since {s}"))
+                        .unwrap_or_default()
+                ),
+                steps: vec![
+                    "Pin a version of the package that ships a prebuilt wheel for the build's Python version and platform, so nothing is compiled.".to_string(),
+                    "Or install what the compiler is missing (the header or library the error names) before the install, e.g. in the Dockerfile.".to_string(),
+                    "Reproduce with the build command in a clean container of the same image.".to_string(),
+                ],
+                code: Some(error),
+                lang: Some("text".to_string()),
+                computed: true,
+            }
+        }
         "build" if log.is_some_and(|l| !l.conflict.is_empty()) => {
             let l = log.expect("checked above");
             let pin = l
