@@ -7,6 +7,7 @@ pub mod attribution;
 pub mod causes;
 pub mod correlate;
 pub mod diagrams;
+pub mod fix;
 pub mod migration_cause;
 pub mod recovery;
 pub mod timeline;
@@ -255,7 +256,7 @@ pub fn analyze_parsed(
     let impact = streak.as_ref().map(|s| recovery::impact(evidence, s));
     let fix = root_causes
         .first()
-        .map(|c| recovery::recommended_fix(evidence, c, &log_failures));
+        .map(|c| fix::recommended_fix(evidence, c, &log_failures));
     let timeline = timeline::build(
         evidence,
         streak.as_ref(),
