@@ -8,16 +8,10 @@
 
 use std::collections::BTreeSet;
 
+use crate::analyze::causes::cite;
 use crate::analyze::correlate::{deploy_time, same_sha, short_sha};
-use crate::analyze::{Citation, CommitRange, Impact, Recovery, Streak};
+use crate::analyze::{CommitRange, Impact, Recovery, Streak};
 use crate::evidence::{Commit, Deploy, Evidence};
-
-fn cite(text: impl Into<String>, source: impl Into<String>) -> Citation {
-    Citation {
-        text: text.into(),
-        source: source.into(),
-    }
-}
 
 fn sha_of(deploy: &Deploy) -> Option<&str> {
     deploy.commit.as_ref().map(|c| c.sha.as_str())
