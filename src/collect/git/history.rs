@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use git2::Repository;
 use serde::{Deserialize, Serialize};
 
+use super::anywhere::{same_id, search};
 use super::folders::{heads_of, RevisionFile, RevisionSet};
 use super::mentions::Candidate;
 use super::side::walk_with_side;
@@ -47,6 +48,25 @@ pub struct MigrationHistory {
     /// oldest first.
     #[serde(default)]
     pub mentions: Vec<Mention>,
+    /// The oldest commit whose tree held an Alembic migration file, in any folder when the
+    /// search beyond the migration folders ran, else in the migration folders. A message older
+    /// than that cannot name one of this repository's revisions.
+    #[serde(default)]
+    pub first_migration: Option<CommitRef>,
+    /// Set when the clone is shallow: the history stops there, so no ID can be said to have
+    /// never been committed.
+    #[serde(default)]
+    pub shallow: Option<Shallow>,
+    /// Objects the search beyond the migration folders could not read (a partial clone).
+    #[serde(default)]
+    pub unreadable_objects: u64,
+}
+
+/// Where a shallow clone's history is cut.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shallow {
+    /// The commits whose parents the clone does not have, sorted.
+    pub cut_at: Vec<String>,
 }
 
 /// A commit, with its place in the history: `order` counts from the oldest commit, parents
@@ -128,6 +148,14 @@ impl IdShape {
         }
     }
 
+    /// Whether a declared revision ID has this shape.
+    pub fn matches_id(&self, id: &str) -> bool {
+        self.matches(&Candidate {
+            token: id.to_string(),
+            strong: true,
+        })
+    }
+
     pub fn matches(&self, candidate: &Candidate) -> bool {
         let token = candidate.token.as_str();
         let digits = token.bytes().all(|b| b.is_ascii_digit());
@@ -206,6 +234,13 @@ fn build_uncached(
         read_commits(repo, head, on_commit)
     })?;
     history.commits_scanned = nodes.len() as u64;
+    if repo.is_shallow() {
+        // `shallow` lists the commits whose parents were not fetched.
+        let listed = std::fs::read_to_string(repo.commondir().join("shallow")).unwrap_or_default();
+        let mut cut_at: Vec<String> = listed.split_whitespace().map(str::to_string).collect();
+        cut_at.sort();
+        history.shallow = Some(Shallow { cut_at });
+    }
     let empty = Arc::new(RevisionSet::new());
     let set_of = |key: u32| side.sets.get(key as usize).unwrap_or(&empty);
     let commit_ref = |pos: usize, node: &Node| CommitRef {
@@ -343,16 +378,110 @@ fn build_uncached(
         history.mentions.push(Mention {
             commit: commit_ref(pos as usize, node),
             summary: summary.clone(),
-            present: ids
-                .iter()
-                .filter(|id| set.contains_key(id.as_str()))
-                .cloned()
-                .collect(),
+            present: ids.iter().filter(|id| in_set(set, id)).cloned().collect(),
             ids,
             heads,
         });
     }
+    history.first_migration = history
+        .revisions
+        .iter()
+        .filter(|(id, _)| history.id_shape.matches_id(id))
+        .filter_map(|(_, life)| life.added.first())
+        .min()
+        .cloned();
+    look_beyond_the_folders(repo, &nodes, &mut history)?;
     Ok(history)
+}
+
+/// Whether `set` holds `id`, exactly or as a revision that continues it with a non-hex
+/// character (`ecb6985693c0_` is `ecb6985693c0`).
+fn in_set(set: &RevisionSet, id: &str) -> bool {
+    set.contains_key(id)
+        || set
+            .range::<str, _>((std::ops::Bound::Excluded(id), std::ops::Bound::Unbounded))
+            .next()
+            .is_some_and(|(key, _)| same_id(key, id))
+}
+
+/// The named IDs the migration folders do not explain (not in the naming commit's folders, not
+/// removed by it) are looked for in every folder of every commit; what is found there counts as
+/// present in the commits that have it, and replaces what the folders said of its life.
+fn look_beyond_the_folders(
+    repo: &Repository,
+    nodes: &[Node],
+    history: &mut MigrationHistory,
+) -> Result<()> {
+    let suspects: BTreeSet<String> = history
+        .mentions
+        .iter()
+        .flat_map(|m| {
+            let removed_here = |id: &String| {
+                history
+                    .revisions
+                    .get(id)
+                    .is_some_and(|life| life.removed.iter().any(|r| r.sha == m.commit.sha))
+            };
+            m.ids
+                .iter()
+                .filter(move |id| !m.present.contains(id) && !removed_here(id))
+                .cloned()
+        })
+        .collect();
+    if suspects.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = suspects.into_iter().collect();
+    let found = search(repo, nodes, &ids)?;
+    history.unreadable_objects = found.unreadable;
+    let commit_ref = |pos: usize| {
+        nodes.get(pos).map(|node| CommitRef {
+            order: pos as u32,
+            sha: node.oid.to_string(),
+            time: DateTime::from_timestamp(node.time, 0).unwrap_or_default(),
+        })
+    };
+    if let Some(first) = found.at.iter().position(|f| f.migrations) {
+        let first = commit_ref(first);
+        history.first_migration = match (history.first_migration.take(), first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    for mention in &mut history.mentions {
+        let Some(here) = found.at.get(mention.commit.order as usize) else {
+            continue;
+        };
+        for (i, id) in ids.iter().enumerate() {
+            if here.ids.has(i) && mention.ids.contains(id) && !mention.present.contains(id) {
+                mention.present.push(id.clone());
+            }
+        }
+        // In the order the message names them, as the folders' own matches are.
+        let order = &mention.ids;
+        mention
+            .present
+            .sort_by_key(|id| order.iter().position(|o| o == id));
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let mut life = RevisionLife::default();
+        for (pos, node) in nodes.iter().enumerate() {
+            let has = |p: usize| found.at.get(p).is_some_and(|f| f.ids.has(i));
+            let parents: Vec<usize> = node.parents.iter().map(|p| p as usize).collect();
+            let here = has(pos);
+            if here && parents.iter().all(|p| !has(*p)) {
+                life.added.extend(commit_ref(pos));
+            } else if !here && !parents.is_empty() && parents.iter().all(|p| has(*p)) {
+                life.removed.extend(commit_ref(pos));
+            }
+        }
+        if life.added.is_empty() {
+            continue;
+        }
+        life.files = found.files.get(i).cloned().flatten().into_iter().collect();
+        history.revisions.insert(id.clone(), life);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
