@@ -22,7 +22,6 @@ use git2::{ObjectType, Oid, Repository};
 use super::folders::{declared_revision, Folders, Kind};
 use super::keys::{Objects, OidMap};
 use super::walk::Node;
-use crate::Result;
 
 /// A set of suspect IDs, by their index in the search's list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,15 +60,6 @@ pub(super) struct TreeFacts {
     pub migrations: bool,
 }
 
-/// The search's answer, per commit in the history index's order (oldest first).
-pub(super) struct Found {
-    pub at: Vec<Arc<TreeFacts>>,
-    /// For each suspect, a file it was found in (the first met).
-    pub files: Vec<Option<String>>,
-    /// Objects that could not be read (a partial clone): "never committed" is then not proven.
-    pub unreadable: u64,
-}
-
 /// Whether `text` continues `id` as the same ID: `id` itself, or `id` followed by a character
 /// that is not a hex digit.
 pub(super) fn same_id(text: &str, id: &str) -> bool {
@@ -93,23 +83,54 @@ fn migration_looking(folder: &str) -> bool {
     lower == "versions" || lower == "alembic" || lower.contains("migrat")
 }
 
-struct Search<'a, 'r> {
-    objects: &'a Objects<'r>,
-    ids: &'a [String],
+/// The search, memoised across calls: the naming commits' own trees first, the whole history
+/// only when needed.
+pub(super) struct Search<'r> {
+    objects: Objects<'r>,
+    ids: Vec<String>,
     trees: OidMap<(Oid, bool), Arc<TreeFacts>>,
     /// Blob -> the revision it declares, when it is a migration file.
     blobs: OidMap<Oid, Option<Arc<str>>>,
-    files: Vec<Option<String>>,
-    unreadable: u64,
+    /// For each suspect, a file it was found in (the first met).
+    pub files: Vec<Option<String>>,
+    /// Objects that could not be read (a partial clone): "never committed" is then not proven.
+    pub unreadable: u64,
+    /// The facts of a tree without IDs or migrations, shared (most trees are such).
+    empty: Arc<TreeFacts>,
 }
 
-impl Search<'_, '_> {
+impl<'r> Search<'r> {
+    pub fn new(repo: &'r Repository, ids: Vec<String>) -> Self {
+        Search {
+            objects: Objects {
+                repo,
+                odb: repo.odb().ok(),
+            },
+            files: vec![None; ids.len()],
+            ids,
+            trees: OidMap::default(),
+            blobs: OidMap::default(),
+            unreadable: 0,
+            empty: Arc::new(TreeFacts::default()),
+        }
+    }
+
+    /// What the root tree `oid` holds.
+    pub fn root(&mut self, oid: Oid) -> Arc<TreeFacts> {
+        self.tree(oid, "", false)
+    }
+
+    /// The facts of every commit of `nodes`, in their order.
+    pub fn all(&mut self, nodes: &[Node]) -> Vec<Arc<TreeFacts>> {
+        nodes.iter().map(|node| self.root(node.tree)).collect()
+    }
+
     fn tree(&mut self, oid: Oid, path: &str, in_migrations: bool) -> Arc<TreeFacts> {
         if let Some(found) = self.trees.get(&(oid, in_migrations)) {
             return found.clone();
         }
         let mut facts = TreeFacts::default();
-        let entries = match Folders::entries(self.objects, oid) {
+        let entries = match Folders::entries(&self.objects, oid) {
             Ok(entries) => entries,
             Err(_) => {
                 self.unreadable += 1;
@@ -153,7 +174,10 @@ impl Search<'_, '_> {
                 _ => {}
             }
         }
-        let facts = Arc::new(facts);
+        let facts = match facts.migrations || facts.ids.0.iter().any(|w| *w != 0) {
+            true => Arc::new(facts),
+            false => self.empty.clone(),
+        };
         self.trees.insert((oid, in_migrations), facts.clone());
         facts
     }
@@ -176,31 +200,6 @@ impl Search<'_, '_> {
         self.blobs.insert(oid, declared.clone());
         declared
     }
-}
-
-/// Searches the root tree of every commit of `nodes` for `ids`.
-pub(super) fn search(repo: &Repository, nodes: &[Node], ids: &[String]) -> Result<Found> {
-    let objects = Objects {
-        repo,
-        odb: repo.odb().ok(),
-    };
-    let mut search = Search {
-        objects: &objects,
-        ids,
-        trees: OidMap::default(),
-        blobs: OidMap::default(),
-        files: vec![None; ids.len()],
-        unreadable: 0,
-    };
-    let at = nodes
-        .iter()
-        .map(|node| search.tree(node.tree, "", false))
-        .collect();
-    Ok(Found {
-        at,
-        files: search.files,
-        unreadable: search.unreadable,
-    })
 }
 
 #[cfg(test)]

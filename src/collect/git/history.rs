@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use git2::Repository;
 use serde::{Deserialize, Serialize};
 
-use super::anywhere::{same_id, search};
+use super::anywhere::{same_id, Search, TreeFacts};
 use super::folders::{heads_of, RevisionFile, RevisionSet};
 use super::mentions::Candidate;
 use super::side::walk_with_side;
@@ -405,35 +405,75 @@ fn in_set(set: &RevisionSet, id: &str) -> bool {
 }
 
 /// The named IDs the migration folders do not explain (not in the naming commit's folders, not
-/// removed by it) are looked for in every folder of every commit; what is found there counts as
-/// present in the commits that have it, and replaces what the folders said of its life.
+/// removed by it) are looked for beyond the folders, in three steps, each only for what the one
+/// before left open, so a history whose mentions the folders explain pays nothing:
+///
+/// 1. The naming commit's own tree, every folder of it: an ID found there is present. A commit
+///    older than the folders' first migration whose tree holds no migration file anywhere is
+///    older than the repository's first migration: its message names no revision of it, and is
+///    not a mention.
+/// 2. Only if IDs are still unexplained, every commit's tree: where each ID existed, which
+///    replaces what the folders said of its life, and the first commit with a migration file
+///    anywhere.
 fn look_beyond_the_folders(
     repo: &Repository,
     nodes: &[Node],
     history: &mut MigrationHistory,
 ) -> Result<()> {
+    let unexplained = |history: &MigrationHistory, m: &Mention| -> Vec<String> {
+        m.ids
+            .iter()
+            .filter(|id| !m.present.contains(id))
+            .filter(|id| {
+                !history
+                    .revisions
+                    .get(*id)
+                    .is_some_and(|life| life.removed.iter().any(|r| r.sha == m.commit.sha))
+            })
+            .cloned()
+            .collect()
+    };
     let suspects: BTreeSet<String> = history
         .mentions
         .iter()
-        .flat_map(|m| {
-            let removed_here = |id: &String| {
-                history
-                    .revisions
-                    .get(id)
-                    .is_some_and(|life| life.removed.iter().any(|r| r.sha == m.commit.sha))
-            };
-            m.ids
-                .iter()
-                .filter(move |id| !m.present.contains(id) && !removed_here(id))
-                .cloned()
-        })
+        .flat_map(|m| unexplained(history, m))
         .collect();
     if suspects.is_empty() {
         return Ok(());
     }
     let ids: Vec<String> = suspects.into_iter().collect();
-    let found = search(repo, nodes, &ids)?;
-    history.unreadable_objects = found.unreadable;
+    let mut search = Search::new(repo, ids.clone());
+    let folders_first = history.first_migration.as_ref().map(|c| c.order);
+    let mut kept = Vec::with_capacity(history.mentions.len());
+    for mut mention in std::mem::take(&mut history.mentions) {
+        if unexplained(history, &mention).is_empty() {
+            kept.push(mention);
+            continue;
+        }
+        let Some(node) = nodes.get(mention.commit.order as usize) else {
+            kept.push(mention);
+            continue;
+        };
+        let facts = search.root(node.tree);
+        let before_folders = folders_first.is_none_or(|first| mention.commit.order < first);
+        if before_folders && !facts.migrations {
+            continue;
+        }
+        mark_present(&mut mention, &ids, &facts);
+        kept.push(mention);
+    }
+    history.mentions = kept;
+    let open: BTreeSet<String> = history
+        .mentions
+        .iter()
+        .flat_map(|m| unexplained(history, m))
+        .collect();
+    if open.is_empty() {
+        history.unreadable_objects = search.unreadable;
+        return Ok(());
+    }
+    let at = search.all(nodes);
+    history.unreadable_objects = search.unreadable;
     let commit_ref = |pos: usize| {
         nodes.get(pos).map(|node| CommitRef {
             order: pos as u32,
@@ -441,47 +481,49 @@ fn look_beyond_the_folders(
             time: DateTime::from_timestamp(node.time, 0).unwrap_or_default(),
         })
     };
-    if let Some(first) = found.at.iter().position(|f| f.migrations) {
+    if let Some(first) = at.iter().position(|f| f.migrations) {
         let first = commit_ref(first);
         history.first_migration = match (history.first_migration.take(), first) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
     }
-    for mention in &mut history.mentions {
-        let Some(here) = found.at.get(mention.commit.order as usize) else {
-            continue;
-        };
-        for (i, id) in ids.iter().enumerate() {
-            if here.ids.has(i) && mention.ids.contains(id) && !mention.present.contains(id) {
-                mention.present.push(id.clone());
-            }
-        }
-        // In the order the message names them, as the folders' own matches are.
-        let order = &mention.ids;
-        mention
-            .present
-            .sort_by_key(|id| order.iter().position(|o| o == id));
-    }
     for (i, id) in ids.iter().enumerate() {
+        if !open.contains(id) {
+            continue;
+        }
         let mut life = RevisionLife::default();
         for (pos, node) in nodes.iter().enumerate() {
-            let has = |p: usize| found.at.get(p).is_some_and(|f| f.ids.has(i));
-            let parents: Vec<usize> = node.parents.iter().map(|p| p as usize).collect();
+            let has = |p: usize| at.get(p).is_some_and(|f| f.ids.has(i));
             let here = has(pos);
-            if here && parents.iter().all(|p| !has(*p)) {
+            let orphan = node.parents.iter().next().is_none();
+            if here && !node.parents.iter().any(|p| has(p as usize)) {
                 life.added.extend(commit_ref(pos));
-            } else if !here && !parents.is_empty() && parents.iter().all(|p| has(*p)) {
+            } else if !here && !orphan && node.parents.iter().all(|p| has(p as usize)) {
                 life.removed.extend(commit_ref(pos));
             }
         }
         if life.added.is_empty() {
             continue;
         }
-        life.files = found.files.get(i).cloned().flatten().into_iter().collect();
+        life.files = search.files.get(i).cloned().flatten().into_iter().collect();
         history.revisions.insert(id.clone(), life);
     }
     Ok(())
+}
+
+/// Adds to the mention's present IDs those its commit's tree holds outside the folders, kept in
+/// the order the message names them.
+fn mark_present(mention: &mut Mention, ids: &[String], facts: &TreeFacts) {
+    for (i, id) in ids.iter().enumerate() {
+        if facts.ids.has(i) && mention.ids.contains(id) && !mention.present.contains(id) {
+            mention.present.push(id.clone());
+        }
+    }
+    let order = &mention.ids;
+    mention
+        .present
+        .sort_by_key(|id| order.iter().position(|o| o == id));
 }
 
 #[cfg(test)]
