@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use crate::cli::{
-    CheckArgs, CheckFormat, Cli, CollectArgs, Command, InitArgs, MigrationsArgs, MigrationsFormat,
-    RenderArgs, ReportArgs, ReportFormat,
+    CheckArgs, CheckFormat, Cli, CollectArgs, ColorWhen, Command, CompletionsArgs, InitArgs,
+    ManArgs, MigrationsArgs, MigrationsFormat, RenderArgs, ReportArgs, ReportFormat,
 };
 use crate::config::{self, Config, FileConfig};
+use crate::deploylog::LogFailure;
 use crate::evidence::{Evidence, SCHEMA_VERSION};
 use crate::report::{self, check_output};
 use crate::source::WorkDir;
@@ -39,13 +40,16 @@ impl Status {
 /// What the binary hands over: the parsed command line, the wall clock and `RENDER_API_KEY`.
 /// Nothing below reads the clock or the key from the environment by itself.
 pub fn run(cli: Cli, clock: DateTime<Utc>, api_key: Option<String>) -> Result<Status> {
+    let quiet = cli.quiet;
     match cli.command {
-        Command::Report(args) => report_cmd(args, clock, api_key),
-        Command::Collect(args) => collect_cmd(args, clock, api_key),
+        Command::Report(args) => report_cmd(args, clock, api_key, quiet),
+        Command::Collect(args) => collect_cmd(args, clock, api_key, quiet),
         Command::Render(args) => render_cmd(args, clock),
-        Command::Check(args) => check_cmd(args, clock),
+        Command::Check(args) => check_cmd(args, clock, cli.color),
         Command::Migrations(args) => migrations_cmd(args),
-        Command::Init(args) => init_cmd(args),
+        Command::Init(args) => init_cmd(args, quiet),
+        Command::Completions(args) => completions_cmd(args),
+        Command::Man(args) => man_cmd(args),
     }
 }
 
@@ -74,31 +78,44 @@ fn read_template(path: Option<&Path>) -> Result<Option<String>> {
         .transpose()
 }
 
+/// `log_failures`: the deploy logs as the rules of this run parsed them, `None` when no rule
+/// ran (`render`), so the analysis parses them itself.
 fn emit_report(
     evidence: Evidence,
+    log_failures: Option<Vec<LogFailure>>,
     format: ReportFormat,
     template: Option<&Path>,
     now: Option<DateTime<Utc>>,
     output: Option<&Path>,
 ) -> Result<()> {
+    let context = |evidence, log_failures: Option<Vec<LogFailure>>| match log_failures {
+        Some(parsed) => pipeline::context_parsed(evidence, parsed, now),
+        None => pipeline::context(evidence, now),
+    };
     let text = match format {
         ReportFormat::Json => to_json(&evidence)?,
-        ReportFormat::Context => to_json(&pipeline::context(evidence, now))?,
+        ReportFormat::Context => to_json(&context(evidence, log_failures))?,
         ReportFormat::Markdown => {
             let template = read_template(template)?;
-            report::render(&pipeline::context(evidence, now), template.as_deref())?
+            report::render(&context(evidence, log_failures), template.as_deref())?
         }
     };
     write_output(output, &text)
 }
 
-fn report_cmd(args: ReportArgs, clock: DateTime<Utc>, api_key: Option<String>) -> Result<Status> {
+fn report_cmd(
+    args: ReportArgs,
+    clock: DateTime<Utc>,
+    api_key: Option<String>,
+    quiet: bool,
+) -> Result<Status> {
     let config = Config::resolve(&args.source, None, api_key, clock)?;
-    let evidence = pipeline::collect(&config, !args.quiet)?;
+    let (evidence, log_failures) = pipeline::collect_parsed(&config, !quiet)?;
     let partial = pipeline::is_partial(&evidence);
     let template = args.template.as_deref().or(config.template.as_deref());
     emit_report(
         evidence,
+        Some(log_failures),
         args.format,
         template,
         config.now,
@@ -107,9 +124,14 @@ fn report_cmd(args: ReportArgs, clock: DateTime<Utc>, api_key: Option<String>) -
     Ok(if partial { Status::Partial } else { Status::Ok })
 }
 
-fn collect_cmd(args: CollectArgs, clock: DateTime<Utc>, api_key: Option<String>) -> Result<Status> {
+fn collect_cmd(
+    args: CollectArgs,
+    clock: DateTime<Utc>,
+    api_key: Option<String>,
+    quiet: bool,
+) -> Result<Status> {
     let config = Config::resolve(&args.source, None, api_key, clock)?;
-    let evidence = pipeline::collect(&config, !args.quiet)?;
+    let evidence = pipeline::collect(&config, !quiet)?;
     let partial = pipeline::is_partial(&evidence);
     write_output(args.out.output.as_deref(), &to_json(&evidence)?)?;
     Ok(if partial { Status::Partial } else { Status::Ok })
@@ -159,6 +181,7 @@ fn render_cmd(args: RenderArgs, clock: DateTime<Utc>) -> Result<Status> {
         .transpose()?;
     emit_report(
         evidence,
+        None,
         args.format,
         args.template.as_deref(),
         now,
@@ -167,7 +190,7 @@ fn render_cmd(args: RenderArgs, clock: DateTime<Utc>) -> Result<Status> {
     Ok(Status::Ok)
 }
 
-fn check_cmd(args: CheckArgs, clock: DateTime<Utc>) -> Result<Status> {
+fn check_cmd(args: CheckArgs, clock: DateTime<Utc>, color: ColorWhen) -> Result<Status> {
     if args.list_rules {
         let mut text = String::new();
         for rule in crate::check::REGISTRY {
@@ -193,7 +216,12 @@ fn check_cmd(args: CheckArgs, clock: DateTime<Utc>) -> Result<Status> {
     let evidence = pipeline::check(&config, args.range.as_deref())?;
     let findings = &evidence.findings;
     let text = match args.format {
-        CheckFormat::Text => check_output::text(findings),
+        CheckFormat::Text => {
+            use std::io::IsTerminal;
+            let terminal = args.out.output.is_none() && std::io::stdout().is_terminal();
+            let no_color = std::env::var("NO_COLOR").ok();
+            check_output::text(findings, color.enabled(terminal, no_color.as_deref()))
+        }
         CheckFormat::Json => to_json(&check_output::json(findings))?,
         CheckFormat::Github => check_output::github(findings),
         CheckFormat::Sarif => to_json(&check_output::sarif(findings))?,
@@ -303,11 +331,16 @@ fn write_new(path: &Path, text: &str, force: bool) -> Result<()> {
     std::fs::write(path, text).map_err(|e| Error::io(path, e))
 }
 
-fn init_cmd(args: InitArgs) -> Result<Status> {
+fn init_cmd(args: InitArgs, quiet: bool) -> Result<Status> {
     write_new(&args.output, config::STARTER, args.force)?;
-    eprintln!("wrote {}", args.output.display());
+    if !quiet {
+        eprintln!("wrote {}", args.output.display());
+    }
     if let Some(template) = &args.template {
         write_new(template, report::BUILTIN_TEMPLATE, args.force)?;
+        if quiet {
+            return Ok(Status::Ok);
+        }
         eprintln!(
             "wrote {}: edit it, then pass --template {} (or set `template:` in {})",
             template.display(),
@@ -315,5 +348,23 @@ fn init_cmd(args: InitArgs) -> Result<Status> {
             args.output.display()
         );
     }
+    Ok(Status::Ok)
+}
+
+fn completions_cmd(args: CompletionsArgs) -> Result<Status> {
+    use clap::CommandFactory;
+    let mut buf = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "postmortem", &mut buf);
+    write_output(args.out.output.as_deref(), &String::from_utf8_lossy(&buf))?;
+    Ok(Status::Ok)
+}
+
+fn man_cmd(args: ManArgs) -> Result<Status> {
+    use clap::CommandFactory;
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut buf)
+        .map_err(|e| Error::io(Path::new("<man page>"), e))?;
+    write_output(args.out.output.as_deref(), &String::from_utf8_lossy(&buf))?;
     Ok(Status::Ok)
 }

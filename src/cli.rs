@@ -22,6 +22,35 @@ unavailable: see its notes)."
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// When to colour output: `auto` colours a terminal unless NO_COLOR is set
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t)]
+    pub color: ColorWhen,
+
+    /// Print nothing on stderr but errors: no progress, no notes
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorWhen {
+    /// Colour when writing to a terminal and NO_COLOR is not set
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    /// Whether to colour a stream. `NO_COLOR` (any non-empty value, no-color.org) turns `auto`
+    /// off; an explicit `always` still wins, as in ripgrep.
+    pub fn enabled(self, is_terminal: bool, no_color: Option<&str>) -> bool {
+        match self {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => is_terminal && no_color.is_none_or(str::is_empty),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -38,6 +67,30 @@ pub enum Command {
     Migrations(MigrationsArgs),
     /// Write a starter incident.yaml, and with --template the builtin report template
     Init(InitArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `postmortem man > /usr/local/share/man/man1/postmortem.1`
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "bash: postmortem completions bash > ~/.local/share/bash-completion/completions/postmortem\n\
+zsh:  postmortem completions zsh > ~/.zfunc/_postmortem  (with fpath+=~/.zfunc before compinit)\n\
+fish: postmortem completions fish > ~/.config/fish/completions/postmortem.fish"
+)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// Options every collecting command shares; each can also be set in incident.yaml.
@@ -85,6 +138,11 @@ pub struct SourceArgs {
     /// of relative --since/--until [default: the clock]
     #[arg(long, value_name = "TIME", env = "POSTMORTEM_NOW")]
     pub now: Option<String>,
+
+    /// Seconds to wait for the Render API to connect, and again for each response, before
+    /// retrying [default: 10 to connect, 30 for a response]
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -118,9 +176,6 @@ pub struct ReportArgs {
     /// writes the builtin one out to start from)
     #[arg(long, value_name = "FILE")]
     pub template: Option<PathBuf>,
-    /// Do not draw progress on stderr
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -129,9 +184,6 @@ pub struct CollectArgs {
     pub source: SourceArgs,
     #[command(flatten)]
     pub out: OutputArgs,
-    /// Do not draw progress on stderr
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
-use crate::check::Severity;
 use crate::cli::SourceArgs;
 use crate::evidence::Incident;
+use crate::finding::Severity;
 use crate::{Error, Result};
 
 pub const DEFAULT_API_URL: &str = "https://api.render.com/v1";
@@ -24,6 +24,8 @@ pub struct FileConfig {
     pub repo: Option<PathBuf>,
     pub render_api_url: Option<String>,
     pub render_data: Option<PathBuf>,
+    /// Seconds; see `--timeout`.
+    pub timeout: Option<u64>,
     pub since: Option<String>,
     pub until: Option<String>,
     #[serde(default)]
@@ -73,6 +75,8 @@ pub struct Config {
     pub service: Option<String>,
     pub render_api_url: String,
     pub render_data: Option<PathBuf>,
+    /// Render API connect and response timeout, when set (`--timeout`, `timeout:`).
+    pub timeout: Option<std::time::Duration>,
     /// From `RENDER_API_KEY`; kept out of `Debug` and never written anywhere.
     api_key: Option<String>,
     pub since: Option<DateTime<Utc>>,
@@ -178,6 +182,14 @@ impl Config {
                 .or(file.render_api_url)
                 .unwrap_or_else(|| DEFAULT_API_URL.to_string()),
             render_data: args.render_data.clone().or(file.render_data),
+            timeout: match args.timeout.or(file.timeout) {
+                Some(0) => {
+                    return Err(Error::Usage(
+                        "timeout: 0 seconds would fail every request: give at least 1".into(),
+                    ))
+                }
+                t => t.map(std::time::Duration::from_secs),
+            },
             api_key: api_key.filter(|k| !k.trim().is_empty()),
             since,
             until,
@@ -244,6 +256,7 @@ pub const STARTER: &str = r#"# postmortem configuration: every key is optional. 
 # repo: .
 # render_api_url: https://api.render.com/v1
 # render_data: ./render-export        # offline: saved API pages or `render ... -o json` output
+# timeout: 30                          # seconds to wait for the Render API (connect, each response)
 # since: 48h                          # default: the last good deploy before the first failure
 # until: 2025-11-10T18:15:00Z
 # migrations: [backend/alembic/versions]

@@ -8,14 +8,24 @@
 //!
 //! Every timestamp is UTC, every list is sorted (see [`Evidence::normalize`]), so the same
 //! inputs give the same bytes.
+//!
+//! Beside the snapshot, the other facts beneath the rules: [`history`], the git history index
+//! `collect::git` fills for `phantom-migration` (not part of the snapshot), and the helpers over
+//! deploys that rules, collectors and the analysis share ([`streak`], [`deploy_time`],
+//! [`oldest_first`], [`short_sha`]).
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::check::Finding;
+use crate::finding::Finding;
 use crate::migrations::model::MigrationSet;
+
+mod deploys;
+pub mod history;
+
+pub use deploys::{deploy_time, oldest_first, streak, Streak};
 
 /// Version of the snapshot format. Bump on any change a reader of an older version would
 /// misread; adding an optional field is not such a change.
@@ -82,17 +92,25 @@ impl Evidence {
         });
         self.events
             .sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| a.id.cmp(&b.id)));
-        self.logs
-            .sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| a.id.cmp(&b.id)));
-        self.logs.dedup_by(|a, b| a.id == b.id);
+        self.normalize_logs();
         self.commits
             .sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.sha.cmp(&b.sha)));
         self.migration_sets.sort_by(|a, b| a.path.cmp(&b.path));
         self.database_facts.sort();
         self.database_facts.dedup();
-        crate::check::sort_findings(&mut self.findings);
+        crate::finding::sort_findings(&mut self.findings);
         self.notes.sort();
         self.notes.dedup();
+    }
+
+    /// The log lines in time order, each once: what the log parser reads, so [`normalize`]
+    /// calls it, and so does the pipeline before the rules parse the logs.
+    ///
+    /// [`normalize`]: Evidence::normalize
+    pub fn normalize_logs(&mut self) {
+        self.logs
+            .sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| a.id.cmp(&b.id)));
+        self.logs.dedup_by(|a, b| a.id == b.id);
     }
 
     pub fn deploy(&self, id: &str) -> Option<&Deploy> {

@@ -7,11 +7,15 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use crate::analyze;
-use crate::check::{self, CheckContext, CheckOptions, Excerpt, Finding};
-use crate::collect::git::{GitRepo, MigrationHistory};
+use crate::check::rules::unparseable_migration;
+use crate::check::{self, CheckContext, CheckOptions};
+use crate::collect::git::GitRepo;
 use crate::collect::{self, render::RenderSettings};
 use crate::config::Config;
+use crate::deploylog::LogFailure;
+use crate::evidence::history::MigrationHistory;
 use crate::evidence::{Evidence, Service};
+use crate::finding::{sort_findings, Category, Excerpt, Finding};
 use crate::migrations::{self, model::MigrationSet};
 use crate::report::{self, ReportContext};
 use crate::source::{FileSource, WorkDir};
@@ -30,26 +34,41 @@ pub fn is_partial(evidence: &Evidence) -> bool {
         .any(|n| n.source.starts_with("render") || n.source.starts_with("git"))
 }
 
+/// What the Render collector is asked to do, from the merged configuration.
+fn render_settings(config: &Config, progress: bool) -> RenderSettings {
+    let mut settings = RenderSettings {
+        api_url: config.render_api_url.clone(),
+        api_key: config.api_key().map(collect::render::ApiKey::new),
+        service: config.service.clone(),
+        data_dir: config.render_data.clone(),
+        since: config.since,
+        until: config.until,
+        progress,
+        ..RenderSettings::default()
+    };
+    if let Some(timeout) = config.timeout {
+        settings.retry.connect_timeout = timeout;
+        settings.retry.request_timeout = timeout;
+    }
+    settings
+}
+
 /// Everything `report` and `collect` gather: Render, git, migrations (at the code the failing
 /// deploy ran), database facts, then the rules. The returned evidence is normalised.
 pub fn collect(config: &Config, progress: bool) -> Result<Evidence> {
+    collect_parsed(config, progress).map(|(evidence, _)| evidence)
+}
+
+/// [`collect()`], and the deploy logs as the rules parsed them, so that the analysis of the same
+/// run ([`context_parsed`]) does not parse them again.
+pub fn collect_parsed(config: &Config, progress: bool) -> Result<(Evidence, Vec<LogFailure>)> {
     let mut evidence = Evidence::new(Service::default());
     evidence.incident = config.incident.clone();
     evidence.window.since = config.since;
     evidence.window.until = config.until;
 
     if config.service.is_some() || config.render_data.is_some() {
-        let settings = RenderSettings {
-            api_url: config.render_api_url.clone(),
-            api_key: config.api_key().map(collect::render::ApiKey::new),
-            service: config.service.clone(),
-            data_dir: config.render_data.clone(),
-            since: config.since,
-            until: config.until,
-            progress,
-            ..RenderSettings::default()
-        };
-        collect::render::collect(&settings, &mut evidence)?;
+        collect::render::collect(&render_settings(config, progress), &mut evidence)?;
     } else {
         evidence.note(
             "render",
@@ -66,7 +85,9 @@ pub fn collect(config: &Config, progress: bool) -> Result<Evidence> {
         .iter()
         .filter(|d| d.status.is_failure())
         .find_map(|d| d.commit.as_ref().and_then(|c| repo.resolve(&c.sha)));
-    match &failing_commit {
+    // The rules parse the logs as the analysis will read them: in time order, each line once.
+    evidence.normalize_logs();
+    let log_failures = match &failing_commit {
         Some(sha) => examine(config, &repo, &repo.tree(sha)?, &mut evidence, None)?,
         None => examine(
             config,
@@ -75,9 +96,9 @@ pub fn collect(config: &Config, progress: bool) -> Result<Evidence> {
             &mut evidence,
             None,
         )?,
-    }
+    };
     evidence.normalize();
-    Ok(evidence)
+    Ok((evidence, log_failures))
 }
 
 /// `postmortem check`: the working tree's migrations and the history's commit messages.
@@ -112,24 +133,30 @@ fn working_tree(repo: &GitRepo, config: &Config) -> WorkDir {
 
 /// The repository side of the evidence, read from `source` (a commit's tree or the working
 /// tree): migration sets, database facts, the history index, then every rule. `scope`, when
-/// given, limits the commit messages the phantom check reads.
+/// given, limits the commit messages the phantom check reads. Returns the parsed deploy logs.
 fn examine(
     config: &Config,
     repo: &GitRepo,
     source: &dyn FileSource,
     evidence: &mut Evidence,
     scope: Option<&HashSet<String>>,
-) -> Result<()> {
+) -> Result<Vec<LogFailure>> {
     let folders = migration_folders(config, repo, source)?;
-    let (sets, parse_findings) = migrations::load(source, &folders);
+    let (sets, load_failures) = migrations::load(source, &folders);
+    let parse_findings = unparseable_migration::findings(&load_failures);
     evidence.migration_sets = sets;
     collect::dbfacts::collect(source, evidence);
     let mut history = repo.migration_history(&folders)?;
     if let Some(scope) = scope {
         history.mentions.retain(|m| scope.contains(&m.commit.sha));
     }
-    run_checks(evidence, Some(&history), config, parse_findings, source);
-    Ok(())
+    Ok(run_checks(
+        evidence,
+        Some(&history),
+        config,
+        parse_findings,
+        source,
+    ))
 }
 
 fn run_checks(
@@ -138,14 +165,16 @@ fn run_checks(
     config: &Config,
     prior: Vec<Finding>,
     source: &dyn FileSource,
-) {
+) -> Vec<LogFailure> {
     let options = CheckOptions {
         disabled: config.disabled.clone(),
     };
     let ctx = CheckContext::new(evidence, history);
     let mut findings = check::run(&ctx, &options, prior);
+    let log_failures = ctx.into_log_failures();
     attach_excerpts(&mut findings, source);
     evidence.findings = findings;
+    log_failures
 }
 
 /// Findings point at file:line; the excerpt travels with them so `render` needs no repository.
@@ -231,16 +260,90 @@ pub fn context(evidence: Evidence, now: Option<DateTime<Utc>>) -> ReportContext 
     report::context::build(evidence, analysis)
 }
 
+/// [`context`] with the deploy logs the rules parsed in the same run ([`collect_parsed`]).
+pub fn context_parsed(
+    evidence: Evidence,
+    log_failures: Vec<LogFailure>,
+    now: Option<DateTime<Utc>>,
+) -> ReportContext {
+    let analysis = analyze::analyze_parsed(&evidence, log_failures, now);
+    report::context::build(evidence, analysis)
+}
+
 /// The analysis and checks of a set of migration folders, for `postmortem migrations`.
 pub fn migrations_only(
     source: &dyn FileSource,
     folders: &[String],
 ) -> (Vec<MigrationSet>, Vec<Finding>) {
     let mut evidence = Evidence::new(Service::default());
-    let (sets, prior) = migrations::load(source, folders);
+    let (sets, load_failures) = migrations::load(source, folders);
+    let prior = unparseable_migration::findings(&load_failures);
     evidence.migration_sets = sets;
     let ctx = CheckContext::new(&evidence, None);
     let mut findings = check::run(&ctx, &CheckOptions::default(), prior);
     attach_excerpts(&mut findings, source);
     (evidence.migration_sets, findings)
+}
+
+/// The graph rules (`multiple-heads`, `missing-parent`, `duplicate-revision`,
+/// `revision-cycle`: the registry's [`Category::Graph`]) over the given sets, sorted, for
+/// [`load_dir`]. The commands run the same rules through `check::run` ([`migrations_only`],
+/// [`check()`]).
+pub fn graph_findings(sets: Vec<MigrationSet>) -> (Vec<MigrationSet>, Vec<Finding>) {
+    let mut evidence = Evidence::new(Service::default());
+    evidence.migration_sets = sets;
+    let ctx = CheckContext::new(&evidence, None);
+    let mut findings: Vec<Finding> = check::rules_of(Category::Graph)
+        .flat_map(|rule| rule.check(&ctx))
+        .collect();
+    sort_findings(&mut findings);
+    (evidence.migration_sets, findings)
+}
+
+/// `postmortem migrations DIR`: the sets discovered under `dir`, or `dir` itself when it is a
+/// folder of revision files; with the parse findings and the graph findings, sorted.
+/// Paths in the result are relative to `dir`.
+pub fn load_dir(dir: &Path) -> std::io::Result<(Vec<MigrationSet>, Vec<Finding>)> {
+    let (sets, load_failures) = migrations::load_folder(dir)?;
+    let mut findings = unparseable_migration::findings(&load_failures);
+    let (sets, graph) = graph_findings(sets);
+    findings.extend(graph);
+    sort_findings(&mut findings);
+    Ok((sets, findings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::SourceArgs;
+
+    fn config(args: SourceArgs) -> Config {
+        let clock = "2025-11-10T18:15:00Z".parse().unwrap();
+        Config::resolve(&args, None, None, clock).unwrap()
+    }
+
+    #[test]
+    fn timeout_reaches_both_render_timeouts() {
+        let settings = render_settings(
+            &config(SourceArgs {
+                timeout: Some(7),
+                ..SourceArgs::default()
+            }),
+            false,
+        );
+        assert_eq!(
+            settings.retry.connect_timeout,
+            std::time::Duration::from_secs(7)
+        );
+        assert_eq!(
+            settings.retry.request_timeout,
+            std::time::Duration::from_secs(7)
+        );
+    }
+
+    #[test]
+    fn without_timeout_render_keeps_its_defaults() {
+        let settings = render_settings(&config(SourceArgs::default()), false);
+        assert_eq!(settings.retry, collect::render::RetryPolicy::default());
+    }
 }

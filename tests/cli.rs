@@ -210,3 +210,121 @@ fn migrations_prints_the_graph_and_its_findings_as_json() {
         stderr(&missing)
     );
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_command_line_definitions() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let o = postmortem(&["completions", shell], dir.path());
+        assert_eq!(o.status.code(), Some(0), "{shell}: {}", stderr(&o));
+        let script = String::from_utf8_lossy(&o.stdout);
+        for word in ["postmortem", "check", "fail-on", "render-data"] {
+            assert!(script.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    let o = postmortem(&["completions", "tcsh"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let o = postmortem(&["man"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let page = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH postmortem 1"),
+        "{page}"
+    );
+    for word in ["report", "check", "\\-\\-color", "\\-\\-quiet"] {
+        assert!(page.contains(word), "man page lacks {word}:\n{page}");
+    }
+}
+
+/// A migration folder whose single revision names a parent that does not exist: one error.
+fn repo_with_one_finding() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let versions = dir.path().join("alembic/versions");
+    std::fs::create_dir_all(&versions).unwrap();
+    std::fs::write(
+        versions.join("a1_add_users.py"),
+        "revision = 'a1'\ndown_revision = 'zz'\n\ndef upgrade():\n    pass\n",
+    )
+    .unwrap();
+    git2::Repository::init(dir.path()).unwrap();
+    dir
+}
+
+#[test]
+fn check_colours_only_when_asked_or_on_a_terminal() {
+    let dir = repo_with_one_finding();
+    let run = |args: &[&str], no_color: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_postmortem"));
+        cmd.args(args)
+            .current_dir(dir.path())
+            .env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        let o = cmd.output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let plain = run(&["check"], None);
+    assert!(plain.contains("error[missing-parent]"), "{plain}");
+    assert!(
+        !plain.contains('\x1b'),
+        "a pipe is not a terminal: {plain:?}"
+    );
+    let always = run(&["check", "--color", "always"], None);
+    assert!(
+        always.contains("\x1b[1;31merror\x1b[0m[missing-parent]"),
+        "{always:?}"
+    );
+    // `always` beats NO_COLOR; `never` beats everything; the words never change.
+    assert_eq!(run(&["check", "--color=always"], Some("1")), always);
+    assert_eq!(run(&["--color", "never", "check"], None), plain);
+    let stripped = always
+        .replace("\x1b[1;31m", "")
+        .replace("\x1b[1;34m", "")
+        .replace("\x1b[0m", "");
+    assert_eq!(stripped, plain);
+}
+
+#[test]
+fn color_auto_follows_the_terminal_and_no_color() {
+    use postmortem::cli::ColorWhen;
+    assert!(ColorWhen::Auto.enabled(true, None));
+    assert!(ColorWhen::Auto.enabled(true, Some("")));
+    assert!(!ColorWhen::Auto.enabled(true, Some("1")));
+    assert!(!ColorWhen::Auto.enabled(false, None));
+    assert!(ColorWhen::Always.enabled(false, Some("1")));
+    assert!(!ColorWhen::Never.enabled(true, None));
+}
+
+#[test]
+fn quiet_is_accepted_by_every_command_and_silences_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = postmortem(&["init", "-q"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    for cmd in [
+        "report",
+        "collect",
+        "render",
+        "check",
+        "migrations",
+        "init",
+        "man",
+    ] {
+        let o = postmortem(&[cmd, "--quiet", "--help"], dir.path());
+        assert_eq!(o.status.code(), Some(0), "{cmd} -q: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn timeout_is_validated_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = postmortem(&["collect", "--timeout", "0"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--timeout"), "{}", stderr(&o));
+    std::fs::write(dir.path().join("postmortem.yaml"), "timeout: 0\n").unwrap();
+    let o = postmortem(&["collect"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("timeout"), "{}", stderr(&o));
+}

@@ -14,7 +14,8 @@ fn load_dir(
     Vec<migrations::model::MigrationSet>,
     Vec<postmortem::check::Finding>,
 ) {
-    migrations::load_dir(&Path::new(FIXTURES).join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    postmortem::pipeline::load_dir(&Path::new(FIXTURES).join(rel))
+        .unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
 fn write(root: &Path, rel: &str, text: &str) {

@@ -10,7 +10,8 @@ use postmortem::check::rules::fk_type_mismatch::FkTypeMismatch;
 use postmortem::check::{CheckContext, Finding, Rule};
 use postmortem::evidence::{Evidence, Service};
 use postmortem::migrations::model::{MigrationSet, Operation, OperationAt, SqlType, TypeKind};
-use postmortem::migrations::{ddl, load_dir, pgtypes, schema};
+use postmortem::migrations::{ddl, pgtypes, schema};
+use postmortem::pipeline::load_dir;
 use std::path::Path;
 
 use support::postgres::{server, PgError};

@@ -7,12 +7,12 @@
 use std::collections::BTreeMap;
 
 use crate::analyze::correlate::{deploy_time, short_sha};
-use crate::analyze::logs::{
+use crate::analyze::{Citation, CommitRange, DeployClassification, LogFailure, RootCause, Streak};
+use crate::deploylog::{
     error_line, is_migration_failure, migration_failures_by_revision, pipeline_kind, repo_location,
 };
-use crate::analyze::{Citation, CommitRange, DeployClassification, LogFailure, RootCause, Streak};
-use crate::check::{Finding, Severity};
 use crate::evidence::{Deploy, DeployStatus, Event, Evidence, FailureReason, Phase};
+use crate::finding::{Finding, Severity};
 
 /// Rules whose findings can predict that a migration fails when it runs. `phantom-migration` is
 /// not one: a revision that was never committed cannot fail; it explains why a "fix" did not.

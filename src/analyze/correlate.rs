@@ -1,70 +1,15 @@
 //! Correlation: the failing streak, the last good deploy, and the commits between them.
 //!
-//! Pure functions of the evidence so that rules (which run before the analysis) can call them
-//! directly and reach the same answer the report shows.
+//! Pure functions of the evidence. The streak and deploy times are the evidence's own helpers
+//! (`evidence::deploys`), so that rules (which run before the analysis) reach the same answer
+//! the report shows.
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
-
 use crate::analyze::{CommitRange, MigrationChange, Streak};
-use crate::evidence::{Commit, Deploy, Evidence};
+use crate::evidence::{Commit, Evidence};
 
-/// When a deploy happened, for ordering: created, else started, else finished.
-pub fn deploy_time(deploy: &Deploy) -> Option<DateTime<Utc>> {
-    deploy
-        .created_at
-        .or(deploy.started_at)
-        .or(deploy.finished_at)
-}
-
-/// Deploys oldest first; undated ones sort first (they cannot be placed, and must not be taken
-/// for the newest), ties by ID.
-pub fn oldest_first(deploys: &[Deploy]) -> Vec<&Deploy> {
-    let mut ordered: Vec<&Deploy> = deploys.iter().collect();
-    ordered.sort_by(|a, b| {
-        deploy_time(a)
-            .cmp(&deploy_time(b))
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    ordered
-}
-
-/// The newest run of consecutive failed deploys. Canceled and still-running deploys are
-/// neither failures nor successes: they neither break the run nor count in it.
-pub fn streak(deploys: &[Deploy]) -> Option<Streak> {
-    let ordered = oldest_first(deploys);
-    let newest_failure = ordered.iter().rposition(|d| d.status.is_failure())?;
-    let mut members = Vec::new();
-    let mut last_good = None;
-    for deploy in ordered[..=newest_failure].iter().rev() {
-        if deploy.status.is_failure() {
-            members.push(*deploy);
-        } else if deploy.status.is_success() {
-            last_good = Some(*deploy);
-            break;
-        }
-    }
-    members.reverse();
-    let first = members.first()?;
-    let last = members.last()?;
-    let recovered_by = ordered[newest_failure..]
-        .iter()
-        .find(|d| d.status.is_success());
-    Some(Streak {
-        count: members.len(),
-        deploys: members.iter().map(|d| d.id.clone()).collect(),
-        first_failed: first.id.clone(),
-        first_failed_at: deploy_time(first),
-        last_failed: last.id.clone(),
-        last_failed_at: deploy_time(last),
-        last_good: last_good.map(|d| d.id.clone()),
-        last_good_at: last_good.and_then(|d| d.finished_at.or(deploy_time(d))),
-        recovered_by: recovered_by.map(|d| d.id.clone()),
-    })
-}
-
-pub use crate::evidence::short_sha;
+pub use crate::evidence::{deploy_time, oldest_first, short_sha, streak};
 
 /// Whether two SHAs name the same commit, one possibly abbreviated.
 pub fn same_sha(a: &str, b: &str) -> bool {

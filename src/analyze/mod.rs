@@ -6,13 +6,19 @@
 pub mod causes;
 pub mod correlate;
 pub mod diagrams;
-pub mod logs;
 pub mod timeline;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::evidence::Evidence;
+
+// The analysis's vocabulary includes facts that lie beneath it: the parsed deploy logs and the
+// failing streak. Re-exported so that `analyze::LogFailure`, `analyze::Streak` and
+// `analyze::logs` keep naming them.
+pub use crate::deploylog as logs;
+pub use crate::deploylog::LogFailure;
+pub use crate::evidence::Streak;
 
 /// What the analysis concluded; part of the report's template context.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -48,21 +54,6 @@ pub struct DeployClassification {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Streak {
-    pub count: usize,
-    /// Deploy IDs, oldest first.
-    pub deploys: Vec<String>,
-    pub first_failed: String,
-    pub first_failed_at: Option<DateTime<Utc>>,
-    pub last_failed: String,
-    pub last_failed_at: Option<DateTime<Utc>>,
-    pub last_good: Option<String>,
-    pub last_good_at: Option<DateTime<Utc>>,
-    /// The deploy that went live after the streak, if any.
-    pub recovered_by: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CommitRange {
     /// Last good deploy's commit (excluded from the range).
     pub from: Option<String>,
@@ -80,41 +71,6 @@ pub struct MigrationChange {
     pub file: String,
     pub change: crate::evidence::ChangeKind,
     pub commit: String,
-}
-
-/// What one deploy's logs say about its failure.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct LogFailure {
-    pub deploy_id: Option<String>,
-    /// ID and timestamp of the log line that shows the error.
-    pub log_id: String,
-    pub timestamp: Option<DateTime<Utc>>,
-    /// Alembic's `Running upgrade A -> B, message` at the time of the failure.
-    pub revision: Option<String>,
-    pub from_revision: Option<String>,
-    pub revision_message: Option<String>,
-    /// Last exception line: `sqlalchemy.exc.ProgrammingError`.
-    pub exception: Option<String>,
-    /// Database error class: `psycopg2.errors.DatatypeMismatch`.
-    pub db_error: Option<String>,
-    pub error_message: Option<String>,
-    /// The `DETAIL:` line.
-    pub detail: Option<String>,
-    /// The `[SQL: ...]` statement.
-    pub sql: Option<String>,
-    /// Migration file and line from the last traceback frame inside a versions folder.
-    pub file: Option<String>,
-    pub line: Option<u32>,
-    /// Alembic's own error (multiple heads, can't locate revision, KeyError).
-    pub alembic_error: Option<String>,
-    pub exit_code: Option<i64>,
-    /// `entrypoint.sh: line N` when the shell said so.
-    pub script: Option<String>,
-    pub script_line: Option<u32>,
-    /// Render's own `==> ` line that says the deploy failed (`Out of memory (used over 512Mi)`,
-    /// `Exited with status 1`), which tells OOM, timeouts and build failures apart.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -170,11 +126,19 @@ pub struct Diagrams {
 /// Runs every analysis over the evidence. `now` is only used for an unresolved incident's
 /// duration; without it the newest fact in the evidence stands in.
 pub fn analyze(evidence: &Evidence, now: Option<DateTime<Utc>>) -> Analysis {
+    analyze_parsed(evidence, logs::parse_deploy_logs(evidence), now)
+}
+
+/// [`analyze`] with the deploy logs already parsed (by the checks, in the same run).
+pub fn analyze_parsed(
+    evidence: &Evidence,
+    log_failures: Vec<LogFailure>,
+    now: Option<DateTime<Utc>>,
+) -> Analysis {
     let streak = correlate::streak(&evidence.deploys);
     let commit_range = streak
         .as_ref()
         .and_then(|s| correlate::commit_range(evidence, s));
-    let log_failures = logs::parse_deploy_logs(evidence);
 
     let mut classifications = Vec::new();
     for deploy in &evidence.deploys {

@@ -9,197 +9,25 @@ pub mod rules;
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
-
-use crate::collect::git::MigrationHistory;
+use crate::deploylog::{self, LogFailure};
+use crate::evidence::history::MigrationHistory;
 use crate::evidence::Evidence;
 use crate::migrations::schema::RevisionRun;
 use std::sync::OnceLock;
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    #[default]
-    Info,
-    Warning,
-    Error,
-}
+// Rules keep naming these `check::…`; they live beneath every stage.
+pub use crate::finding::{sort_findings, Category, Excerpt, Finding, RuleMeta, Severity};
 
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
-
-impl std::str::FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "info" => Ok(Severity::Info),
-            "warning" => Ok(Severity::Warning),
-            "error" => Ok(Severity::Error),
-            other => Err(format!(
-                "unknown severity `{other}` (expected error, warning or info)"
-            )),
-        }
-    }
-}
-
-/// A few lines of source around a finding, kept in the evidence so that `render` can show
-/// them without the repository.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Excerpt {
-    pub start_line: u32,
-    pub lines: Vec<String>,
-    /// The line the finding points at, within `lines`' numbering (absolute line number).
-    pub highlight: u32,
-}
-
-impl Excerpt {
-    /// Lines `line - before ..= line + after` of `source` (1-based), clamped to the file.
-    pub fn around(source: &str, line: u32, before: u32, after: u32) -> Option<Excerpt> {
-        if line == 0 {
-            return None;
-        }
-        let start = line.saturating_sub(before).max(1);
-        let lines: Vec<String> = source
-            .lines()
-            .skip(start as usize - 1)
-            .take((line + after + 1 - start) as usize)
-            .map(str::to_string)
-            .collect();
-        if lines.is_empty() {
-            return None;
-        }
-        Some(Excerpt {
-            start_line: start,
-            lines,
-            highlight: line,
-        })
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Finding {
-    /// Stable kebab-case rule name.
-    pub rule: String,
-    pub severity: Severity,
-    /// What is wrong and its effect.
-    pub message: String,
-    /// One imperative sentence: what to do about it.
-    pub help: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commit: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revision: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub excerpt: Option<Excerpt>,
-    /// Rule-specific detail, documented in each rule's file.
-    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
-    pub data: serde_json::Value,
-}
-
-impl Finding {
-    pub fn new(meta: &RuleMeta, message: impl Into<String>) -> Finding {
-        Finding {
-            rule: meta.name.to_string(),
-            severity: meta.severity,
-            message: message.into(),
-            help: meta.help.to_string(),
-            file: None,
-            line: None,
-            commit: None,
-            revision: None,
-            excerpt: None,
-            data: serde_json::Value::Null,
-        }
-    }
-
-    pub fn file(mut self, file: impl Into<String>) -> Self {
-        self.file = Some(file.into());
-        self
-    }
-
-    pub fn line(mut self, line: u32) -> Self {
-        self.line = Some(line);
-        self
-    }
-
-    pub fn commit(mut self, sha: impl Into<String>) -> Self {
-        self.commit = Some(sha.into());
-        self
-    }
-
-    pub fn revision(mut self, id: impl Into<String>) -> Self {
-        self.revision = Some(id.into());
-        self
-    }
-
-    pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = help.into();
-        self
-    }
-
-    pub fn severity(mut self, severity: Severity) -> Self {
-        self.severity = severity;
-        self
-    }
-
-    pub fn excerpt(mut self, excerpt: Option<Excerpt>) -> Self {
-        self.excerpt = excerpt;
-        self
-    }
-
-    pub fn data(mut self, data: serde_json::Value) -> Self {
-        self.data = data;
-        self
-    }
-}
-
-/// Most severe first, then by rule, place and message: the order every output uses.
-pub fn sort_findings(findings: &mut Vec<Finding>) {
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.rule.cmp(&b.rule))
-            .then_with(|| a.file.cmp(&b.file))
-            .then_with(|| a.line.cmp(&b.line))
-            .then_with(|| a.revision.cmp(&b.revision))
-            .then_with(|| a.commit.cmp(&b.commit))
-            .then_with(|| a.message.cmp(&b.message))
-    });
-    findings.dedup();
-}
-
-/// What a rule is, for `--help`, the report and SARIF's rule table.
-#[derive(Debug)]
-pub struct RuleMeta {
-    pub name: &'static str,
-    pub severity: Severity,
-    /// What it flags, one line.
-    pub summary: &'static str,
-    /// What to do, one imperative sentence.
-    pub help: &'static str,
-}
-
-/// Everything a rule may read. Rules that need log forensics call `crate::analyze::logs`
-/// themselves: analysis runs after the checks, because root-cause ranking uses the findings.
+/// Everything a rule may read. The deploy logs are parsed once, here, and handed on to the
+/// analysis (which runs after the checks, because root-cause ranking uses the findings).
 pub struct CheckContext<'a> {
     pub evidence: &'a Evidence,
     /// The git history's migration mentions and migration file changes, when a repository was read.
     pub history: Option<&'a MigrationHistory>,
     /// The schema simulation of each migration set, run once for every rule that reads it.
     schema_runs: OnceLock<Vec<Vec<RevisionRun<'a>>>>,
+    /// What the deploy logs say, parsed once for every rule that reads them and the analysis.
+    log_failures: OnceLock<Vec<LogFailure>>,
 }
 
 impl<'a> CheckContext<'a> {
@@ -208,7 +36,20 @@ impl<'a> CheckContext<'a> {
             evidence,
             history,
             schema_runs: OnceLock::new(),
+            log_failures: OnceLock::new(),
         }
+    }
+
+    /// `deploylog::parse_deploy_logs` of the evidence, parsed on first use.
+    pub fn log_failures(&self) -> &[LogFailure] {
+        self.log_failures
+            .get_or_init(|| deploylog::parse_deploy_logs(self.evidence))
+    }
+
+    /// The parsed deploy logs, for the analysis that follows the checks.
+    pub fn into_log_failures(self) -> Vec<LogFailure> {
+        self.log_failures();
+        self.log_failures.into_inner().unwrap_or_default()
     }
 
     /// `schema::simulate` of each migration set, in `evidence.migration_sets` order.
@@ -247,6 +88,14 @@ pub fn rule(name: &str) -> Option<&'static dyn Rule> {
     REGISTRY.iter().copied().find(|r| r.meta().name == name)
 }
 
+/// The rules of one category, in registry order.
+pub fn rules_of(category: Category) -> impl Iterator<Item = &'static dyn Rule> {
+    REGISTRY
+        .iter()
+        .copied()
+        .filter(move |r| r.meta().category == category)
+}
+
 /// Which rules run and which findings count.
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
@@ -276,6 +125,7 @@ pub static UNUSED_IGNORE: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     summary: "a `# postmortem: ignore[rule]` comment that silences no finding",
     help: "Remove the ignore comment, or fix its rule name.",
+    category: Category::Ignores,
 };
 
 /// Drops findings silenced by `# postmortem: ignore[rule]` in their file and reports every

@@ -14,28 +14,39 @@ pub(crate) mod testkit;
 
 use std::path::Path;
 
-use crate::check::rules::{
-    duplicate_revision, missing_parent, multiple_heads, revision_cycle, unparseable_migration,
-};
-use crate::check::Finding;
 use crate::source::{FileSource, WorkDir};
 use model::MigrationSet;
 
 pub use discover::discover;
 
+/// A revision file (or folder) that loading could not turn into revisions: the facts the
+/// `unparseable-migration` rule reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadFailure {
+    /// A folder that could not be listed or a file that could not be read, and why.
+    Unreadable { path: String, why: String },
+    /// A file the parser rejected, with its bytes for the excerpt.
+    Unparseable {
+        file: String,
+        failure: alembic::ParseFailure,
+        source: Vec<u8>,
+    },
+}
+
 /// Parses every revision file of each folder (not `__init__.py`), builds each set's graph and
 /// fills its heads, bases, branch points and merge points. A file that cannot be read or
-/// parsed becomes an `unparseable-migration` finding; the other files are still analysed.
-pub fn load(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, Vec<Finding>) {
+/// parsed becomes a [`LoadFailure`] (an `unparseable-migration` finding once the rules read
+/// it); the other files are still analysed.
+pub fn load(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, Vec<LoadFailure>) {
     let mut findings = Vec::new();
     let files = match source.list_files() {
         Ok(files) => files,
         Err(e) => {
             for folder in folders {
-                findings.push(unparseable_migration::unreadable(
-                    folder,
-                    &format!("cannot list {}: {e}", source.describe()),
-                ));
+                findings.push(LoadFailure::Unreadable {
+                    path: folder.clone(),
+                    why: format!("cannot list {}: {e}", source.describe()),
+                });
             }
             return (Vec::new(), findings);
         }
@@ -50,18 +61,20 @@ pub fn load(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, 
         for (file, read) in paths.iter().zip(source.read_many(&paths)) {
             match read {
                 Ok(bytes) => sources.push((*file, bytes)),
-                Err(e) => findings.push(unparseable_migration::unreadable(
-                    file,
-                    &format!("cannot read it: {e}"),
-                )),
+                Err(e) => findings.push(LoadFailure::Unreadable {
+                    path: file.to_string(),
+                    why: format!("cannot read it: {e}"),
+                }),
             }
         }
         for (file, bytes, parsed) in parse_all(sources) {
             match parsed {
                 Ok(revision) => revisions.push(revision),
-                Err(failure) => {
-                    findings.push(unparseable_migration::finding(file, &failure, &bytes))
-                }
+                Err(failure) => findings.push(LoadFailure::Unparseable {
+                    file: file.to_string(),
+                    failure,
+                    source: bytes,
+                }),
             }
         }
         let mut set = MigrationSet::new(folder.clone(), revisions);
@@ -101,25 +114,10 @@ fn parse_all(sources: Vec<(&str, Vec<u8>)>) -> Vec<Parsed<'_>> {
         .collect()
 }
 
-/// The graph rules (`multiple-heads`, `missing-parent`, `duplicate-revision`,
-/// `revision-cycle`) over the given sets, sorted, for [`load_dir`]. The commands run the same
-/// rules through the registry (`pipeline::migrations_only`, `pipeline::check`).
-pub fn graph_findings(sets: &[MigrationSet]) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    for set in sets {
-        findings.extend(multiple_heads::check_set(set));
-        findings.extend(missing_parent::check_set(set));
-        findings.extend(duplicate_revision::check_set(set));
-        findings.extend(revision_cycle::check_set(set));
-    }
-    crate::check::sort_findings(&mut findings);
-    findings
-}
-
-/// `postmortem migrations DIR`: the sets discovered under `dir`, or `dir` itself when it is a
-/// folder of revision files; with the parse findings and the graph findings, sorted.
-/// Paths in the result are relative to `dir`.
-pub fn load_dir(dir: &Path) -> std::io::Result<(Vec<MigrationSet>, Vec<Finding>)> {
+/// The sets discovered under `dir`, or `dir` itself when it is a folder of revision files, with
+/// what could not be loaded. Paths in the result are relative to `dir`. `pipeline::load_dir`
+/// adds the graph rules' findings.
+pub fn load_folder(dir: &Path) -> std::io::Result<(Vec<MigrationSet>, Vec<LoadFailure>)> {
     let source = WorkDir::new(dir);
     let mut folders = discover(&source)?;
     if folders.is_empty() {
@@ -132,8 +130,5 @@ pub fn load_dir(dir: &Path) -> std::io::Result<(Vec<MigrationSet>, Vec<Finding>)
             }
         }
     }
-    let (sets, mut findings) = load(&source, &folders);
-    findings.extend(graph_findings(&sets));
-    crate::check::sort_findings(&mut findings);
-    Ok((sets, findings))
+    Ok(load(&source, &folders))
 }

@@ -9,7 +9,7 @@ use std::fmt::Write;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::check::Finding;
+use crate::finding::Finding;
 use crate::migrations::graph::topological_order;
 use crate::migrations::model::MigrationSet;
 

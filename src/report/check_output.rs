@@ -5,32 +5,49 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use crate::check::{Finding, Severity, REGISTRY, UNUSED_IGNORE};
+use crate::check::{REGISTRY, UNUSED_IGNORE};
+use crate::finding::{Finding, Severity};
 
 /// ruff/rustc style: the rule and message, where, the source excerpt, the help.
-pub fn text(findings: &[Finding]) -> String {
+/// With `color`, the severity and the pointers are coloured as rustc and ruff colour theirs;
+/// the words are the same either way, so a log that strips colour reads the same.
+pub fn text(findings: &[Finding], color: bool) -> String {
+    let paint = |code: &str, s: &str| {
+        if color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let arrow = paint("1;34", "-->");
+    let eq = paint("1;34", "=");
     let mut out = String::new();
     for f in findings {
-        let _ = writeln!(out, "{}[{}]: {}", f.severity.as_str(), f.rule, f.message);
+        let severity = match f.severity {
+            Severity::Error => paint("1;31", f.severity.as_str()),
+            Severity::Warning => paint("1;33", f.severity.as_str()),
+            Severity::Info => paint("1;36", f.severity.as_str()),
+        };
+        let _ = writeln!(out, "{severity}[{}]: {}", f.rule, f.message);
         match (&f.file, f.line, &f.commit) {
             (Some(file), Some(line), _) => {
-                let _ = writeln!(out, "  --> {file}:{line}");
+                let _ = writeln!(out, "  {arrow} {file}:{line}");
             }
             (Some(file), None, _) => {
-                let _ = writeln!(out, "  --> {file}");
+                let _ = writeln!(out, "  {arrow} {file}");
             }
             (None, _, Some(sha)) => {
-                let _ = writeln!(out, "  --> commit {}", sha.get(..12).unwrap_or(sha));
+                let _ = writeln!(out, "  {arrow} commit {}", sha.get(..12).unwrap_or(sha));
             }
             _ => {}
         }
         if let Some(rev) = &f.revision {
-            let _ = writeln!(out, "   = revision: {rev}");
+            let _ = writeln!(out, "   {eq} revision: {rev}");
         }
         if let Some(excerpt) = &f.excerpt {
             out.push_str(&super::number_lines(excerpt));
         }
-        let _ = writeln!(out, "   = help: {}", f.help);
+        let _ = writeln!(out, "   {eq} help: {}", f.help);
         out.push('\n');
     }
     out.push_str(&summary(findings));
@@ -105,7 +122,7 @@ fn escape_property(s: &str) -> String {
 
 /// SARIF 2.1.0: the registry becomes the driver's rule table; each finding a result.
 pub fn sarif(findings: &[Finding]) -> Value {
-    let metas: Vec<&crate::check::RuleMeta> = REGISTRY
+    let metas: Vec<&crate::finding::RuleMeta> = REGISTRY
         .iter()
         .map(|r| r.meta())
         .chain(std::iter::once(&UNUSED_IGNORE))
@@ -176,7 +193,7 @@ pub fn sarif(findings: &[Finding]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::Excerpt;
+    use crate::finding::Excerpt;
 
     fn finding() -> Finding {
         Finding::new(

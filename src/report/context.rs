@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::analyze::{Analysis, LogFailure};
-use crate::check::{Finding, Severity};
 use crate::evidence::{DatabaseRole, Deploy, DeployStatus, Evidence, Phase};
+use crate::finding::{Finding, Severity};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportContext {

@@ -115,7 +115,7 @@ fn register(tera: &mut Tera) {
     });
     tera.register_filter("excerpt", |value: &Value, args: &HashMap<String, Value>| {
         let lang = args.get("lang").and_then(Value::as_str).unwrap_or("");
-        let excerpt: crate::check::Excerpt = serde_json::from_value(value.clone())
+        let excerpt: crate::finding::Excerpt = serde_json::from_value(value.clone())
             .map_err(|e| tera::Error::msg(format!("excerpt expects an excerpt object: {e}")))?;
         Ok(Value::String(markdown::fenced(
             &number_lines(&excerpt),
@@ -151,7 +151,7 @@ fn utc(text: &str) -> String {
 }
 
 /// Source lines with their numbers, the cited line marked with `>`.
-pub fn number_lines(excerpt: &crate::check::Excerpt) -> String {
+pub fn number_lines(excerpt: &crate::finding::Excerpt) -> String {
     let last = excerpt.start_line as usize + excerpt.lines.len().saturating_sub(1);
     let width = last.to_string().len();
     let mut out = String::new();
@@ -178,7 +178,7 @@ mod tests {
 
     #[test]
     fn numbered_excerpt_marks_the_line() {
-        let e = crate::check::Excerpt {
+        let e = crate::finding::Excerpt {
             start_line: 9,
             lines: vec!["a".into(), "b".into()],
             highlight: 10,

@@ -23,7 +23,7 @@
 use serde_json::json;
 
 use crate::check::rules::fk_type_mismatch::side_json;
-use crate::check::{CheckContext, Finding, Rule, RuleMeta, Severity};
+use crate::check::{Category, CheckContext, Finding, Rule, RuleMeta, Severity};
 use crate::migrations::ddl::ident;
 use crate::migrations::model::{Operation, SqlType};
 use crate::migrations::pgtypes::ddl_type;
@@ -36,6 +36,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     summary: "a column's type is changed while a foreign key still uses it",
     help: "Drop the foreign key, alter both columns, then re-create the foreign key.",
+    category: Category::Schema,
 };
 
 impl Rule for AlterReferencedColumn {
@@ -213,7 +214,7 @@ mod tests {
     fn the_neighbour_files_as_parsed() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/migrations/neighbours/n2_alter_referenced");
-        let (sets, _) = crate::migrations::load_dir(&dir).unwrap();
+        let (sets, _) = crate::migrations::load_folder(&dir).unwrap();
         let findings = check(sets);
         assert_eq!(findings.len(), 1, "{findings:#?}");
         assert_eq!(findings[0].file.as_deref(), Some("cccc00000003_case.py"));

@@ -13,7 +13,7 @@
 //!
 //! `data`: `{"id", "files": [...]}`.
 
-use crate::check::{CheckContext, Finding, Rule, RuleMeta, Severity};
+use crate::check::{Category, CheckContext, Finding, Rule, RuleMeta, Severity};
 use crate::migrations::graph::duplicates;
 use crate::migrations::model::MigrationSet;
 
@@ -24,6 +24,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     summary: "two files declare the same revision ID",
     help: "Give one of the files a new revision ID and re-point its children.",
+    category: Category::Graph,
 };
 
 impl Rule for DuplicateRevision {

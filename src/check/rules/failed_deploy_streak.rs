@@ -17,11 +17,10 @@
 //! deploy), fix it there, and stop pushing blind retries.
 //!
 //! Severity: `error` for two or more consecutive failures, `warning` for a single one.
-//! `data`: the [`Streak`](crate::analyze::Streak) fields.
+//! `data`: the [`Streak`](crate::evidence::Streak) fields.
 
-use crate::analyze::correlate::{short_sha, streak};
-use crate::check::{CheckContext, Finding, Rule, RuleMeta, Severity};
-use crate::evidence::Evidence;
+use crate::check::{Category, CheckContext, Finding, Rule, RuleMeta, Severity};
+use crate::evidence::{short_sha, streak, Evidence};
 
 pub struct FailedDeployStreak;
 
@@ -30,6 +29,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     summary: "consecutive failed deploys",
     help: "Fix the first failure's cause; later deploys repeat it.",
+    category: Category::Deploys,
 };
 
 fn commit_of(evidence: &Evidence, deploy_id: &str) -> Option<String> {

@@ -26,7 +26,7 @@
 
 use serde_json::{json, Value};
 
-use crate::check::{CheckContext, Finding, Rule, RuleMeta, Severity};
+use crate::check::{Category, CheckContext, Finding, Rule, RuleMeta, Severity};
 use crate::migrations::fix_order;
 use crate::migrations::model::{Operation, OperationAt};
 use crate::migrations::schema::{Conflict, FkSide, Mismatch, RevisionRun};
@@ -38,6 +38,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     summary: "a foreign key between columns whose types PostgreSQL will not pair",
     help: "Convert the referenced column's type before creating the foreign key.",
+    category: Category::Schema,
 };
 
 impl Rule for FkTypeMismatch {
@@ -221,7 +222,7 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/migrations")
             .join(folder);
-        let (mut sets, _) = crate::migrations::load_dir(&dir).unwrap();
+        let (mut sets, _) = crate::migrations::load_folder(&dir).unwrap();
         sets.remove(0)
     }
 

@@ -20,15 +20,11 @@
 //!
 //! `file`/`line`: the revision's file in the repository when the evidence has that revision,
 //! else the migration file whose path ends the logged one. `data`: the first failure's
-//! [`LogFailure`](crate::analyze::LogFailure) fields, `deploys` (IDs, oldest first) and `count`.
+//! [`LogFailure`] fields, `deploys` (IDs, oldest first) and `count`.
 
-use crate::analyze::correlate::deploy_time;
-use crate::analyze::logs::{
-    error_line, migration_failures_by_revision, parse_deploy_logs, repo_location,
-};
-use crate::analyze::LogFailure;
-use crate::check::{CheckContext, Finding, Rule, RuleMeta, Severity};
-use crate::evidence::Evidence;
+use crate::check::{Category, CheckContext, Finding, Rule, RuleMeta, Severity};
+use crate::deploylog::{error_line, migration_failures_by_revision, repo_location, LogFailure};
+use crate::evidence::{deploy_time, Evidence};
 
 pub struct MigrationFailedInLogs;
 
@@ -37,6 +33,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     summary: "deploy logs show a migration failing",
     help: "Fix the failing revision and test it against PostgreSQL before deploying.",
+    category: Category::Deploys,
 };
 
 fn deploys_oldest_first(evidence: &Evidence, failures: &[&LogFailure]) -> Vec<String> {
@@ -60,8 +57,7 @@ impl Rule for MigrationFailedInLogs {
 
     fn check(&self, ctx: &CheckContext<'_>) -> Vec<Finding> {
         let evidence = ctx.evidence;
-        let failures = parse_deploy_logs(evidence);
-        let mut groups = migration_failures_by_revision(&failures);
+        let mut groups = migration_failures_by_revision(ctx.log_failures());
 
         let mut findings = Vec::new();
         for group in groups.values_mut() {

@@ -13,7 +13,7 @@
 //!
 //! `data`: `{"target", "field": "down_revision"|"depends_on", "file_of": ID or null}`.
 
-use crate::check::{CheckContext, Finding, Rule, RuleMeta, Severity};
+use crate::check::{Category, CheckContext, Finding, Rule, RuleMeta, Severity};
 use crate::migrations::graph::{missing_references, MissingReference};
 use crate::migrations::model::{MigrationSet, Revision};
 
@@ -24,6 +24,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     summary: "a down_revision or depends_on that names no revision",
     help: "Point down_revision at an existing revision ID, or commit the missing revision.",
+    category: Category::Graph,
 };
 
 impl Rule for MissingParent {

@@ -15,7 +15,7 @@
 //!
 //! `data`: `{"path": folder, "heads": [{"id", "file", "line"}]}`.
 
-use crate::check::{CheckContext, Finding, Rule, RuleMeta, Severity};
+use crate::check::{Category, CheckContext, Finding, Rule, RuleMeta, Severity};
 use crate::migrations::model::MigrationSet;
 
 pub struct MultipleHeads;
@@ -25,6 +25,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     summary: "more than one head revision: `alembic upgrade head` exits 255",
     help: "Merge the heads with `alembic merge heads` and commit the merge revision.",
+    category: Category::Graph,
 };
 
 impl Rule for MultipleHeads {

@@ -37,8 +37,8 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use crate::check::{CheckContext, Finding, Rule, RuleMeta, Severity};
-use crate::collect::git::{CommitRef, Mention, MigrationHistory};
+use crate::check::{Category, CheckContext, Finding, Rule, RuleMeta, Severity};
+use crate::evidence::history::{CommitRef, Mention, MigrationHistory};
 
 pub struct PhantomMigration;
 
@@ -47,6 +47,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     summary: "a commit message names a migration revision that does not exist in the repository",
     help: "Commit the migration the message describes, or correct the message.",
+    category: Category::History,
 };
 
 /// Why a named revision is not in the commit's tree.
@@ -264,7 +265,7 @@ impl Rule for PhantomMigration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::git::RevisionLife;
+    use crate::evidence::history::RevisionLife;
     use crate::evidence::{Evidence, Service};
 
     fn at(order: u32, sha: &str) -> CommitRef {

@@ -13,7 +13,7 @@
 //!
 //! `data`: `{"revisions": [IDs in the cycle]}`.
 
-use crate::check::{CheckContext, Finding, Rule, RuleMeta, Severity};
+use crate::check::{Category, CheckContext, Finding, Rule, RuleMeta, Severity};
 use crate::migrations::graph::cycles;
 use crate::migrations::model::MigrationSet;
 
@@ -24,6 +24,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     summary: "the revision graph has a cycle",
     help: "Break the cycle by re-pointing one down_revision at an earlier revision.",
+    category: Category::Graph,
 };
 
 impl Rule for RevisionCycle {

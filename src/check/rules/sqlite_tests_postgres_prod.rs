@@ -20,7 +20,7 @@
 //! Severity: `warning`; `info` when some test configuration also points at PostgreSQL (the suite
 //! may already run there in CI). `data`: `test` and `deployed` facts.
 
-use crate::check::{CheckContext, Finding, Rule, RuleMeta, Severity};
+use crate::check::{Category, CheckContext, Finding, Rule, RuleMeta, Severity};
 use crate::evidence::{DatabaseFact, DatabaseRole};
 
 pub struct SqliteTestsPostgresProd;
@@ -30,6 +30,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     summary: "the test suite runs on SQLite while the deployed database is PostgreSQL",
     help: "Run the migration tests against PostgreSQL, the engine production uses.",
+    category: Category::Database,
 };
 
 /// `path:line` of a fact whose source is a file, `None` for log or service facts.

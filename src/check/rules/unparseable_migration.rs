@@ -13,12 +13,13 @@
 //!
 //! Fix: correct the file so that `python -c "import ast; ast.parse(open(F).read())"` succeeds.
 //!
-//! The parser produces these findings while loading (see `migrations::load`); `check` only
-//! receives them, so the rule itself finds nothing in the evidence.
+//! Loading records these files (`migrations::LoadFailure`, see `migrations::load`); [`findings`]
+//! reports them and `check` only receives them, so the rule itself finds nothing in the evidence.
 //! `data`: `{"column"}` when known.
 
-use crate::check::{CheckContext, Excerpt, Finding, Rule, RuleMeta, Severity};
+use crate::check::{Category, CheckContext, Excerpt, Finding, Rule, RuleMeta, Severity};
 use crate::migrations::alembic::ParseFailure;
+use crate::migrations::LoadFailure;
 
 pub struct UnparseableMigration;
 
@@ -27,6 +28,7 @@ pub static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     summary: "a migration file the parser cannot read",
     help: "Fix the syntax error so that Alembic (and this tool) can load the file.",
+    category: Category::Parse,
 };
 
 impl Rule for UnparseableMigration {
@@ -34,12 +36,27 @@ impl Rule for UnparseableMigration {
         &META
     }
 
-    /// Loading produces these findings (a file that cannot be parsed has no revision in the
-    /// evidence to check); `migrations::load` returns them and `check::run` filters them with
-    /// the rest, as `prior`.
+    /// Loading produces these facts (a file that cannot be parsed has no revision in the
+    /// evidence to check); `migrations::load` returns them, [`findings`] reports them and
+    /// `check::run` filters them with the rest, as `prior`.
     fn check(&self, _ctx: &CheckContext<'_>) -> Vec<Finding> {
         Vec::new()
     }
+}
+
+/// The findings for what `migrations::load` could not load, in its order.
+pub fn findings(failures: &[LoadFailure]) -> Vec<Finding> {
+    failures
+        .iter()
+        .map(|f| match f {
+            LoadFailure::Unreadable { path, why } => unreadable(path, why),
+            LoadFailure::Unparseable {
+                file,
+                failure,
+                source,
+            } => finding(file, failure, source),
+        })
+        .collect()
 }
 
 /// The finding for a file the parser rejected, with the lines around the failure.
@@ -87,7 +104,9 @@ mod tests {
         for (name, body) in files {
             std::fs::write(dir.path().join("alembic/versions").join(name), body).unwrap();
         }
-        migrations::load(&WorkDir::new(dir.path()), &["alembic/versions".to_string()])
+        let (sets, failures) =
+            migrations::load(&WorkDir::new(dir.path()), &["alembic/versions".to_string()]);
+        (sets, super::findings(&failures))
     }
 
     #[test]

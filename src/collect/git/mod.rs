@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use git2::{Delta, DiffFindOptions, DiffOptions, Oid, Repository, Sort};
 
-pub use history::{CommitRef, IdShape, Mention, MigrationHistory, RevisionLife, Shallow};
+pub use crate::evidence::history::{
+    CommitRef, IdShape, Mention, MigrationHistory, RevisionLife, Shallow,
+};
 pub use mentions::{candidate_ids, Candidate};
 pub use tree::TreeSource;
 
@@ -446,12 +448,12 @@ pub fn collect(repo: &GitRepo, evidence: &mut Evidence) -> Result<()> {
 
 /// The last successful deploy before the newest failure streak, and that streak's first
 /// failure, among the deploys whose commits are in the clone. The streak is the analysis's own
-/// (`analyze::correlate::streak`), so the commit range and the report never disagree on it.
+/// (`evidence::streak`), so the commit range and the report never disagree on it.
 fn incident_bounds<'a>(
     resolved: &'a [Resolved<'a>],
 ) -> (Option<&'a Resolved<'a>>, Option<&'a Resolved<'a>>) {
     let deploys: Vec<Deploy> = resolved.iter().map(|r| r.deploy.clone()).collect();
-    let Some(streak) = crate::analyze::correlate::streak(&deploys) else {
+    let Some(streak) = crate::evidence::streak(&deploys) else {
         return (None, None);
     };
     let find = |id: &str| resolved.iter().find(|r| r.deploy.id == id);

@@ -78,7 +78,7 @@ pub fn reaches_last_good(deploys_newest_first: &[Value]) -> bool {
 /// The default window: from the last good deploy before the newest failure streak to the end
 /// of the newest deploy. Without any failure it covers the newest deploy alone; without a good
 /// deploy before the streak, it starts at the oldest deploy there is. The streak is the
-/// analysis's own (`analyze::correlate::streak`), so the window and the report agree on it.
+/// analysis's own (`evidence::streak`), so the window and the report agree on it.
 pub fn default_window(deploys: &[Deploy]) -> Window {
     let by_creation = |a: &&Deploy, b: &&Deploy| {
         a.created_at
@@ -89,7 +89,7 @@ pub fn default_window(deploys: &[Deploy]) -> Window {
         return Window::default();
     };
     let until = end_of(newest).or(newest.created_at);
-    let since = match crate::analyze::correlate::streak(deploys) {
+    let since = match crate::evidence::streak(deploys) {
         None => newest.created_at,
         Some(streak) => streak
             .last_good

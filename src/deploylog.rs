@@ -8,10 +8,46 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+use chrono::{DateTime, Utc};
 use regex::Regex;
+use serde::{Deserialize, Serialize};
 
-use crate::analyze::LogFailure;
 use crate::evidence::{Evidence, LogLine};
+
+/// What one deploy's logs say about its failure.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogFailure {
+    pub deploy_id: Option<String>,
+    /// ID and timestamp of the log line that shows the error.
+    pub log_id: String,
+    pub timestamp: Option<DateTime<Utc>>,
+    /// Alembic's `Running upgrade A -> B, message` at the time of the failure.
+    pub revision: Option<String>,
+    pub from_revision: Option<String>,
+    pub revision_message: Option<String>,
+    /// Last exception line: `sqlalchemy.exc.ProgrammingError`.
+    pub exception: Option<String>,
+    /// Database error class: `psycopg2.errors.DatatypeMismatch`.
+    pub db_error: Option<String>,
+    pub error_message: Option<String>,
+    /// The `DETAIL:` line.
+    pub detail: Option<String>,
+    /// The `[SQL: ...]` statement.
+    pub sql: Option<String>,
+    /// Migration file and line from the last traceback frame inside a versions folder.
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    /// Alembic's own error (multiple heads, can't locate revision, KeyError).
+    pub alembic_error: Option<String>,
+    pub exit_code: Option<i64>,
+    /// `entrypoint.sh: line N` when the shell said so.
+    pub script: Option<String>,
+    pub script_line: Option<u32>,
+    /// Render's own `==> ` line that says the deploy failed (`Out of memory (used over 512Mi)`,
+    /// `Exited with status 1`), which tells OOM, timeouts and build failures apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_error: Option<String>,
+}
 
 static RUNNING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"Running (?:upgrade|downgrade) +(.*?) *-> *([0-9A-Za-z_]+)(?:, *(.*))?$")
