@@ -19,13 +19,20 @@
 //!
 //! Scope: the commits in `evidence.commits` when there are any (the incident's range), else every
 //! commit the history index read. IDs are tokens of the repository's own revision-ID shape;
-//! commit SHAs (and their prefixes), UUIDs, URLs, fenced code and all-digit runs are not IDs
-//! (see `collect::git::mentions`).
+//! commit SHAs (and their prefixes), other systems' hashes (`cset:`, "changeset", `sha`), a
+//! tool's own revision, UUIDs, URLs, fenced or indented code, diff and traceback excerpts and
+//! all-digit runs are not IDs (see `collect::git::mentions`, `Foreign`). A named ID is present
+//! when the commit's tree has it in any folder (not only the migration folders found at HEAD),
+//! also as a revision that continues it with a non-hex character (`ecb6985693c0_`). A commit
+//! older than the repository's first migration file names none of its revisions. In a shallow
+//! clone "never committed" is not claimed: the status says how much history was scanned.
 //!
 //! One finding per commit. `data`:
 //! ```json
 //! {"commit": "<full sha>", "date": "2025-11-10T17:17:00Z", "summary": "<first line>",
 //!  "ids": [{"id": "3a15202c7dc2", "status": "never_committed"},
+//!          {"id": "...", "status": "not_in_shallow_history", "commits_scanned": 2,
+//!           "cut_at": ["<sha of a commit whose parents the clone lacks>"]},
 //!          {"id": "...", "status": "removed", "by_commit": "<sha>"},
 //!          {"id": "...", "status": "added_later", "by_commit": "<sha>"},
 //!          {"id": "...", "status": "on_other_branch", "by_commit": "<sha that added it>"}],
