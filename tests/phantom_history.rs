@@ -146,6 +146,17 @@ fn a_revision_that_existed_under_a_folders_old_path_is_not_a_phantom() {
         for_commit(&found, &case.names_old_path).is_none(),
         "{found:#?}"
     );
+    // Not merely left out as older than the folder: present in that commit's tree.
+    let repo = GitRepo::open(case.repo.path()).unwrap();
+    let history = repo
+        .migration_history(&["mwdb/model/migrations/versions".to_string()])
+        .unwrap();
+    let mention = history
+        .mentions
+        .iter()
+        .find(|m| m.commit.sha == case.names_old_path)
+        .expect("a mention");
+    assert_eq!(mention.present, ["43b78a070936"]);
 }
 
 #[test]
