@@ -137,13 +137,20 @@ impl Blocks {
         if self.indented {
             return Some(Foreign::IndentedCode);
         }
-        if TRACEBACK_START.is_match(line) {
+        // The regexes only where their first characters could match: this runs on every line
+        // of every message that holds a hex run.
+        if (line.contains("Traceback") || trimmed.starts_with("File \""))
+            && TRACEBACK_START.is_match(line)
+        {
             self.traceback = true;
         }
         if self.traceback {
             return Some(Foreign::Traceback);
         }
-        if DIFF_LINE.is_match(line) && !LIST_ITEM.is_match(line) {
+        if line.starts_with(['d', 'i', '-', '+', '@'])
+            && DIFF_LINE.is_match(line)
+            && !LIST_ITEM.is_match(line)
+        {
             self.diff = true;
         }
         if self.diff {
@@ -153,13 +160,13 @@ impl Blocks {
     }
 }
 
-/// Whether the words before a token make it another system's ID. `paragraph` is the line with
+/// Whether the words before a token make it another system's ID. `paragraph` is the line and
 /// the one before it in the same paragraph, for sentences that wrap.
-fn foreign_before(before: &str, paragraph: &str) -> Option<Foreign> {
+fn foreign_before(before: &str, paragraph: [&str; 2]) -> Option<Foreign> {
     if OTHER_VCS_BEFORE.is_match(before) {
         return Some(Foreign::OtherVcs);
     }
-    if REVISION_BEFORE.is_match(before) && TOOL.is_match(paragraph) {
+    if REVISION_BEFORE.is_match(before) && paragraph.iter().any(|l| TOOL.is_match(l)) {
         return Some(Foreign::ToolRevision);
     }
     None
@@ -181,6 +188,24 @@ pub fn may_mention(message: &[u8]) -> bool {
             }
         } else {
             run = 0;
+        }
+    }
+    false
+}
+
+/// Whether `line` holds a run `TOKEN` could match: 8 hex digits, or 4 decimal digits.
+fn may_hold_token(line: &[u8]) -> bool {
+    let (mut hex, mut digits) = (0usize, 0usize);
+    for &b in line {
+        let is_digit = b.is_ascii_digit();
+        hex = if is_digit || (b'a'..=b'f').contains(&b) {
+            hex + 1
+        } else {
+            0
+        };
+        digits = if is_digit { digits + 1 } else { 0 };
+        if hex >= 8 || digits >= 4 {
+            return true;
         }
     }
     false
@@ -217,8 +242,15 @@ pub fn candidate_ids(message: &str) -> Vec<Candidate> {
             list_context = false;
         }
         let item_context = is_item && (list_context || summary_context);
-        let paragraph = format!("{previous}\n{line}");
-        scan_line(line, &paragraph, line_context || item_context, &mut out);
+        // Most lines hold no token at all: only the block and list state need them.
+        if may_hold_token(line.as_bytes()) {
+            scan_line(
+                line,
+                [previous, line],
+                line_context || item_context,
+                &mut out,
+            );
+        }
         if line_context && (trimmed.ends_with(':') || trimmed.starts_with('#')) {
             list_context = true;
         }
@@ -227,7 +259,7 @@ pub fn candidate_ids(message: &str) -> Vec<Candidate> {
     out
 }
 
-fn scan_line(line: &str, paragraph: &str, context: bool, out: &mut Vec<Candidate>) {
+fn scan_line(line: &str, paragraph: [&str; 2], context: bool, out: &mut Vec<Candidate>) {
     let masked = NOISE.replace_all(line, |c: &regex::Captures<'_>| " ".repeat(c[0].len()));
     for m in TOKEN.find_iter(&masked) {
         let before = masked.get(..m.start()).unwrap_or_default();
@@ -351,7 +383,7 @@ mod tests {
             assert_eq!(tokens(message), Vec::<String>::new(), "{message}");
         }
         assert_eq!(
-            foreign_before("on previous commit: cset:", ""),
+            foreign_before("on previous commit: cset:", ["", ""]),
             Some(Foreign::OtherVcs)
         );
     }
