@@ -279,8 +279,8 @@ fn in_set(set: &RevisionSet, id: &str) -> bool {
     set.contains_key(id)
         || set
             .range::<str, _>((std::ops::Bound::Excluded(id), std::ops::Bound::Unbounded))
-            .next()
-            .is_some_and(|(key, _)| same_id(key, id))
+            .take_while(|(key, _)| key.starts_with(id))
+            .any(|(key, _)| same_id(key, id))
 }
 
 /// The named IDs the migration folders do not explain (not in the naming commit's folders, not
@@ -502,6 +502,24 @@ mod tests {
             );
         }
         dir
+    }
+
+    #[test]
+    fn a_set_holds_an_id_a_revision_continues_with_a_non_hex_character() {
+        let file = |name: &str| {
+            Arc::new(RevisionFile {
+                file: name.to_string(),
+                parents: Vec::new(),
+            })
+        };
+        let mut set = RevisionSet::new();
+        // `0` sorts before `_`: the hex-continued ID stands between the two.
+        set.insert(Arc::from("ecb6985693c00"), file("a.py"));
+        set.insert(Arc::from("ecb6985693c0_"), file("b.py"));
+        assert!(in_set(&set, "ecb6985693c0"));
+        assert!(!in_set(&set, "ecb6985693c"));
+        set.remove("ecb6985693c0_");
+        assert!(!in_set(&set, "ecb6985693c0"));
     }
 
     #[test]
