@@ -36,6 +36,18 @@ pub struct FileConfig {
     pub template: Option<PathBuf>,
     #[serde(default)]
     pub incident: Incident,
+    #[serde(default)]
+    pub publish: PublishFile,
+}
+
+/// `publish:` in postmortem.yaml.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishFile {
+    /// `github`, `gitlab`, `jira` or `linear`: what a bare `--to PROJ-123` means.
+    pub tracker: Option<String>,
+    /// The API base, as `--api-url`.
+    pub api_url: Option<String>,
 }
 
 impl FileConfig {
