@@ -72,6 +72,7 @@ fn github_first_publish_creates_and_the_second_updates_the_same_comment() {
     assert_eq!(
         server.lines(),
         [
+            "GET /user",
             "GET /repos/acme/api/issues/7/comments?per_page=100",
             "GET /repos/acme/api/issues/7/comments?per_page=2&page=2",
             "POST /repos/acme/api/issues/7/comments",
@@ -101,6 +102,7 @@ fn github_first_publish_creates_and_the_second_updates_the_same_comment() {
     assert_eq!(
         server.lines(),
         [
+            "GET /user",
             "GET /repos/acme/api/issues/7/comments?per_page=100",
             "GET /repos/acme/api/issues/7/comments?per_page=2&page=2",
             "PATCH /repos/acme/api/issues/comments/5000",
@@ -152,7 +154,7 @@ fn over_the_limit_the_report_goes_in_numbered_comments_that_update_together() {
     let out = publish::publish(&big, &opts, &creds()).unwrap();
     assert_eq!(out.lines.len(), 3, "{:?}", out.lines);
     assert_eq!(
-        server.lines()[1..],
+        server.lines()[2..],
         [
             "POST /repos/acme/api/issues/7/comments",
             "POST /repos/acme/api/issues/7/comments",
@@ -220,6 +222,7 @@ fn gitlab_first_publish_creates_and_the_second_updates_the_same_note() {
     assert_eq!(
         server.lines(),
         [
+            "GET /api/v4/user".to_string(),
             format!("GET {notes}?sort=asc&per_page=100"),
             format!("GET {notes}?sort=asc&per_page=100&page=2"),
             format!("POST {notes}"),
@@ -235,6 +238,7 @@ fn gitlab_first_publish_creates_and_the_second_updates_the_same_note() {
     assert_eq!(
         server.lines(),
         [
+            "GET /api/v4/user".to_string(),
             format!("GET {notes}?sort=asc&per_page=100"),
             format!("GET {notes}?sort=asc&per_page=100&page=2"),
             format!("PUT {notes}/5000"),
@@ -357,6 +361,7 @@ fn rate_limits_are_waited_out_within_the_budget_then_a_clear_error() {
     assert_eq!(
         server.lines(),
         [
+            "GET /user",
             "GET /repos/acme/api/issues/7/comments?per_page=100",
             "POST /repos/acme/api/issues/7/comments",
             "POST /repos/acme/api/issues/7/comments",
@@ -584,4 +589,37 @@ fn help_lists_the_token_variables() {
     ] {
         assert!(help.contains(var), "{var} missing from:\n{help}");
     }
+}
+
+#[test]
+fn a_colleagues_comment_with_our_marker_is_never_updated() {
+    let ticket = Ticket::with_others(1);
+    ticket.lock().unwrap().comments[0].body =
+        "<!-- postmortem:incident-42 -->\nmy own notes, pasted from the last postmortem".into();
+    let server = tickets_api::github(GH, "acme/api", 7, ticket.clone(), true);
+    let opts = options("acme/api#7", &server.origin);
+    publish::publish(&report(2, "x"), &opts, &creds()).unwrap();
+    assert_eq!(
+        server.lines().last().unwrap(),
+        "POST /repos/acme/api/issues/7/comments"
+    );
+    let t = ticket.lock().unwrap();
+    assert!(t.comments[0].body.contains("my own notes"));
+
+    // A token that cannot read /user (GitHub Actions' GITHUB_TOKEN): the marker alone decides.
+    drop(t);
+    server.push_once(
+        "GET",
+        "/user",
+        Response::json(
+            403,
+            serde_json::json!({"message": "Resource not accessible by integration"}),
+        ),
+    );
+    server.clear();
+    publish::publish(&report(2, "y"), &opts, &creds()).unwrap();
+    assert_eq!(
+        server.lines().last().unwrap(),
+        "PATCH /repos/acme/api/issues/comments/1000"
+    );
 }

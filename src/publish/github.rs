@@ -17,6 +17,7 @@ pub struct GitHub {
     http: Http,
     comments: String,
     comment_base: String,
+    user: String,
     ticket: String,
 }
 
@@ -46,6 +47,7 @@ impl GitHub {
             http,
             comments: format!("{root}/repos/{owner}/{repo}/issues/{number}/comments"),
             comment_base: format!("{root}/repos/{owner}/{repo}/issues/comments"),
+            user: format!("{root}/user"),
             ticket: format!("{owner}/{repo}#{number}"),
         })
     }
@@ -87,6 +89,25 @@ impl Tracker for GitHub {
         "comment"
     }
 
+    fn me(&self) -> Result<Option<String>> {
+        // An Actions or App installation token answers 403 here: then the marker alone decides.
+        let reply = self.http.send_allowing(
+            Method::GET,
+            &url(&self.user)?,
+            None,
+            &self.ctx(),
+            &[403, 404],
+        )?;
+        if reply.status != 200 {
+            return Ok(None);
+        }
+        Ok(reply
+            .json("GitHub user")?
+            .get("login")
+            .and_then(Value::as_str)
+            .map(str::to_string))
+    }
+
     fn list(&self) -> Result<Vec<Existing>> {
         let mut out = Vec::new();
         let mut next = Some(format!("{}?per_page=100", self.comments));
@@ -103,6 +124,11 @@ impl Tracker for GitHub {
                     out.push(Existing {
                         id: id.to_string(),
                         body: body.to_string(),
+                        author: c
+                            .get("user")
+                            .and_then(|u| u.get("login"))
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
                     });
                 }
             }

@@ -18,6 +18,7 @@ pub const LIMIT: usize = 1_000_000;
 pub struct GitLab {
     http: Http,
     notes: String,
+    user: String,
     ticket: String,
 }
 
@@ -45,6 +46,7 @@ impl GitLab {
         Ok(GitLab {
             http,
             notes: format!("{root}/projects/{encoded}/issues/{iid}/notes"),
+            user: format!("{root}/user"),
             ticket: format!("{project}#{iid}"),
         })
     }
@@ -85,6 +87,25 @@ impl Tracker for GitLab {
         "note"
     }
 
+    fn me(&self) -> Result<Option<String>> {
+        // A job token, or one without read_user, may be refused here: then the marker decides.
+        let reply = self.http.send_allowing(
+            Method::GET,
+            &url(&self.user)?,
+            None,
+            &self.ctx(),
+            &[403, 404],
+        )?;
+        if reply.status != 200 {
+            return Ok(None);
+        }
+        Ok(reply
+            .json("GitLab user")?
+            .get("username")
+            .and_then(Value::as_str)
+            .map(str::to_string))
+    }
+
     fn list(&self) -> Result<Vec<Existing>> {
         let mut out = Vec::new();
         let first = format!("{}?sort=asc&per_page=100", self.notes);
@@ -105,6 +126,11 @@ impl Tracker for GitLab {
                     out.push(Existing {
                         id: id.to_string(),
                         body: body.to_string(),
+                        author: n
+                            .get("author")
+                            .and_then(|u| u.get("username"))
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
                     });
                 }
             }
@@ -146,8 +172,8 @@ impl Tracker for GitLab {
     fn describe(&self) -> [String; 3] {
         [
             format!(
-                "GET {}?sort=asc&per_page=100 (following x-next-page)",
-                self.notes
+                "GET {} (who the token is), then GET {}?sort=asc&per_page=100 (following x-next-page)",
+                self.user, self.notes
             ),
             format!("POST {}", self.notes),
             format!("PUT {}/{{id}}", self.notes),

@@ -150,6 +150,18 @@ impl Http {
         body: Option<&Value>,
         ctx: &Context<'_>,
     ) -> Result<Reply, Error> {
+        self.send_allowing(method, url, body, ctx, &[])
+    }
+
+    /// [`Http::send`], with the statuses in `allow` handed back as answers, not errors.
+    pub fn send_allowing(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+        ctx: &Context<'_>,
+        allow: &[u16],
+    ) -> Result<Reply, Error> {
         if origin_of(url) != self.origin {
             return Err(Error::Publish(format!(
                 "{}: refusing to send the token to {} (the API is at {}): a link in an answer pointed elsewhere",
@@ -195,6 +207,10 @@ impl Http {
             if (200..300).contains(&status) {
                 return Ok(reply);
             }
+            let limited = rate_limit_wait(&reply, self.now());
+            if limited.is_none() && allow.contains(&status) {
+                return Ok(reply);
+            }
             if (300..400).contains(&status) {
                 let to = reply
                     .headers
@@ -206,7 +222,7 @@ impl Http {
                     ctx.system
                 )));
             }
-            if let Some(wait) = rate_limit_wait(&reply, self.now()) {
+            if let Some(wait) = limited {
                 let left = self.policy.max_total_wait.saturating_sub(waited);
                 if wait > left || attempt >= self.policy.max_attempts {
                     return Err(Error::Publish(format!(

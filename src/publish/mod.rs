@@ -131,6 +131,8 @@ pub struct Outcome {
 pub(crate) struct Existing {
     pub id: String,
     pub body: String,
+    /// The author's user name.
+    pub author: Option<String>,
 }
 
 /// A comment written: its id and, where the API gives one, its web address.
@@ -146,6 +148,9 @@ pub(crate) trait Tracker {
     fn limit(&self) -> usize;
     /// "comment" or "note".
     fn noun(&self) -> &'static str;
+    /// The token's user name, so that only our own comments are taken for ours; `None` when
+    /// the token cannot say (a GitHub Actions token cannot read `/user`).
+    fn me(&self) -> Result<Option<String>>;
     /// Every comment on the ticket, oldest first, every page.
     fn list(&self) -> Result<Vec<Existing>>;
     fn create(&self, body: &str) -> Result<Posted>;
@@ -393,7 +398,7 @@ fn dry_run(
         lines.push(format!("--new: existing {noun}s are not looked up"));
     } else {
         lines.push(format!(
-            "first: {list}, every page, for {noun}s starting with {}",
+            "first: {list}, every page, for {noun}s by the token's user starting with {}",
             marker(key, None).replace(" -->", " [part=I/N] -->")
         ));
     }
@@ -422,7 +427,13 @@ fn run(tracker: &dyn Tracker, key: &str, bodies: &[String], new: bool) -> Result
     // Part number → id of our comment holding it; the oldest wins when there are duplicates.
     let mut ours: std::collections::BTreeMap<usize, String> = Default::default();
     if !new {
+        // Someone else's comment that starts with our marker (pasted, or planted) is not ours:
+        // updating it would change what another person wrote.
+        let me = tracker.me()?;
         for existing in tracker.list()? {
+            if me.is_some() && existing.author != me {
+                continue;
+            }
             if let Some(part) = our_part(&existing.body, key) {
                 ours.entry(part).or_insert(existing.id);
             }
