@@ -160,8 +160,8 @@ impl Tracker for GitHub {
     fn describe(&self) -> [String; 3] {
         [
             format!(
-                "GET {}?per_page=100 (following Link rel=\"next\")",
-                self.comments
+                "GET {} (who the token is), then GET {}?per_page=100 (following Link rel=\"next\")",
+                self.user, self.comments
             ),
             format!("POST {}", self.comments),
             format!("PATCH {}/{{id}}", self.comment_base),
