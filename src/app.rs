@@ -408,7 +408,20 @@ fn publish_cmd(
         None => None,
     };
     let target = ticket::parse(&args.to, tracker).map_err(Error::Usage)?;
-    let report = std::fs::read_to_string(&args.report).map_err(|e| Error::io(&args.report, e))?;
+    let text = std::fs::read_to_string(&args.report).map_err(|e| Error::io(&args.report, e))?;
+    // No markdown document starts with `{`; an evidence snapshot always does.
+    let report = if text.trim_start().starts_with('{') {
+        let mut evidence = read_evidence(&args.report)?;
+        evidence.normalize();
+        let now = args
+            .now
+            .as_deref()
+            .map(|s| config::parse_time(s, clock, "--now"))
+            .transpose()?;
+        report::render(&pipeline::context(evidence, now), None)?
+    } else {
+        text
+    };
     let options = Options {
         target,
         api_url: args.api_url.or(file.publish.api_url),

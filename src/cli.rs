@@ -291,7 +291,9 @@ Jira:   JIRA_API_TOKEN with JIRA_USER_EMAIL (not supported yet)\n  \
 Linear: LINEAR_API_KEY (not supported yet)"
 )]
 pub struct PublishArgs {
-    /// The rendered postmortem (markdown), e.g. written by `postmortem report -o REPORT.md`
+    /// The rendered postmortem (markdown), e.g. written by `postmortem report -o REPORT.md`, or
+    /// an evidence snapshot (JSON, from `postmortem collect`), rendered first with the builtin
+    /// template
     #[arg(value_name = "REPORT.md")]
     pub report: PathBuf,
     /// The ticket: owner/repo#123, a GitHub issue or PR URL, gitlab:group/project#12, a GitLab
@@ -317,4 +319,7 @@ pub struct PublishArgs {
     /// incident.yaml whose `publish:` section to read; ./postmortem.yaml is read when present
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// For an evidence snapshot: the time to treat as "now" for an unresolved incident (RFC 3339)
+    #[arg(long, value_name = "TIME", env = "POSTMORTEM_NOW")]
+    pub now: Option<String>,
 }
