@@ -409,6 +409,13 @@ fn publish_cmd(
     };
     let target = ticket::parse(&args.to, tracker).map_err(Error::Usage)?;
     let text = std::fs::read_to_string(&args.report).map_err(|e| Error::io(&args.report, e))?;
+    if text.trim().is_empty() {
+        return Err(Error::Malformed {
+            path: args.report.clone(),
+            position: None,
+            message: "the file is empty: nothing to publish".into(),
+        });
+    }
     // No markdown document starts with `{`; an evidence snapshot always does.
     let report = if text.trim_start().starts_with('{') {
         let mut evidence = read_evidence(&args.report)?;

@@ -563,6 +563,18 @@ fn the_config_file_names_the_tracker_for_a_bare_key_and_the_api_url() {
         "{stderr}"
     );
 
+    std::fs::write(dir.path().join("EMPTY.md"), "\n").unwrap();
+    let out = binary(
+        &["publish", "EMPTY.md", "--to", "acme/api#7"],
+        dir.path(),
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("EMPTY.md: the file is empty: nothing to publish"),
+        "{stderr}"
+    );
+
     std::fs::remove_file(dir.path().join("postmortem.yaml")).unwrap();
     let out = binary(&["publish", "REPORT.md", "--to", "OPS-7"], dir.path(), &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -622,4 +634,62 @@ fn a_colleagues_comment_with_our_marker_is_never_updated() {
         server.lines().last().unwrap(),
         "PATCH /repos/acme/api/issues/comments/1000"
     );
+}
+
+#[test]
+fn a_redirect_on_the_same_host_is_followed_with_the_token() {
+    // GitHub answers a renamed or transferred repository with a redirect on its own host.
+    let server = tickets_api::Server::start(Box::new(|req, origin| {
+        if req.path.starts_with("/repos/old/api/") {
+            // The whole target, query included, moved to the new name.
+            let target = req
+                .line()
+                .split_once(' ')
+                .unwrap()
+                .1
+                .replacen("/old/", "/acme/", 1);
+            return Response {
+                status: 307,
+                headers: vec![("location".into(), format!("{origin}{target}"))],
+                body: String::new(),
+            };
+        }
+        match req.method.as_str() {
+            "POST" => Response::json(
+                201,
+                serde_json::json!({"id": 1, "html_url": "https://github.com/acme/api/issues/7#issuecomment-1"}),
+            ),
+            _ => Response::json(200, serde_json::json!([])),
+        }
+    }));
+    let out = publish::publish(
+        &report(2, "x"),
+        &options("old/api#7", &server.origin),
+        &creds(),
+    )
+    .unwrap();
+    assert_eq!(
+        out.lines,
+        ["created comment 1 of 1: https://github.com/acme/api/issues/7#issuecomment-1"]
+    );
+    let requests = server.requests();
+    assert_eq!(
+        server.lines(),
+        [
+            "GET /user",
+            "GET /repos/old/api/issues/7/comments?per_page=100",
+            "GET /repos/acme/api/issues/7/comments?per_page=100",
+            "POST /repos/old/api/issues/7/comments",
+            "POST /repos/acme/api/issues/7/comments",
+        ]
+    );
+    let auth = format!("Bearer {GH}");
+    assert!(requests
+        .iter()
+        .all(|r| r.header("authorization") == Some(auth.as_str())));
+    assert!(requests
+        .last()
+        .unwrap()
+        .body
+        .contains("postmortem:incident-42"));
 }
