@@ -563,6 +563,14 @@ fn the_config_file_names_the_tracker_for_a_bare_key_and_the_api_url() {
         "{stderr}"
     );
 
+    std::fs::remove_file(dir.path().join("postmortem.yaml")).unwrap();
+    let out = binary(&["publish", "REPORT.md", "--to", "OPS-7"], dir.path(), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("write jira:OPS-7 or linear:OPS-7"),
+        "{stderr}"
+    );
+
     std::fs::write(dir.path().join("EMPTY.md"), "\n").unwrap();
     let out = binary(
         &["publish", "EMPTY.md", "--to", "acme/api#7"],
@@ -572,14 +580,6 @@ fn the_config_file_names_the_tracker_for_a_bare_key_and_the_api_url() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("EMPTY.md: the file is empty: nothing to publish"),
-        "{stderr}"
-    );
-
-    std::fs::remove_file(dir.path().join("postmortem.yaml")).unwrap();
-    let out = binary(&["publish", "REPORT.md", "--to", "OPS-7"], dir.path(), &[]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("write jira:OPS-7 or linear:OPS-7"),
         "{stderr}"
     );
 }

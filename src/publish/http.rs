@@ -256,7 +256,15 @@ pub fn rate_limit_wait(reply: &Reply, now: DateTime<Utc>) -> Option<Duration> {
     let exhausted = header(reply, "x-ratelimit-remaining").is_some_and(|v| v.trim() == "0");
     let limited = match reply.status {
         429 => true,
-        403 => retry_after.is_some() || exhausted,
+        // GitHub's secondary limit may come with neither header, only its message.
+        403 => {
+            retry_after.is_some()
+                || exhausted
+                || reply
+                    .body
+                    .to_ascii_lowercase()
+                    .contains("secondary rate limit")
+        }
         503 => retry_after.is_some(),
         _ => false,
     };
@@ -399,6 +407,9 @@ mod tests {
         // A 403 that is not a rate limit is a permission problem.
         assert_eq!(secs(reply(403, &[("x-ratelimit-remaining", "4999")])), None);
         assert_eq!(secs(reply(503, &[])), None);
+        let mut secondary = reply(403, &[]);
+        secondary.body = r#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#.into();
+        assert_eq!(secs(secondary), Some(60));
         assert_eq!(secs(reply(503, &[("retry-after", "2")])), Some(2));
     }
 
