@@ -113,6 +113,7 @@ fn revision(id: &str, parents: &[&str], file: &str, message: &str) -> Revision {
         depends_on: vec![],
         upgrade: vec![],
         ignores: vec![],
+        unknown: vec![],
     }
 }
 
@@ -198,6 +199,7 @@ fn seed() -> Evidence {
         bases: vec!["a1b2c3d4e5f6".to_string()],
         branchpoints: vec![],
         mergepoints: vec![],
+        origin: None,
     });
     e.findings.push(Finding {
         rule: "fk-type-mismatch".to_string(),
