@@ -478,9 +478,15 @@ fn publish_cmd(
     } else {
         text
     };
+    // The file's API base belongs to the tracker it names: a GitHub token must not go to the
+    // GitLab host configured for another ticket.
+    let file_api_url = file
+        .publish
+        .api_url
+        .filter(|_| tracker.is_none_or(|t| t == target.ticket.system()));
     let options = Options {
         target,
-        api_url: args.api_url.or(file.publish.api_url),
+        api_url: args.api_url.or(file_api_url),
         key: args.key.unwrap_or_else(|| publish::default_key(&report)),
         new: args.new,
         dry_run: args.dry_run,

@@ -46,7 +46,7 @@ pub struct FileConfig {
 pub struct PublishFile {
     /// `github`, `gitlab`, `jira` or `linear`: what a bare `--to PROJ-123` means.
     pub tracker: Option<String>,
-    /// The API base, as `--api-url`.
+    /// The API base, as `--api-url`; with `tracker` set, for that tracker's tickets only.
     pub api_url: Option<String>,
 }
 

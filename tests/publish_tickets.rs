@@ -523,7 +523,7 @@ fn the_config_file_names_the_tracker_for_a_bare_key_and_the_api_url() {
     std::fs::write(dir.path().join("REPORT.md"), "# T\n").unwrap();
     std::fs::write(
         dir.path().join("postmortem.yaml"),
-        "publish:\n  tracker: jira\n  api_url: https://gitlab.example.com/api/v4\n",
+        "publish:\n  tracker: jira\n",
     )
     .unwrap();
     let out = binary(&["publish", "REPORT.md", "--to", "OPS-7"], dir.path(), &[]);
@@ -534,6 +534,11 @@ fn the_config_file_names_the_tracker_for_a_bare_key_and_the_api_url() {
         "{stderr}"
     );
 
+    std::fs::write(
+        dir.path().join("postmortem.yaml"),
+        "publish:\n  tracker: gitlab\n  api_url: https://gitlab.example.com/api/v4\n",
+    )
+    .unwrap();
     let out = binary(
         &[
             "publish",
@@ -548,6 +553,17 @@ fn the_config_file_names_the_tracker_for_a_bare_key_and_the_api_url() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("POST https://gitlab.example.com/api/v4/projects/ops%2Fapp/issues/3/notes"),
+        "{stdout}"
+    );
+    // The GitLab host is not where a GitHub ticket's token goes.
+    let out = binary(
+        &["publish", "REPORT.md", "--to", "acme/api#7", "--dry-run"],
+        dir.path(),
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("POST https://api.github.com/repos/acme/api/issues/7/comments"),
         "{stdout}"
     );
 
