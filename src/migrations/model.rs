@@ -81,6 +81,29 @@ impl MigrationSet {
             origin: None,
         }
     }
+
+    /// How far `revision` lies from the set's base (the longest path through its parents), which
+    /// orders revisions as `alembic upgrade head` runs them; `None` for a revision not in the
+    /// set. A cycle or a missing parent ends the walk instead of looping.
+    pub fn upgrade_depth(&self, revision: &str) -> Option<usize> {
+        self.revisions.iter().find(|r| r.id == revision)?;
+        let mut depth: std::collections::BTreeMap<&str, usize> = Default::default();
+        let mut stack = vec![(revision, 0usize)];
+        let mut best = 0;
+        let mut steps = 0usize;
+        while let Some((id, d)) = stack.pop() {
+            steps += 1;
+            if steps > 100_000 || depth.get(id).is_some_and(|&seen| seen >= d) {
+                continue;
+            }
+            depth.insert(id, d);
+            best = best.max(d);
+            if let Some(rev) = self.revisions.iter().find(|r| r.id == id) {
+                stack.extend(rev.parents.iter().map(|p| (p.as_str(), d + 1)));
+            }
+        }
+        Some(best)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
