@@ -74,6 +74,7 @@ fn revision(id: &str, parent: Option<&str>, file: &str) -> postmortem::migration
         depends_on: vec![],
         upgrade: vec![],
         ignores: vec![],
+        unknown: vec![],
     }
 }
 
