@@ -18,9 +18,10 @@
 //! 7. [`check`]: the rules;
 //! 8. [`analyze`]: causes, timeline, diagrams, from facts and findings;
 //! 9. [`report`]: templates and output formats;
-//! 10. [`cli`], then [`config`] and [`ci`]: the flags, then the merged configuration and the
+//! 10. [`publish`]: a rendered report onto the incident ticket (GitHub, GitLab);
+//! 11. [`cli`], then [`config`] and [`ci`]: the flags, then the merged configuration and the
 //!     change a CI run reviews;
-//! 11. [`pipeline`], then [`app`]: the stages wired, the commands run.
+//! 12. [`pipeline`], then [`app`]: the stages wired, the commands run.
 
 // Bottom layer first; see the list above.
 pub mod error;
@@ -43,6 +44,8 @@ pub mod check;
 pub mod analyze;
 
 pub mod report;
+
+pub mod publish;
 
 pub mod cli;
 

@@ -7,8 +7,9 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = postmortem::cli::Cli::parse();
     let api_key = std::env::var("RENDER_API_KEY").ok();
+    let tokens = postmortem::publish::Credentials::from_lookup(|var| std::env::var(var).ok());
     let ci = postmortem::ci::CiEnv::from_env();
-    match postmortem::app::run_in(cli, chrono::Utc::now(), api_key, &ci) {
+    match postmortem::app::run_in(cli, chrono::Utc::now(), api_key, tokens, &ci) {
         Ok(status) => ExitCode::from(status.code()),
         Err(e) => {
             eprintln!("postmortem: error: {e}");
