@@ -7,6 +7,7 @@
 //! understood becomes [`Operation::Opaque`](crate::migrations::model::Operation::Opaque) so
 //! that no rule guesses about the tables it may touch.
 
+mod depth;
 mod ops;
 mod types;
 
@@ -82,6 +83,13 @@ fn parse_on_this_stack(file: &str, source: &[u8]) -> Result<Revision, ParseFailu
             message: format!("Python syntax error: {message}"),
         }
     };
+    if let Some(message) = depth::refuse(&text) {
+        return Err(ParseFailure {
+            line: 1,
+            column: 1,
+            message,
+        });
+    }
     let parsed = ruff_python_parser::parse_module(&text)
         .map_err(|e| syntax_error(e.location.start(), &e.error.to_string()))?;
     if let Some(offset) = too_deep_bracket(parsed.tokens()) {
