@@ -4,7 +4,7 @@
 //! (`evidence::deploys`), so that rules (which run before the analysis) reach the same answer
 //! the report shows.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
 
 use crate::analyze::{CommitRange, MigrationChange, Streak};
 use crate::evidence::{Commit, Evidence};
@@ -100,8 +100,8 @@ pub fn commit_range(evidence: &Evidence, streak: &Streak) -> Option<CommitRange>
 }
 
 /// The commit and every ancestor of it that the evidence holds.
-fn ancestors<'a>(index: &ShaIndex<'a>, tip: &'a Commit) -> BTreeSet<&'a str> {
-    let mut seen = BTreeSet::new();
+fn ancestors<'a>(index: &ShaIndex<'a>, tip: &'a Commit) -> HashSet<&'a str> {
+    let mut seen = HashSet::new();
     let mut stack = vec![tip];
     while let Some(commit) = stack.pop() {
         if !seen.insert(commit.sha.as_str()) {
@@ -138,7 +138,11 @@ impl<'a> ShaIndex<'a> {
 
     /// The first commit, in evidence order, that `sha` names.
     fn find(&self, sha: &str) -> Option<&'a Commit> {
-        let bucket = self.by_prefix.get(&sha.get(..7)?.to_ascii_lowercase())?;
+        let prefix = sha.get(..7)?;
+        let bucket = match self.by_prefix.get(prefix) {
+            Some(bucket) => bucket,
+            None => self.by_prefix.get(&prefix.to_ascii_lowercase())?,
+        };
         bucket.iter().copied().find(|c| same_sha(&c.sha, sha))
     }
 }
