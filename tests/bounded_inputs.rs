@@ -44,7 +44,12 @@ fn a_yaml_alias_bomb_is_refused_with_its_position() {
 fn a_few_aliases_are_fine() {
     let config = "incident:\n  title: &t \"Deploys failed\"\n  lessons: [*t, *t]\n";
     let out = render_with_config(config);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
