@@ -15,7 +15,7 @@ use crate::deploylog::LogFailure;
 use crate::evidence::{Evidence, SCHEMA_VERSION};
 use crate::report::{self, check_output};
 use crate::source::WorkDir;
-use crate::{pipeline, Error, Result};
+use crate::{pipeline, redact, Error, Result};
 
 /// How a successful run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,8 +68,9 @@ fn write_output(path: Option<&Path>, text: &str) -> Result<()> {
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<String> {
+    // Every document passes the redactor once more before it leaves (defence in depth).
     serde_json::to_string_pretty(value)
-        .map(|s| s + "\n")
+        .map(|s| redact::redact_json_document(&s) + "\n")
         .map_err(|e| Error::Usage(format!("cannot serialise output: {e}")))
 }
 
@@ -119,11 +120,12 @@ fn emit_report(
                     Ok::<_, Error>((path.display().to_string(), read_template(path, &limits)?))
                 })
                 .transpose()?;
-            report::render_with(
+            let text = report::render_with(
                 &context(evidence, log_failures),
                 template.as_ref().map(|(n, s)| (n.as_str(), s.as_str())),
                 &limits,
-            )?
+            )?;
+            redact::redact_document(&text)
         }
     };
     write_output(output, &text)
@@ -240,16 +242,21 @@ fn check_cmd(args: CheckArgs, clock: DateTime<Utc>, color: ColorWhen) -> Result<
     }
     let config = Config::resolve(&args.source, args.fail_on.as_deref(), None, clock)?;
     let evidence = pipeline::check(&config, args.range.as_deref())?;
+    // A gate that checked no migration says so, whatever the output format.
+    for note in evidence.notes.iter().filter(|n| n.source == "migrations") {
+        eprintln!("postmortem: {}", note.message);
+    }
     let findings = &evidence.findings;
     let text = match args.format {
         CheckFormat::Text => {
             use std::io::IsTerminal;
             let terminal = args.out.output.is_none() && std::io::stdout().is_terminal();
             let no_color = std::env::var("NO_COLOR").ok();
-            check_output::text(findings, color.enabled(terminal, no_color.as_deref()))
+            let text = check_output::text(findings, color.enabled(terminal, no_color.as_deref()));
+            redact::redact_document(&text)
         }
         CheckFormat::Json => to_json(&check_output::json(findings))?,
-        CheckFormat::Github => check_output::github(findings),
+        CheckFormat::Github => redact::redact_document(&check_output::github(findings)),
         CheckFormat::Sarif => to_json(&check_output::sarif(findings))?,
     };
     write_output(args.out.output.as_deref(), &text)?;
@@ -262,12 +269,26 @@ fn check_cmd(args: CheckArgs, clock: DateTime<Utc>, color: ColorWhen) -> Result<
 }
 
 fn migrations_cmd(args: MigrationsArgs) -> Result<Status> {
+    // One DIR argument is one graph: `a,b` names two folders of it, `dir/**` reads subfolders.
+    let given: Vec<(PathBuf, bool, usize)> = args
+        .dirs
+        .iter()
+        .enumerate()
+        .flat_map(|(graph, d)| {
+            split_graph_arg(d).into_iter().map(move |part| {
+                match part.to_str().and_then(|p| p.strip_suffix("/**")) {
+                    Some(rest) => (PathBuf::from(rest), true, graph),
+                    None => (part, false, graph),
+                }
+            })
+        })
+        .collect();
     let (base, dirs) = match &args.repo {
-        Some(repo) => (repo.clone(), args.dirs.clone()),
+        Some(repo) => (repo.clone(), given.iter().map(|g| g.0.clone()).collect()),
         None => {
             // Without --repo, DIRs are relative to the current folder, wherever base ends up.
             let cwd = std::env::current_dir().map_err(|e| Error::io(Path::new("."), e))?;
-            let dirs: Vec<PathBuf> = args.dirs.iter().map(|d| cwd.join(d)).collect();
+            let dirs: Vec<PathBuf> = given.iter().map(|g| cwd.join(&g.0)).collect();
             (migrations_base(&dirs)?, dirs)
         }
     };
@@ -278,11 +299,31 @@ fn migrations_cmd(args: MigrationsArgs) -> Result<Status> {
         )));
     }
     let source = WorkDir::new(&base);
-    let folders: Vec<String> = if dirs.is_empty() {
-        crate::migrations::discover(&source).map_err(|e| Error::io(&base, e))?
+    let graphs = if dirs.is_empty() {
+        let mut found = crate::migrations::discover(&source).map_err(|e| Error::io(&base, e))?;
+        if found.graphs.is_empty() {
+            found
+                .graphs
+                .extend(crate::migrations::bare_folder(&source).map_err(|e| Error::io(&base, e))?);
+        }
+        if found.graphs.is_empty() {
+            let looked = if found.looked_for.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; declared but empty or unreadable: {}",
+                    found.looked_for.join("; ")
+                )
+            };
+            return Err(Error::Usage(format!(
+                "no migration folder found under {} (looked for alembic.ini and pyproject.toml script_location and version_locations, env.py settings, */alembic/versions and */migrations{looked}): pass the folder as an argument",
+                base.display()
+            )));
+        }
+        found.graphs
     } else {
-        let mut folders = Vec::new();
-        for (dir, given) in dirs.iter().zip(&args.dirs) {
+        let mut values: Vec<Vec<String>> = vec![Vec::new(); args.dirs.len()];
+        for (dir, (given, recursive, graph)) in dirs.iter().zip(&given) {
             let full = base.join(dir);
             if !full.is_dir() {
                 let shown = if args.repo.is_some() { &full } else { given };
@@ -293,23 +334,36 @@ fn migrations_cmd(args: MigrationsArgs) -> Result<Status> {
             }
             // Folders are read relative to --repo; an absolute one must be inside it.
             let candidate = if dir.is_absolute() { dir.clone() } else { full };
-            folders.push(pipeline::inside(&candidate, &base, "migration folder")?);
+            let folder = pipeline::inside(&candidate, &base, "migration folder")?;
+            values[*graph].push(if *recursive {
+                format!("{folder}/**")
+            } else {
+                folder
+            });
         }
-        folders
+        let values: Vec<String> = values.iter().map(|v| v.join(",")).collect();
+        crate::migrations::flag_graphs(&source, &values).map_err(|e| Error::io(&base, e))?
     };
-    if folders.is_empty() {
-        return Err(Error::Usage(format!(
-            "no migration folder found under {} (looked for alembic.ini's script_location and */alembic/versions): pass the folder as an argument",
-            base.display()
-        )));
-    }
-    let (sets, findings) = pipeline::migrations_only(&source, &folders);
+    let (sets, findings) = pipeline::migrations_only(&source, &graphs);
     let text = match args.format {
-        MigrationsFormat::Text => crate::migrations::output::text(&sets, &findings),
+        MigrationsFormat::Text => {
+            redact::redact_document(&crate::migrations::output::text(&sets, &findings))
+        }
         MigrationsFormat::Json => to_json(&crate::migrations::output::json(&sets, &findings))?,
     };
     write_output(args.out.output.as_deref(), &text)?;
     Ok(Status::Ok)
+}
+
+/// `a,b` (one graph of two folders) as `[a, b]`; a path without a comma as itself.
+fn split_graph_arg(path: &Path) -> Vec<PathBuf> {
+    match path.to_str() {
+        Some(text) if text.contains(',') => crate::migrations::discover::flag_folders(text)
+            .into_iter()
+            .map(PathBuf::from)
+            .collect(),
+        _ => vec![path.to_path_buf()],
+    }
 }
 
 /// Where `migrations DIR…` reads from without `--repo`: the current folder when it holds every

@@ -126,7 +126,9 @@ pub struct SourceArgs {
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
 
-    /// Migration folder (repeatable) [default: discovered from alembic.ini or **/alembic/versions]
+    /// Migration graph (repeatable: one graph each): a folder, `a,b` for several folders of one
+    /// graph, `DIR/**` to read subfolders too [default: discovered like Alembic: alembic.ini,
+    /// [tool.alembic], env.py literals, Flask-Migrate; else */alembic/versions, */migrations]
     #[arg(long = "migrations", value_name = "DIR")]
     pub migrations: Vec<PathBuf>,
 
@@ -251,7 +253,8 @@ pub enum MigrationsFormat {
 
 #[derive(Debug, Args)]
 pub struct MigrationsArgs {
-    /// Migration folders [default: discovered under --repo]
+    /// Migration graphs, one per argument: a folder, `a,b` for several folders of one graph,
+    /// `DIR/**` to read subfolders too [default: discovered under --repo like Alembic]
     #[arg(value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
     /// Folder to discover migrations in when no DIR is given [default: .]

@@ -47,6 +47,49 @@ pub struct LogFailure {
     /// `Exited with status 1`), which tells OOM, timeouts and build failures apart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipeline_error: Option<String>,
+    /// The first real error, verbatim: a resolver's or compiler's complaint, a traceback's
+    /// exception line, a failed health-check request, `Cannot find module`, `exec format
+    /// error`. Render's own closing lines (`==> Deploy failed`) never stand here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
+    /// What kind of error `first_error` is: `resolver`, `compile`, `traceback`, `missing_env`,
+    /// `module_not_found`, `exec_format`, `health_check`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_class: Option<String>,
+    /// The traceback's last frame outside installed packages and the interpreter (the
+    /// application's own code), its line and the source line Python printed under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_line: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_source: Option<String>,
+    /// The environment variable a `KeyError` from `os.environ[...]` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_var: Option<String>,
+    /// The module `Cannot find module` / `No module named` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_module: Option<String>,
+    /// pip's "The conflict is caused by:" lines, verbatim and trimmed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflict: Vec<String>,
+    /// The requirements file and line of the pin the conflict names first (pip's
+    /// `Collecting X (from -r requirements.txt (line 2))`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_line: Option<u32>,
+    /// A failed request to the health-check path: its path and HTTP status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_status: Option<u16>,
+    /// The source line Python printed under the migration frame (`file`, `line`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The port the server said it listens on (`Listening at: http://0.0.0.0:10000`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen_port: Option<u16>,
 }
 
 static RUNNING: LazyLock<Regex> = LazyLock::new(|| {
@@ -83,6 +126,42 @@ static EXIT: LazyLock<Regex> = LazyLock::new(|| {
 });
 static SCRIPT_LINE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(\S*\.sh): line (\d+): ?(.*)$").expect("valid regex"));
+
+/// pip's (and uv's) resolver and build-backend complaints: the first real error of a build.
+static PIP_ERROR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?:ERROR: (?:Cannot install|ResolutionImpossible|Could not find a version|No matching distribution|Failed building wheel|Could not build wheels|Failed to build)|error: (?:subprocess-exited-with-error|resolution-too-deep|failed-wheel-build)|(?:×|x) No solution found when resolving)",
+    )
+    .expect("valid regex")
+});
+/// A compiler's own error line (`fastcrc.c:2:10: fatal error: zlib_ng.h: No such file or
+/// directory`), which pip's wrapper lines only announce.
+static COMPILER_ERROR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\S+\.(?:c|cc|cpp|cxx|h|hpp|pyx|rs|go):\d+(?::\d+)?: (?:fatal )?error: ")
+        .expect("valid regex")
+});
+/// `Collecting starlette==0.27.0 (from -r requirements.txt (line 2))`.
+static PIP_COLLECTING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^Collecting (\S+) \(from -r (\S+) \(line (\d+)\)\)").expect("valid regex")
+});
+/// pip's `The user requested starlette==0.27.0`.
+static PIP_REQUESTED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^The user requested (\S+)").expect("valid regex"));
+/// An access-log request line, gunicorn's (`"GET /health HTTP/1.1" 404 22`) or uvicorn's
+/// (`"GET /health HTTP/1.1" 404 Not Found`).
+static ACCESS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#""(?:GET|HEAD) (\S+) HTTP/[0-9.]+" (\d{3})\b"#).expect("valid regex")
+});
+/// `Listening at: http://0.0.0.0:10000` (gunicorn), `Uvicorn running on http://0.0.0.0:10000`.
+static LISTEN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:listening at:?|running on) https?://[^\s:/]+:(\d+)").expect("valid regex")
+});
+static NODE_MODULE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^Error: Cannot find module '([^']+)'").expect("valid regex"));
+static NO_MODULE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"No module named '([^']+)'").expect("valid regex"));
+static EXEC_FORMAT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)exec format error").expect("valid regex"));
 
 /// Lines that say the migrations are over and the application itself is starting: an exception
 /// after one of these is the application's, not a migration's.
@@ -127,6 +206,7 @@ pub fn pipeline_kind(text: &str) -> Option<&'static str> {
 /// failure, ordered by deploy then time. Lines are read in timestamp order whatever order the
 /// evidence holds them in.
 pub fn parse_deploy_logs(evidence: &Evidence) -> Vec<LogFailure> {
+    let health = evidence.service.health_check_path.as_deref();
     let mut groups: BTreeMap<Option<&str>, Vec<&LogLine>> = BTreeMap::new();
     for line in &evidence.logs {
         groups
@@ -137,7 +217,7 @@ pub fn parse_deploy_logs(evidence: &Evidence) -> Vec<LogFailure> {
     let mut out = Vec::new();
     for (deploy_id, mut lines) in groups {
         lines.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then_with(|| a.id.cmp(&b.id)));
-        if let Some(failure) = parse_lines(deploy_id, &lines) {
+        if let Some(failure) = parse_lines_checking(deploy_id, &lines, health) {
             out.push(failure);
         }
     }
@@ -189,10 +269,29 @@ pub fn error_line(failure: &LogFailure) -> Option<String> {
     }
 }
 
+/// Whether the logs show the error itself, not only Render's account of it (`==> Deploy
+/// failed`, an exit status): Render's closing lines are context, never the error shown.
+pub fn shows_real_error(log: &LogFailure) -> bool {
+    log.first_error.is_some() || error_line(log).is_some()
+}
+
 /// Reads one deploy's lines, oldest first, and returns what its first failure shows, or `None`
 /// when nothing in them looks like a failure.
 pub fn parse_lines(deploy_id: Option<&str>, lines: &[&LogLine]) -> Option<LogFailure> {
-    let mut parser = Parser::default();
+    parse_lines_checking(deploy_id, lines, None)
+}
+
+/// [`parse_lines`], knowing the service's health-check path: a request to it that fails is the
+/// deploy's error.
+pub fn parse_lines_checking(
+    deploy_id: Option<&str>,
+    lines: &[&LogLine],
+    health_path: Option<&str>,
+) -> Option<LogFailure> {
+    let mut parser = Parser {
+        health_path: health_path.map(str::to_string),
+        ..Parser::default()
+    };
     for line in lines {
         // Lines are single log entries; a message with embedded newlines is still read line by line.
         for text in line.message.lines() {
@@ -217,6 +316,16 @@ struct Parser<'a> {
     sql: Option<Vec<String>>,
     sql_done: bool,
     missing_parent: Option<(String, String)>,
+    health_path: Option<String>,
+    /// Rank of the line `first_error` holds (the same ranks as `key_line`).
+    first_rank: Option<u8>,
+    /// The previous line was a frame of the application's own code (or of a migration): this
+    /// one is its source.
+    expect_source: bool,
+    expect_migration_source: bool,
+    in_conflict: bool,
+    /// pip's `Collecting` lines: requirement, file, line.
+    pins: Vec<(String, String, u32)>,
 }
 
 impl<'a> Parser<'a> {
@@ -224,6 +333,82 @@ impl<'a> Parser<'a> {
     fn feed(&mut self, line: &'a LogLine, raw: &str) -> bool {
         let text = raw.trim_end();
         let trimmed = text.trim_start();
+        let expect_source = std::mem::take(&mut self.expect_source);
+        let expect_migration_source = std::mem::take(&mut self.expect_migration_source);
+
+        if self.in_conflict {
+            if !trimmed.is_empty() && text.len() != trimmed.len() {
+                self.failure.conflict.push(trimmed.to_string());
+                if let Some(c) = PIP_REQUESTED.captures(trimmed) {
+                    let wanted = c.get(1).map(|m| m.as_str()).unwrap_or_default();
+                    if self.failure.manifest.is_none() {
+                        if let Some((_, file, n)) = self.pins.iter().find(|(r, _, _)| r == wanted) {
+                            self.failure.manifest = Some(file.clone());
+                            self.failure.manifest_line = Some(*n);
+                        }
+                    }
+                }
+                return false;
+            }
+            self.in_conflict = false;
+        }
+        if let Some(c) = LISTEN.captures(trimmed) {
+            self.failure.listen_port = c.get(1).and_then(|m| m.as_str().parse().ok());
+        }
+        if let Some(c) = PIP_COLLECTING.captures(trimmed) {
+            if let (Some(r), Some(f), Some(n)) = (c.get(1), c.get(2), c.get(3)) {
+                if let Ok(n) = n.as_str().parse() {
+                    self.pins
+                        .push((r.as_str().to_string(), f.as_str().to_string(), n));
+                }
+            }
+            return false;
+        }
+        if COMPILER_ERROR.is_match(trimmed) {
+            self.real_error(line, trimmed, 6, "compile");
+            return false;
+        }
+        if PIP_ERROR.is_match(trimmed) {
+            // The first complaint is the one that says what conflicts; the rest restate it.
+            let rank = if self.first_rank.is_some() { 2 } else { 5 };
+            self.real_error(line, trimmed, rank, "resolver");
+            return false;
+        }
+        if trimmed == "The conflict is caused by:" {
+            self.in_conflict = true;
+            return false;
+        }
+        if let Some(c) = ACCESS.captures(trimmed) {
+            let path = c.get(1).map(|m| m.as_str()).unwrap_or_default();
+            let status: u16 = c.get(2).and_then(|m| m.as_str().parse().ok()).unwrap_or(0);
+            // Only the service's own health-check path: without one, Render checks nothing and
+            // a 404 is just a request.
+            let is_health = self
+                .health_path
+                .as_deref()
+                .is_some_and(|h| path.split('?').next() == Some(h));
+            if is_health && status >= 400 {
+                self.failure.request_path = Some(path.to_string());
+                self.failure.request_status = Some(status);
+                self.real_error(line, trimmed, 4, "health_check");
+                return true;
+            }
+            return false;
+        }
+        if let Some(c) = NODE_MODULE.captures(trimmed) {
+            self.failure.missing_module = c.get(1).map(|m| m.as_str().to_string());
+            self.failure.exception = Some("Error".to_string());
+            self.failure.error_message = trimmed.strip_prefix("Error: ").map(str::to_string);
+            self.real_error(line, trimmed, 4, "module_not_found");
+            return false;
+        }
+        let is_source = text.len() != trimmed.len() && !trimmed.starts_with('^');
+        if expect_source && is_source {
+            self.failure.app_source = Some(trimmed.to_string());
+        }
+        if expect_migration_source && is_source && !FRAME.is_match(text) {
+            self.failure.source = Some(trimmed.to_string());
+        }
 
         if let Some(sql) = self.sql.as_mut() {
             if !self.sql_done {
@@ -338,7 +523,15 @@ impl<'a> Parser<'a> {
             if is_migration_path(path) {
                 self.failure.file = Some(path.to_string());
                 self.failure.line = c.get(2).and_then(|m| m.as_str().parse().ok());
+                self.failure.source = None;
+                self.expect_migration_source = true;
                 self.in_migration = true;
+            }
+            if is_app_path(path) {
+                self.failure.app_file = Some(path.to_string());
+                self.failure.app_line = c.get(2).and_then(|m| m.as_str().parse().ok());
+                self.failure.app_source = None;
+                self.expect_source = true;
             }
             return false;
         }
@@ -370,9 +563,33 @@ impl<'a> Parser<'a> {
                 let name = c.get(1).map(|m| m.as_str()).unwrap_or_default();
                 let message = c.get(2).map(|m| m.as_str().trim()).unwrap_or_default();
                 self.exception(line, name, message);
+                let class = if EXEC_FORMAT.is_match(trimmed) {
+                    "exec_format"
+                } else if let Some(m) = NO_MODULE.captures(message) {
+                    self.failure.missing_module = m.get(1).map(|m| m.as_str().to_string());
+                    "module_not_found"
+                } else {
+                    "traceback"
+                };
+                self.real_error(line, trimmed, 4, class);
+                return false;
             }
         }
+        if EXEC_FORMAT.is_match(trimmed) {
+            self.real_error(line, trimmed, 4, "exec_format");
+        }
         false
+    }
+
+    /// A line that shows the error itself, not Render's account of it. Equal ranks: the later
+    /// line wins, as for `key_line`, so a chained traceback shows its final exception.
+    fn real_error(&mut self, line: &'a LogLine, text: &str, rank: u8, class: &str) {
+        self.start(line, rank);
+        if self.first_rank.is_none_or(|r| rank >= r) {
+            self.first_rank = Some(rank);
+            self.failure.first_error = Some(text.to_string());
+            self.failure.error_class = Some(class.to_string());
+        }
     }
 
     fn exception(&mut self, line: &'a LogLine, name: &str, message: &str) {
@@ -439,6 +656,23 @@ impl<'a> Parser<'a> {
                 self.failure.revision = Some(from.clone());
             }
         }
+        if self.failure.exception.as_deref() == Some("KeyError")
+            && self.failure.alembic_error.is_none()
+        {
+            let reads_env = self
+                .failure
+                .app_source
+                .as_deref()
+                .is_some_and(|s| s.contains("environ") || s.contains("getenv"));
+            if reads_env {
+                self.failure.env_var = self
+                    .failure
+                    .error_message
+                    .as_deref()
+                    .map(|m| m.trim_matches(|c| c == '\'' || c == '"').to_string());
+                self.failure.error_class = Some("missing_env".to_string());
+            }
+        }
         if let Some(sql) = self.sql {
             let text = sql
                 .iter()
@@ -466,6 +700,19 @@ fn exit_code(text: &str) -> Option<i64> {
 fn is_migration_path(path: &str) -> bool {
     let p = path.replace('\\', "/");
     p.contains("/versions/") && !p.contains("site-packages/") && p.ends_with(".py")
+}
+
+/// A frame of the application's own code: not an installed package, not the interpreter's
+/// standard library, not a frozen or generated module.
+fn is_app_path(path: &str) -> bool {
+    let p = path.replace('\\', "/");
+    !(p.starts_with('<')
+        || p.contains("site-packages/")
+        || p.contains("dist-packages/")
+        || p.contains("/lib/python")
+        || p.starts_with("node:")
+        || is_migration_path(&p))
+        && p.ends_with(".py")
 }
 
 fn is_db_error(name: &str) -> bool {

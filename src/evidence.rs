@@ -52,6 +52,10 @@ pub struct Evidence {
     /// Facts about which database engine the tests and the deployment use.
     #[serde(default)]
     pub database_facts: Vec<DatabaseFact>,
+    /// The upgrade commands the deploy runs (`alembic upgrade heads` in a pre-deploy script),
+    /// which decide whether several heads break it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upgrade_commands: Vec<crate::migrations::model::UpgradeCommand>,
     #[serde(default)]
     pub findings: Vec<Finding>,
     /// What could not be collected and why: a gap is never silent.
@@ -75,6 +79,7 @@ impl Evidence {
             commits: Vec::new(),
             migration_sets: Vec::new(),
             database_facts: Vec::new(),
+            upgrade_commands: Vec::new(),
             findings: Vec::new(),
             notes: Vec::new(),
             redactions: BTreeMap::new(),

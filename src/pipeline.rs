@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use crate::analyze;
-use crate::check::rules::unparseable_migration;
+use crate::check::rules::{no_migrations_found, unparseable_migration};
 use crate::check::{self, CheckContext, CheckOptions};
 use crate::collect::git::GitRepo;
 use crate::collect::{self, render::RenderSettings};
@@ -16,7 +16,7 @@ use crate::deploylog::LogFailure;
 use crate::evidence::history::MigrationHistory;
 use crate::evidence::{Evidence, Service};
 use crate::finding::{sort_findings, Category, Excerpt, Finding};
-use crate::migrations::{self, model::MigrationSet};
+use crate::migrations::{self, model::MigrationSet, Discovery, GraphSpec};
 use crate::report::{self, ReportContext};
 use crate::source::{FileSource, WorkDir};
 use crate::{Error, Result};
@@ -141,12 +141,16 @@ fn examine(
     evidence: &mut Evidence,
     scope: Option<&HashSet<String>>,
 ) -> Result<Vec<LogFailure>> {
-    let folders = migration_folders(config, repo, source)?;
-    let (sets, load_failures) = migrations::load(source, &folders);
-    let parse_findings = unparseable_migration::findings(&load_failures);
+    let discovery = migration_graphs(config, repo, source)?;
+    let (sets, load_failures) = migrations::load(source, &discovery.graphs);
+    let mut parse_findings = unparseable_migration::findings(&load_failures);
     evidence.migration_sets = sets;
+    if discovery.graphs.is_empty() {
+        report_nothing_found(&discovery, evidence, &mut parse_findings);
+    }
     collect::dbfacts::collect(source, evidence);
-    let mut history = repo.migration_history(&folders)?;
+    evidence.upgrade_commands = upgrade_commands(source, &evidence.service);
+    let mut history = repo.migration_history(&discovery.folders())?;
     if let Some(scope) = scope {
         history.mentions.retain(|m| scope.contains(&m.commit.sha));
     }
@@ -202,31 +206,89 @@ pub fn attach_excerpts(findings: &mut [Finding], source: &dyn FileSource) {
     }
 }
 
-/// Folders given in the config (relative to the working directory or the repository), else
-/// discovered under the repository path the user pointed at.
-fn migration_folders(
-    config: &Config,
-    repo: &GitRepo,
-    source: &dyn FileSource,
-) -> Result<Vec<String>> {
+/// Graphs named in the config or by `--migrations` (each value one graph, `a,b` for several
+/// folders of one graph; relative to the working directory or the repository), else discovered
+/// under the repository path the user pointed at.
+fn migration_graphs(config: &Config, repo: &GitRepo, source: &dyn FileSource) -> Result<Discovery> {
     if config.migrations.is_empty() {
-        let all = migrations::discover(source).map_err(|e| Error::io(&config.repo, e))?;
+        let mut all = migrations::discover(source).map_err(|e| Error::io(&config.repo, e))?;
         let prefix = repo.prefix();
-        let under: Vec<String> = all
+        let under: Vec<GraphSpec> = all
+            .graphs
             .iter()
-            .filter(|f| {
-                prefix.is_empty() || f.starts_with(&format!("{prefix}/")) || f.as_str() == prefix
+            .filter(|g| {
+                prefix.is_empty()
+                    || g.path().starts_with(&format!("{prefix}/"))
+                    || g.path() == prefix
             })
             .cloned()
             .collect();
-        return Ok(if under.is_empty() { all } else { under });
+        if !under.is_empty() {
+            all.graphs = under;
+        }
+        return Ok(all);
     }
     let root = repo.workdir().map(Path::to_path_buf);
-    config
-        .migrations
-        .iter()
-        .map(|dir| repo_relative(dir, root.as_deref()))
-        .collect()
+    let mut values = Vec::new();
+    for value in &config.migrations {
+        let text = value.to_string_lossy();
+        let mut folders = Vec::new();
+        for folder in migrations::discover::flag_folders(&text) {
+            let (folder, recursive) = match folder.strip_suffix("/**") {
+                Some(rest) => (rest.to_string(), "/**"),
+                None => (folder, ""),
+            };
+            folders.push(format!(
+                "{}{recursive}",
+                repo_relative(Path::new(&folder), root.as_deref())?
+            ));
+        }
+        values.push(folders.join(","));
+    }
+    let graphs =
+        migrations::flag_graphs(source, &values).map_err(|e| Error::io(&config.repo, e))?;
+    Ok(Discovery {
+        graphs,
+        ..Discovery::default()
+    })
+}
+
+/// The upgrade commands the deploy runs: the Render service's own commands (when collected)
+/// and those the repository's deploy files lead to.
+fn upgrade_commands(
+    source: &dyn FileSource,
+    service: &Service,
+) -> Vec<migrations::model::UpgradeCommand> {
+    let mut out = Vec::new();
+    for (key, command) in [
+        ("preDeployCommand", &service.pre_deploy_command),
+        ("startCommand", &service.start_command),
+    ] {
+        if let Some(command) = command {
+            out.extend(migrations::deploy::from_service_command(key, command));
+        }
+    }
+    out.extend(migrations::deploy::upgrade_commands(source));
+    out
+}
+
+/// No graph: with Alembic markers, a `no-migrations-found` finding naming what was looked
+/// for; without, a note that no migration was checked. Both also reach stderr (`app`).
+fn report_nothing_found(
+    discovery: &Discovery,
+    evidence: &mut Evidence,
+    findings: &mut Vec<Finding>,
+) {
+    if discovery.markers.is_empty() {
+        evidence.note(
+            "migrations",
+            "no Alembic migrations found (no alembic.ini, env.py with context.configure, or alembic in the requirements): no migrations were checked",
+        );
+    } else {
+        let finding = no_migrations_found::finding(discovery);
+        evidence.note("migrations", finding.message.clone());
+        findings.push(finding);
+    }
 }
 
 fn repo_relative(dir: &Path, root: Option<&Path>) -> Result<String> {
@@ -282,15 +344,16 @@ pub fn context_parsed(
     report::context::build(evidence, analysis)
 }
 
-/// The analysis and checks of a set of migration folders, for `postmortem migrations`.
+/// The analysis and checks of a set of migration graphs, for `postmortem migrations`.
 pub fn migrations_only(
     source: &dyn FileSource,
-    folders: &[String],
+    graphs: &[GraphSpec],
 ) -> (Vec<MigrationSet>, Vec<Finding>) {
     let mut evidence = Evidence::new(Service::default());
-    let (sets, load_failures) = migrations::load(source, folders);
+    let (sets, load_failures) = migrations::load(source, graphs);
     let prior = unparseable_migration::findings(&load_failures);
     evidence.migration_sets = sets;
+    evidence.upgrade_commands = upgrade_commands(source, &evidence.service);
     let ctx = CheckContext::new(&evidence, None);
     let mut findings = check::run(&ctx, &CheckOptions::default(), prior);
     attach_excerpts(&mut findings, source);

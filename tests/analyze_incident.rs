@@ -113,6 +113,7 @@ fn revision(id: &str, parents: &[&str], file: &str, message: &str) -> Revision {
         depends_on: vec![],
         upgrade: vec![],
         ignores: vec![],
+        unknown: vec![],
     }
 }
 
@@ -198,6 +199,7 @@ fn seed() -> Evidence {
         bases: vec!["a1b2c3d4e5f6".to_string()],
         branchpoints: vec![],
         mergepoints: vec![],
+        origin: None,
     });
     e.findings.push(Finding {
         rule: "fk-type-mismatch".to_string(),
@@ -514,4 +516,183 @@ fn a_multi_day_incident_keeps_its_dates() {
     ));
     let deploys = a.diagrams.deploys.unwrap();
     assert!(deploys.contains("11-12 15:00"), "{deploys}");
+}
+
+#[test]
+fn a_deploy_carrying_the_failed_commits_resolves_a_deploy_of_the_old_commit_mitigates() {
+    // A fix commit on top of the failed ones: resolved, naming the fix.
+    let mut e = seed();
+    e.commits.push(commit(
+        16,
+        Some(15),
+        t(18, 25),
+        "fix: reorder the deals migration",
+        vec![],
+    ));
+    e.deploys
+        .push(deploy("dep-fixed", DeployStatus::Live, t(18, 30), &sha(16)));
+    e.normalize();
+    let r = run(&e).recovery.unwrap();
+    assert_eq!(r.status, "resolved");
+    assert_eq!(r.deploy.as_deref(), Some("dep-fixed"));
+    assert!(
+        r.text.contains("fix: reorder the deals migration"),
+        "{}",
+        r.text
+    );
+
+    // A manual deploy of the last good commit: mitigated, the fault still on the branch.
+    let mut e = seed();
+    let mut old = deploy("dep-old", DeployStatus::Live, t(18, 30), &sha(1));
+    old.trigger = Some("manual".to_string());
+    e.deploys.push(old);
+    e.normalize();
+    let r = run(&e).recovery.unwrap();
+    assert_eq!(r.status, "mitigated", "{}", r.text);
+    assert!(r.text.contains("still on the branch"), "{}", r.text);
+    assert!(!r.text.contains("Resolved"), "{}", r.text);
+}
+
+#[test]
+fn impact_down_when_the_running_instance_fails_outside_the_failed_deploys() {
+    let mut e = seed();
+    // Deploys of the seed fail within 3 minutes of creation; 15:50 falls outside every one.
+    let at = t(15, 50) + Duration::seconds(30);
+    e.events.push(Event {
+        id: "evt-running".to_string(),
+        timestamp: at,
+        kind: "server_failed".to_string(),
+        deploy_id: None,
+        build_id: None,
+        status: None,
+        failure: Some(FailureReason {
+            oom_killed_memory_limit: Some("512Mi".to_string()),
+            ..Default::default()
+        }),
+        details: serde_json::json!({"instanceID": "srv-d3ii9qk9c44c73aqsli0-abcde"}),
+    });
+    e.normalize();
+    let impact = run(&e).impact.unwrap();
+    assert_eq!(impact.state, "down", "{}", impact.text);
+    assert_eq!(impact.evidence[0].source, "evt-running");
+
+    // Without it, the previous deploy kept serving.
+    let impact = run(&seed()).impact.unwrap();
+    assert_eq!(impact.state, "previous_deploy_serving");
+    assert!(impact.text.contains("dep-good"), "{}", impact.text);
+}
+
+/// A migration that fails on an object the database already has (or lacks): the fix names the
+/// revision and the operation, from the real Alembic + PostgreSQL captures.
+#[test]
+fn duplicate_and_missing_objects_get_a_fix_naming_the_revision_and_the_operation() {
+    for (capture_name, kind, statement) in [
+        (
+            "n4_table_exists.txt",
+            "duplicate_object",
+            "CREATE TABLE users (",
+        ),
+        (
+            "n5_drop_missing_column.txt",
+            "missing_object",
+            "ALTER TABLE users DROP COLUMN legacy_org_uuid",
+        ),
+    ] {
+        let mut e = Evidence::new(Service::default());
+        e.deploys
+            .push(deploy("dep-good", DeployStatus::Live, t(15, 0), &sha(1)));
+        let mut d = deploy("dep-bad", DeployStatus::UpdateFailed, t(16, 0), &sha(2));
+        d.failure = Some(DeployFailure {
+            phase: Phase::Start,
+            exit_code: Some(1),
+            event_id: None,
+            reason: Some(exit1()),
+        });
+        e.deploys.push(d);
+        e.logs = log_lines("dep-bad", &capture(capture_name), t(16, 1));
+        e.normalize();
+        let a = run(&e);
+        let fix = a.fix.expect("a fix");
+        assert_eq!(fix.kind, kind, "{fix:#?}");
+        assert!(fix.summary.contains("bbbb00000002"), "{}", fix.summary);
+        assert!(fix.summary.contains(statement), "{}", fix.summary);
+        assert!(fix.computed);
+    }
+}
+
+/// When no commit of the range changed what the cause's class depends on, none is named (the
+/// tip least of all) and the cause says where else to look.
+#[test]
+fn an_oom_without_a_dependency_change_names_no_commit() {
+    let mut e = Evidence::new(Service::default());
+    e.deploys
+        .push(deploy("dep-good", DeployStatus::Live, t(9, 0), &sha(1)));
+    e.commits.push(commit(1, None, t(8, 50), "base", vec![]));
+    let readme = |n| FileChange {
+        path: format!("docs/page{n}.md"),
+        change: ChangeKind::Modified,
+        old_path: None,
+    };
+    e.commits.push(commit(
+        2,
+        Some(1),
+        t(9, 50),
+        "docs: page two",
+        vec![readme(2)],
+    ));
+    e.commits.push(commit(
+        3,
+        Some(2),
+        t(9, 55),
+        "docs: page three",
+        vec![readme(3)],
+    ));
+    let mut d = deploy("dep-oom", DeployStatus::UpdateFailed, t(10, 0), &sha(3));
+    d.failure = Some(DeployFailure {
+        phase: Phase::Start,
+        exit_code: None,
+        event_id: Some("evt-oom".to_string()),
+        reason: Some(FailureReason {
+            oom_killed_memory_limit: Some("512Mi".to_string()),
+            ..Default::default()
+        }),
+    });
+    e.deploys.push(d);
+    e.normalize();
+    let a = run(&e);
+    let cause = &a.root_causes[0];
+    assert_eq!(cause.kind, "oom");
+    assert_eq!(cause.suspect, None);
+    let note = cause.unattributed.as_deref().unwrap();
+    assert!(note.contains("dependency manifest"), "{note}");
+    assert!(note.contains("outside the repository"), "{note}");
+}
+
+/// A C extension that does not compile (real pip + gcc output): the fix quotes the compiler.
+#[test]
+fn a_compile_failure_gets_a_fix_quoting_the_compiler() {
+    let mut e = Evidence::new(Service::default());
+    e.deploys
+        .push(deploy("dep-good", DeployStatus::Live, t(15, 0), &sha(1)));
+    e.deploys.push(deploy(
+        "dep-bad",
+        DeployStatus::BuildFailed,
+        t(16, 0),
+        &sha(2),
+    ));
+    let text: String = capture("build_pip_compile_error.txt")
+        .lines()
+        .filter(|l| !l.starts_with("exit="))
+        .collect::<Vec<_>>()
+        .join("\n");
+    e.logs = log_lines("dep-bad", &text, t(16, 1));
+    e.normalize();
+    let a = run(&e);
+    assert_eq!(a.root_causes[0].kind, "build");
+    let fix = a.fix.expect("a fix");
+    assert_eq!(fix.kind, "compile", "{fix:#?}");
+    assert_eq!(
+        fix.code.as_deref(),
+        Some("fastcrc.c:2:10: fatal error: zlib_ng.h: No such file or directory")
+    );
 }

@@ -273,3 +273,142 @@ fn an_exception_after_the_migrations_is_the_applications() {
     assert_eq!(f.exception.as_deref(), Some("ModuleNotFoundError"));
     assert!(!is_migration_failure(&f));
 }
+
+/// A capture as Render would send it: the capture script's `exit=N` and `$ command` lines are
+/// not program output.
+fn program(name: &str) -> String {
+    capture(name)
+        .lines()
+        .filter(|l| !l.starts_with("exit=") && !l.starts_with("$ "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn parse_text(text: &str, health: Option<&str>) -> LogFailure {
+    let mut evidence = Evidence::new(Service {
+        health_check_path: health.map(str::to_string),
+        ..Default::default()
+    });
+    evidence.logs = lines("dep-1", text, t0());
+    parse_deploy_logs(&evidence).pop().expect("a failure")
+}
+
+#[test]
+fn pip_resolution_impossible_shows_pips_first_complaint_and_the_conflict() {
+    let f = parse_text(&program("build_pip_resolution_impossible.txt"), None);
+    assert_eq!(f.error_class.as_deref(), Some("resolver"));
+    assert_eq!(
+        f.first_error.as_deref(),
+        Some("ERROR: Cannot install -r requirements.txt (line 1) and starlette==0.27.0 because these package versions have conflicting dependencies.")
+    );
+    assert_eq!(
+        f.conflict,
+        [
+            "The user requested starlette==0.27.0",
+            "fastapi 0.115.0 depends on starlette<0.39.0 and >=0.37.2"
+        ]
+    );
+    assert_eq!(f.manifest.as_deref(), Some("requirements.txt"));
+    assert_eq!(f.manifest_line, Some(2));
+}
+
+#[test]
+fn a_404_on_the_health_path_is_the_error_for_gunicorn_and_uvicorn() {
+    for name in ["health_gunicorn_404.txt", "health_uvicorn_404.txt"] {
+        let f = parse_text(&program(name), Some("/health"));
+        assert_eq!(f.error_class.as_deref(), Some("health_check"), "{name}");
+        assert_eq!(f.request_path.as_deref(), Some("/health"), "{name}");
+        assert_eq!(f.request_status, Some(404), "{name}");
+        assert_eq!(f.listen_port, Some(10000), "{name}");
+        assert!(f
+            .first_error
+            .unwrap()
+            .contains("\"GET /health HTTP/1.1\" 404"));
+    }
+    // A 404 elsewhere is not the health check's.
+    let text = "127.0.0.1 - - [02/Dec/2026:12:05:41 +0000] \"GET /favicon.ico HTTP/1.1\" 404 22 \"-\" \"curl/7.88.1\"";
+    let mut evidence = Evidence::new(Service {
+        health_check_path: Some("/health".into()),
+        ..Default::default()
+    });
+    evidence.logs = lines("dep-1", text, t0());
+    assert!(parse_deploy_logs(&evidence).is_empty());
+}
+
+#[test]
+fn a_missing_environment_variable_names_the_variable_and_the_apps_frame() {
+    let f = parse_text(&program("start_keyerror_env.txt"), None);
+    assert_eq!(f.error_class.as_deref(), Some("missing_env"));
+    assert_eq!(f.env_var.as_deref(), Some("STRIPE_API_KEY"));
+    assert_eq!(f.first_error.as_deref(), Some("KeyError: 'STRIPE_API_KEY'"));
+    assert_eq!(f.app_file.as_deref(), Some("/app/app/settings.py"));
+    assert_eq!(f.app_line, Some(4));
+    assert_eq!(
+        f.app_source.as_deref(),
+        Some("STRIPE_API_KEY = os.environ[\"STRIPE_API_KEY\"]")
+    );
+    assert_eq!(f.exit_code, Some(3));
+    assert!(!is_migration_failure(&f));
+}
+
+#[test]
+fn node_missing_module_and_exec_format_error() {
+    let f = parse_text(&program("start_node_cannot_find_module.txt"), None);
+    assert_eq!(f.error_class.as_deref(), Some("module_not_found"));
+    assert_eq!(f.missing_module.as_deref(), Some("express"));
+    assert_eq!(
+        f.first_error.as_deref(),
+        Some("Error: Cannot find module 'express'")
+    );
+
+    let f = parse_text(&program("start_exec_format_error.txt"), None);
+    assert_eq!(f.error_class.as_deref(), Some("exec_format"));
+    assert_eq!(
+        f.first_error.as_deref(),
+        Some("OSError: [Errno 8] Exec format error")
+    );
+}
+
+#[test]
+fn renders_closing_lines_are_never_the_first_error() {
+    // The closing lines after a real error, and alone.
+    let text = format!(
+        "{}\n==> Build failed 😞",
+        program("build_pip_resolution_impossible.txt")
+    );
+    let f = parse_text(&text, None);
+    assert!(f.first_error.unwrap().starts_with("ERROR: Cannot install"));
+    for closing in [
+        "==> Build failed 😞",
+        "==> Deploy failed",
+        "==> Exited with status 1",
+    ] {
+        let f = parse_text(closing, None);
+        assert_eq!(f.first_error, None, "{closing}");
+        assert!(!postmortem::deploylog::shows_real_error(&f), "{closing}");
+    }
+}
+
+#[test]
+fn the_not_null_migration_keeps_its_failing_source_line() {
+    let f = parse("n3_notnull_nodefault.txt").expect("a failure");
+    assert_eq!(f.revision.as_deref(), Some("bbbb00000002"));
+    assert_eq!(
+        f.db_error.as_deref(),
+        Some("psycopg2.errors.NotNullViolation")
+    );
+    assert_eq!(
+        f.source.as_deref(),
+        Some("op.add_column(\"users\", sa.Column(\"tenant_id\", sa.String(length=36), nullable=False))")
+    );
+}
+
+#[test]
+fn a_c_extension_that_does_not_compile_shows_the_compilers_error() {
+    let f = parse_text(&program("build_pip_compile_error.txt"), None);
+    assert_eq!(f.error_class.as_deref(), Some("compile"));
+    assert_eq!(
+        f.first_error.as_deref(),
+        Some("fastcrc.c:2:10: fatal error: zlib_ng.h: No such file or directory")
+    );
+}

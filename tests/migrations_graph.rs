@@ -42,7 +42,8 @@ fn discovery_finds_ini_locations_and_conventional_folders_separately() {
     write(root, "empty/alembic/versions/README", "");
     write(root, ".venv/lib/alembic/versions/a.py", rev);
     let source = WorkDir::new(root);
-    let folders = migrations::discover(&source).expect("discover");
+    let found = migrations::discover(&source).expect("discover");
+    let folders: Vec<&str> = found.graphs.iter().map(|g| g.path()).collect();
     assert_eq!(
         folders,
         vec![
@@ -51,7 +52,7 @@ fn discovery_finds_ini_locations_and_conventional_folders_separately() {
             "services/billing/alembic/versions"
         ]
     );
-    let (sets, findings) = migrations::load(&source, &folders);
+    let (sets, findings) = migrations::load(&source, &found.graphs);
     assert!(findings.is_empty());
     assert_eq!(sets.len(), 3);
     assert!(sets

@@ -462,3 +462,21 @@ fn brackets_nested_deeper_than_cpython_allows_are_a_syntax_error() {
         (3, 205, "Python syntax error: too many nested parentheses")
     );
 }
+
+#[test]
+fn non_literal_labels_keep_the_revision() {
+    // A name bound earlier in the file is read; a constant from a module is unknown here (the
+    // loader looks it up in the repository); revision and down_revision still make the graph.
+    let source = "from neutron.db.migration import cli\n\nLABEL = 'expand'\nPARENT = 'kilo'\nrevision = '354db87e3225'\ndown_revision = PARENT\nbranch_labels = (LABEL, cli.CONTRACT_BRANCH)\ndepends_on = None\n";
+    let rev = parse_str(source);
+    assert_eq!(rev.parents, ["kilo"]);
+    assert_eq!(rev.branch_labels, ["expand"]);
+    assert_eq!(rev.unknown, ["branch_labels: cli.CONTRACT_BRANCH"]);
+    // revision itself computed: the file cannot be placed in the graph.
+    let err = postmortem::migrations::alembic::parse_revision(
+        "x.py",
+        b"import uuid\nrevision = uuid.uuid4().hex\ndown_revision = None\n",
+    )
+    .unwrap_err();
+    assert!(err.message.contains("is not a literal"), "{err}");
+}

@@ -6,27 +6,16 @@
 
 use std::collections::BTreeMap;
 
-use crate::analyze::correlate::{deploy_time, short_sha};
+use crate::analyze::correlate::short_sha;
+use crate::analyze::migration_cause::{location_of, migration_cause, predicting_findings};
 use crate::analyze::{Citation, CommitRange, DeployClassification, LogFailure, RootCause, Streak};
 use crate::deploylog::{
-    error_line, is_migration_failure, migration_failures_by_revision, pipeline_kind, repo_location,
+    error_line, is_migration_failure, migration_failures_by_revision, pipeline_kind,
+    shows_real_error,
 };
 use crate::evidence::{Deploy, DeployStatus, Event, Evidence, FailureReason, Phase};
-use crate::finding::{Finding, Severity};
 
-/// Rules whose findings can predict that a migration fails when it runs. `phantom-migration` is
-/// not one: a revision that was never committed cannot fail; it explains why a "fix" did not.
-const MIGRATION_RULES: &[&str] = &[
-    "fk-type-mismatch",
-    "alter-referenced-column",
-    "missing-parent",
-    "multiple-heads",
-    "duplicate-revision",
-    "revision-cycle",
-    "unparseable-migration",
-];
-
-fn cite(text: impl Into<String>, source: impl Into<String>) -> Citation {
+pub(crate) fn cite(text: impl Into<String>, source: impl Into<String>) -> Citation {
     Citation {
         text: text.into(),
         source: source.into(),
@@ -44,7 +33,7 @@ pub fn log_source(failure: &LogFailure) -> String {
     }
 }
 
-fn events_of<'a>(evidence: &'a Evidence, deploy: &Deploy) -> Vec<&'a Event> {
+pub(crate) fn events_of<'a>(evidence: &'a Evidence, deploy: &Deploy) -> Vec<&'a Event> {
     evidence
         .events
         .iter()
@@ -162,9 +151,13 @@ pub fn classify(
         .and_then(pipeline_kind);
     let phase = deploy.failure.as_ref().map(|f| f.phase);
 
+    // A failed request to the health-check path in the logs says why a start timed out.
+    let health_in_logs = log.and_then(|l| l.error_class.as_deref()) == Some("health_check");
     let kind =
         if reasons.iter().any(|r| r.oom_killed_memory_limit.is_some()) || pipeline == Some("oom") {
             "oom"
+        } else if health_in_logs {
+            "health_check"
         } else if reasons
             .iter()
             .any(|r| r.timed_out_seconds.is_some() || r.timed_out_reason.is_some())
@@ -199,7 +192,12 @@ pub fn classify(
         .or_else(|| reasons.iter().find_map(|r| r.non_zero_exit))
         .or_else(|| log.and_then(|l| l.exit_code));
     if let Some(log) = log {
-        let text = log_summary(log);
+        // Render's closing line is context: cited as what Render said, not as the error.
+        let text = if shows_real_error(log) {
+            log_summary(log)
+        } else {
+            format!("Render's closing line: {}", log_summary(log))
+        };
         evidence_list.push(cite(text, log_source(log)));
     }
     Some(DeployClassification {
@@ -214,7 +212,14 @@ pub fn classify(
 /// One line saying what a log failure shows: the error, else Alembic's complaint, else the
 /// pipeline's line, else the exit code.
 pub fn log_summary(log: &LogFailure) -> String {
-    let error = error_line(log)
+    // A resolver's complaint or a failed request is only whole as the line itself.
+    let verbatim = match log.error_class.as_deref() {
+        Some("resolver" | "compile" | "health_check") => log.first_error.clone(),
+        _ => None,
+    };
+    let error = verbatim
+        .or_else(|| error_line(log))
+        .or_else(|| log.first_error.clone())
         .or_else(|| log.pipeline_error.clone())
         .or_else(|| log.exit_code.map(|c| format!("exited with code {c}")))
         .unwrap_or_else(|| "failure".to_string());
@@ -294,6 +299,9 @@ pub fn root_causes(
                 line: None,
                 finding_rule: None,
                 evidence: citations,
+                suspect: None,
+                unattributed: None,
+                observed: true,
             },
         ));
     }
@@ -343,14 +351,23 @@ pub fn root_causes(
                     rank: 0,
                     kind: "migration".to_string(),
                     summary: format!(
-                        "{} predicts that revision {rev} fails: {}; the deploy logs do not show it",
-                        finding.rule, finding.message
+                        "{} predicts that revision {rev} fails: {}; {}",
+                        finding.rule,
+                        finding.message,
+                        if evidence.deploys.is_empty() {
+                            "predicted from the migration files, not observed: there is no deploy data"
+                        } else {
+                            "predicted, not observed: the deploy logs do not show it"
+                        }
                     ),
                     revision: Some(rev.clone()),
                     file: finding.file.clone(),
                     line: finding.line,
                     finding_rule: Some(finding.rule.clone()),
                     evidence: citations,
+                    suspect: None,
+                    unattributed: None,
+                    observed: false,
                 },
             ));
         }
@@ -395,7 +412,27 @@ pub fn root_causes(
                     .iter()
                     .find(|f| f.deploy_id.as_deref() == Some(c.deploy_id.as_str()))
             })
-            .map(|f| format!(": the logs show {}", log_summary(f)))
+            .filter(|f| shows_real_error(f))
+            .map(|f| {
+                let at = f
+                    .app_file
+                    .as_deref()
+                    .map(|file| {
+                        let file = crate::analyze::attribution::repo_path(evidence, file)
+                            .unwrap_or_else(|| file.to_string());
+                        match f.app_line {
+                            Some(n) => format!(" at {file}:{n}"),
+                            None => format!(" in {file}"),
+                        }
+                    })
+                    .unwrap_or_default();
+                let meaning = match (&f.env_var, &f.missing_module) {
+                    (Some(var), _) => format!(": the environment variable {var} is not set"),
+                    (None, Some(module)) => format!(": {module} is not installed"),
+                    _ => String::new(),
+                };
+                format!(": the logs show {}{at}{meaning}", log_summary(f))
+            })
             .unwrap_or_else(|| "; the logs do not say why".to_string());
         scored.push((
             30 + hits.len() as u32,
@@ -415,12 +452,24 @@ pub fn root_causes(
                     .iter()
                     .flat_map(|c| c.evidence.iter().cloned())
                     .collect(),
+                suspect: None,
+                unattributed: None,
+                observed: true,
             },
         ));
     }
 
+    // Equal scores: the revision that runs first wins, because the first revision that fails
+    // stops `alembic upgrade` and the later ones never run.
+    let order = |c: &RootCause| {
+        c.revision
+            .as_deref()
+            .and_then(|r| upgrade_position(evidence, r))
+            .unwrap_or((usize::MAX, usize::MAX))
+    };
     scored.sort_by(|(sa, a), (sb, b)| {
         sb.cmp(sa)
+            .then_with(|| order(a).cmp(&order(b)))
             .then_with(|| a.kind.cmp(&b.kind))
             .then_with(|| a.summary.cmp(&b.summary))
     });
@@ -434,200 +483,14 @@ pub fn root_causes(
         .collect()
 }
 
-fn location_of(finding: &Finding) -> Option<String> {
-    match (&finding.file, finding.line) {
-        (Some(f), Some(l)) => Some(format!("{f}:{l}")),
-        (Some(f), None) => Some(f.clone()),
-        _ => None,
-    }
-}
-
-/// Error-level findings of rules that predict a migration failure, most severe first.
-fn predicting_findings(evidence: &Evidence) -> Vec<&Finding> {
-    let mut found: Vec<&Finding> = evidence
-        .findings
+/// Where a revision runs in `alembic upgrade head`: its migration set, and its distance from
+/// the set's base.
+fn upgrade_position(evidence: &Evidence, revision: &str) -> Option<(usize, usize)> {
+    evidence
+        .migration_sets
         .iter()
-        .filter(|f| f.severity == Severity::Error && MIGRATION_RULES.contains(&f.rule.as_str()))
-        .collect();
-    found.sort_by_key(|f| {
-        (
-            MIGRATION_RULES
-                .iter()
-                .position(|r| *r == f.rule)
-                .unwrap_or(usize::MAX),
-            f.file.clone(),
-            f.line,
-        )
-    });
-    found
-}
-
-/// The static finding that predicted a failure seen in the logs: same revision (or, for
-/// Alembic's own errors, the revision it names), most specific rule first.
-fn predicting_finding<'a>(
-    evidence: &'a Evidence,
-    failure: &LogFailure,
-    file: Option<&str>,
-) -> Option<&'a Finding> {
-    let named: Option<String> = failure.alembic_error.as_deref().and_then(|e| {
-        let start = e.find('\'')? + 1;
-        let len = e.get(start..)?.find('\'')?;
-        e.get(start..start + len).map(str::to_string)
-    });
-    let multiple_heads = failure
-        .alembic_error
-        .as_deref()
-        .is_some_and(|e| e.contains("Multiple head"));
-    predicting_findings(evidence).into_iter().find(|f| {
-        let same_rev = f.revision.is_some() && f.revision == failure.revision;
-        let same_file = file.is_some() && f.file.as_deref() == file;
-        let names_it = named.is_some()
-            && (f.revision == named || f.message.contains(named.as_deref().unwrap_or("\u{0}")));
-        same_rev || same_file || names_it || (multiple_heads && f.rule == "multiple-heads")
-    })
-}
-
-fn migration_cause(
-    evidence: &Evidence,
-    range: Option<&CommitRange>,
-    failures: &[&LogFailure],
-) -> Option<(u32, RootCause)> {
-    let mut failures = failures.to_vec();
-    failures.sort_by(|a, b| {
-        a.timestamp
-            .cmp(&b.timestamp)
-            .then_with(|| a.log_id.cmp(&b.log_id))
-    });
-    let first = *failures.first()?;
-    let location = repo_location(evidence, first);
-    let file = location.as_ref().map(|(f, _)| f.clone());
-    let line = location.as_ref().and_then(|(_, l)| *l);
-    let finding = predicting_finding(evidence, first, file.as_deref());
-
-    let mut citations = Vec::new();
-    if let Some(f) = finding {
-        citations.push(cite(
-            format!("the analysis predicted this: {}: {}", f.rule, f.message),
-            location_of(f).unwrap_or_else(|| f.rule.clone()),
-        ));
-    }
-    if let (Some(file), Some(line)) = (&file, line) {
-        citations.push(cite(
-            "the traceback's last frame in a migration file".to_string(),
-            format!("{file}:{line}"),
-        ));
-    }
-    if let Some(rev) = &first.revision {
-        let from = first.from_revision.as_deref().unwrap_or("");
-        citations.push(cite(
-            format!("Running upgrade {from} -> {rev}"),
-            log_source(first),
-        ));
-    }
-    citations.push(cite(log_summary(first), log_source(first)));
-    if let Some(detail) = &first.detail {
-        citations.push(cite(format!("DETAIL: {detail}"), log_source(first)));
-    }
-    let mut deploys: Vec<&str> = failures
-        .iter()
-        .filter_map(|f| f.deploy_id.as_deref())
-        .collect();
-    deploys.dedup();
-    let mut ordered: Vec<&Deploy> = deploys
-        .iter()
-        .filter_map(|id| evidence.deploy(id))
-        .collect();
-    ordered.sort_by(|a, b| {
-        deploy_time(a)
-            .cmp(&deploy_time(b))
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    for deploy in &ordered {
-        let code = failures
-            .iter()
-            .find(|f| f.deploy_id.as_deref() == Some(deploy.id.as_str()))
-            .and_then(|f| f.exit_code);
-        let text = match code {
-            Some(c) => format!("{}, exit {c}", deploy.status.as_str()),
-            None => deploy.status.as_str().to_string(),
-        };
-        citations.push(cite(text, deploy.id.clone()));
-        for event in events_of(evidence, deploy) {
-            if event
-                .failure
-                .as_ref()
-                .is_some_and(|r| r.non_zero_exit.is_some())
-            {
-                citations.push(cite(describe_event(event), event.id.clone()));
-            }
-        }
-    }
-    if let (Some(range), Some(file)) = (range, &file) {
-        for change in range.migration_changes.iter().filter(|m| &m.file == file) {
-            let subject = evidence
-                .commits
-                .iter()
-                .find(|c| c.sha == change.commit)
-                .map(|c| format!(": {}", c.summary))
-                .unwrap_or_default();
-            citations.push(cite(
-                format!(
-                    "{} {file}{subject}",
-                    format!("{:?}", change.change).to_lowercase()
-                ),
-                short_sha(&change.commit).to_string(),
-            ));
-        }
-    }
-
-    let count = deploys.len().max(1);
-    let what = match &first.revision {
-        Some(rev) => {
-            let message = first
-                .revision_message
-                .as_deref()
-                .map(|m| format!(" ({m})"))
-                .unwrap_or_default();
-            format!("migration {rev}{message} fails")
-        }
-        None => "Alembic refuses to run the migrations".to_string(),
-    };
-    let mut summary = format!(
-        "{what} in {count} deploy{}: {}",
-        if count == 1 { "" } else { "s" },
-        log_summary(first).trim_start_matches(&format!(
-            "revision {}: ",
-            first.revision.as_deref().unwrap_or("")
-        ))
-    );
-    if let Some(f) = finding {
-        summary.push_str(&format!(
-            "; the analysis predicted this: {}{}",
-            f.rule,
-            location_of(f)
-                .map(|l| format!(" at {l}"))
-                .unwrap_or_default()
-        ));
-    }
-    let kind = if first.revision.is_some() && first.alembic_error.is_none() {
-        "migration"
-    } else {
-        "migration_graph"
-    };
-    let score = 100 + if finding.is_some() { 50 } else { 0 } + count as u32;
-    Some((
-        score,
-        RootCause {
-            rank: 0,
-            kind: kind.to_string(),
-            summary,
-            revision: first.revision.clone(),
-            file: file.or_else(|| finding.and_then(|f| f.file.clone())),
-            line: line.or_else(|| finding.and_then(|f| f.line)),
-            finding_rule: finding.map(|f| f.rule.clone()),
-            evidence: citations,
-        },
-    ))
+        .enumerate()
+        .find_map(|(i, set)| Some((i, set.upgrade_depth(revision)?)))
 }
 
 /// What the events or logs say about an OOM, a timeout or a health check, for the summary.
@@ -658,10 +521,39 @@ fn reason_detail(
                 .map(|s| format!(" after {s}s"))
                 .or_else(|| r.timed_out_reason.as_ref().map(|t| format!(": {t}")))
         }),
-        "health_check" => reasons
-            .iter()
-            .find_map(|r| r.unhealthy.as_ref())
-            .map(|u| format!(": {u}")),
+        "health_check" => {
+            // The first time the logs show it.
+            let request = log_failures
+                .iter()
+                .filter(|f| {
+                    f.request_path.is_some()
+                        && hits
+                            .iter()
+                            .any(|c| f.deploy_id.as_deref() == Some(c.deploy_id.as_str()))
+                })
+                .min_by(|a, b| {
+                    a.timestamp
+                        .cmp(&b.timestamp)
+                        .then_with(|| a.log_id.cmp(&b.log_id))
+                });
+            let timeout = reasons
+                .iter()
+                .find_map(|r| r.timed_out_seconds)
+                .map(|s| format!(", until the deploy timed out after {s}s"))
+                .unwrap_or_default();
+            match request {
+                Some(f) => Some(format!(
+                    ": the health-check path `{}` answered {} ({}){timeout}",
+                    f.request_path.as_deref().unwrap_or_default(),
+                    f.request_status.unwrap_or_default(),
+                    log_source(f)
+                )),
+                None => reasons
+                    .iter()
+                    .find_map(|r| r.unhealthy.as_ref())
+                    .map(|u| format!(": {u}")),
+            }
+        }
         _ => None,
     };
     from_reason
@@ -670,6 +562,7 @@ fn reason_detail(
                 log_failures
                     .iter()
                     .find(|f| f.deploy_id.as_deref() == Some(c.deploy_id.as_str()))
+                    .filter(|f| shows_real_error(f))
                     .map(|f| format!(": the logs show {}", log_summary(f)))
             })
         })

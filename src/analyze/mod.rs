@@ -3,9 +3,13 @@
 //! A pure function of the evidence (and an optional injected "now"), so `render` recomputes it
 //! offline and gets the same answer as `report` did.
 
+pub mod attribution;
 pub mod causes;
 pub mod correlate;
 pub mod diagrams;
+pub mod fix;
+pub mod migration_cause;
+pub mod recovery;
 pub mod timeline;
 
 use chrono::{DateTime, Utc};
@@ -38,6 +42,77 @@ pub struct Analysis {
     /// newest first, like `Evidence::deploys`.
     #[serde(default)]
     pub classifications: Vec<DeployClassification>,
+    /// How the streak ended: fixed, rolled back, or not at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<Recovery>,
+    /// Whether users were served while deploys failed, from deploy statuses and events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<Impact>,
+    /// What to change, for the top cause's class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<RecommendedFix>,
+}
+
+/// How the streak ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recovery {
+    /// `resolved` (a deploy carrying the failed commits went live: a fix), `mitigated` (a
+    /// rollback or a deploy of an older commit went live: the fault is still on the branch),
+    /// `failing` (nothing went live since).
+    pub status: String,
+    /// The deploy that went live, and its commit.
+    pub deploy: Option<String>,
+    pub commit: Option<String>,
+    /// For a rollback: the deploy it brought back.
+    pub target_deploy: Option<String>,
+    pub text: String,
+    pub evidence: Vec<Citation>,
+}
+
+/// Whether users were served while deploys failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Impact {
+    /// `previous_deploy_serving`, `down`, `unknown`.
+    pub state: String,
+    pub text: String,
+    pub evidence: Vec<Citation>,
+}
+
+/// The recommended fix for the top cause's class: computed where the evidence allows,
+/// else a checklist.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecommendedFix {
+    /// The failure class it fixes: `not_null`, `build_conflict`, `health_check`, `oom`,
+    /// `missing_env`, `migration`, `start`, ...
+    pub kind: String,
+    pub summary: String,
+    pub steps: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// False for the checklist given when the evidence allows no computed fix.
+    #[serde(default)]
+    pub computed: bool,
+}
+
+/// The commit of the range most likely to have caused a failure, with what ties it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suspect {
+    pub sha: String,
+    pub summary: String,
+    /// The file it changed that ties it to the failure.
+    pub file: String,
+    /// The line the logs name in that file, when they name one.
+    pub line: Option<u32>,
+    /// What it changed against what fails, in words.
+    pub reason: String,
+    /// `high` (the only commit before the first failure that changed what fails), `medium`
+    /// (one of several), `low`.
+    pub confidence: String,
+    /// Other commits of the range that changed the same kind of file (short SHAs).
+    #[serde(default)]
+    pub others: Vec<String>,
 }
 
 /// How one deploy failed.
@@ -85,6 +160,20 @@ pub struct RootCause {
     /// The static finding that predicted it, when there is one.
     pub finding_rule: Option<String>,
     pub evidence: Vec<Citation>,
+    /// The commit most likely to have introduced it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspect: Option<Suspect>,
+    /// Why no commit is named, when the range was searched and none fits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unattributed: Option<String>,
+    /// False when nothing that ran shows it: a static finding predicts it, no deploy or log
+    /// observed it.
+    #[serde(default = "observed_default")]
+    pub observed: bool,
+}
+
+fn observed_default() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,13 +239,24 @@ pub fn analyze_parsed(
         }
     }
 
-    let root_causes = causes::root_causes(
+    let mut root_causes = causes::root_causes(
         evidence,
         streak.as_ref(),
         commit_range.as_ref(),
         &classifications,
         &log_failures,
     );
+    for cause in &mut root_causes {
+        (cause.suspect, cause.unattributed) =
+            attribution::attribute(evidence, commit_range.as_ref(), cause, &log_failures);
+    }
+    let recovery = streak
+        .as_ref()
+        .map(|s| recovery::recovery(evidence, s, commit_range.as_ref()));
+    let impact = streak.as_ref().map(|s| recovery::impact(evidence, s));
+    let fix = root_causes
+        .first()
+        .map(|c| fix::recommended_fix(evidence, c, &log_failures));
     let timeline = timeline::build(
         evidence,
         streak.as_ref(),
@@ -182,5 +282,8 @@ pub fn analyze_parsed(
         duration,
         diagrams,
         classifications,
+        recovery,
+        impact,
+        fix,
     }
 }

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use crate::analyze::causes::{describe_event, log_source, log_summary};
 use crate::analyze::correlate::{deploy_time, oldest_first, short_sha};
 use crate::analyze::{CommitRange, IncidentDuration, LogFailure, Streak, TimelineEntry};
+use crate::deploylog::shows_real_error;
 use crate::evidence::{Deploy, Evidence};
 
 fn entry(at: DateTime<Utc>, kind: &str, text: String, source: String) -> TimelineEntry {
@@ -79,7 +80,13 @@ fn describe_deploy(deploy: &Deploy) -> String {
             format!(" at {}{code}", f.phase.label())
         })
         .unwrap_or_default();
-    format!("deploy {outcome}{failure}{commit}{finished}")
+    // A rollback brings an old version back: saying so keeps it from reading as a fix.
+    let what = if deploy.trigger.as_deref() == Some("rollback") {
+        "rollback deploy"
+    } else {
+        "deploy"
+    };
+    format!("{what} {outcome}{failure}{commit}{finished}")
 }
 
 /// The timeline, sorted by time, then source, kind and text. With a streak it starts at the last
@@ -204,7 +211,8 @@ pub fn build(
             .cmp(&b.timestamp)
             .then_with(|| a.log_id.cmp(&b.log_id))
     });
-    for failure in by_time {
+    // Render's own closing lines (`==> Deploy failed`) are context, not the error.
+    for failure in by_time.into_iter().filter(|f| shows_real_error(f)) {
         let Some(at) = failure.timestamp else {
             continue;
         };

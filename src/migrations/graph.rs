@@ -407,6 +407,7 @@ mod upgrade_order_tests {
             depends_on: Vec::new(),
             upgrade: Vec::new(),
             ignores: Vec::new(),
+            unknown: Vec::new(),
         }
     }
 
@@ -420,6 +421,7 @@ mod upgrade_order_tests {
             bases: Vec::new(),
             branchpoints: Vec::new(),
             mergepoints: Vec::new(),
+            origin: None,
         }
     }
 

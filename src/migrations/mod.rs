@@ -2,6 +2,7 @@
 
 pub mod alembic;
 pub mod ddl;
+pub mod deploy;
 pub mod discover;
 pub mod fix_order;
 pub mod graph;
@@ -12,12 +13,13 @@ pub mod schema;
 #[cfg(test)]
 pub(crate) mod testkit;
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::source::{FileSource, WorkDir};
 use model::MigrationSet;
 
-pub use discover::discover;
+pub use discover::{discover, Discovery, GraphSpec};
 
 /// A revision file (or folder) that loading could not turn into revisions: the facts the
 /// `unparseable-migration` rule reports.
@@ -33,31 +35,21 @@ pub enum LoadFailure {
     },
 }
 
-/// Parses every revision file of each folder (not `__init__.py`), builds each set's graph and
-/// fills its heads, bases, branch points and merge points. A file that cannot be read or
-/// parsed becomes a [`LoadFailure`] (an `unparseable-migration` finding once the rules read
-/// it); the other files are still analysed.
-pub fn load(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, Vec<LoadFailure>) {
+/// Parses the revision files of each graph, builds its graph and fills its heads, bases,
+/// branch points and merge points. A file that cannot be read or parsed becomes a
+/// [`LoadFailure`] (an `unparseable-migration` finding once the rules read it); the other
+/// files are still analysed.
+pub fn load(
+    source: &dyn FileSource,
+    graphs: &[GraphSpec],
+) -> (Vec<MigrationSet>, Vec<LoadFailure>) {
     let mut findings = Vec::new();
-    let files = match source.list_files() {
-        Ok(files) => files,
-        Err(e) => {
-            for folder in folders {
-                findings.push(LoadFailure::Unreadable {
-                    path: folder.clone(),
-                    why: format!("cannot list {}: {e}", source.describe()),
-                });
-            }
-            return (Vec::new(), findings);
-        }
-    };
-    let mut sets = Vec::with_capacity(folders.len());
-    for folder in folders {
+    let mut sets = Vec::with_capacity(graphs.len());
+    let mut constants = Constants::new(source);
+    for graph in graphs {
         let mut revisions = Vec::new();
         let mut sources = Vec::new();
-        let paths: Vec<&str> = discover::revision_files(&files, folder)
-            .map(String::as_str)
-            .collect();
+        let paths: Vec<&str> = graph.files.iter().map(String::as_str).collect();
         for (file, read) in paths.iter().zip(source.read_many(&paths)) {
             match read {
                 Ok(bytes) => sources.push((*file, bytes)),
@@ -69,7 +61,10 @@ pub fn load(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, 
         }
         for (file, bytes, parsed) in parse_all(sources) {
             match parsed {
-                Ok(revision) => revisions.push(revision),
+                Ok((mut revision, unresolved)) => {
+                    constants.resolve(&mut revision, &unresolved);
+                    revisions.push(revision)
+                }
                 Err(failure) => findings.push(LoadFailure::Unparseable {
                     file: file.to_string(),
                     failure,
@@ -77,7 +72,8 @@ pub fn load(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, 
                 }),
             }
         }
-        let mut set = MigrationSet::new(folder.clone(), revisions);
+        let mut set = MigrationSet::new(graph.path(), revisions);
+        set.origin = Some(graph.origin.clone());
         graph::compute(&mut set);
         sets.push(set);
     }
@@ -85,10 +81,92 @@ pub fn load(source: &dyn FileSource, folders: &[String]) -> (Vec<MigrationSet>, 
     (sets, findings)
 }
 
+/// Module constants named by revision files (`branch_labels = cli.CONTRACT_BRANCH` with
+/// `from neutron.db.migration import cli`), looked up in the repository's own modules without
+/// running them; each module is read once.
+struct Constants<'s> {
+    source: &'s dyn FileSource,
+    files: Option<Vec<String>>,
+    modules: HashMap<String, Option<String>>,
+}
+
+impl<'s> Constants<'s> {
+    fn new(source: &'s dyn FileSource) -> Self {
+        Constants {
+            source,
+            files: None,
+            modules: HashMap::new(),
+        }
+    }
+
+    /// Adds each resolved value to its field; what cannot be resolved is listed in
+    /// `revision.unknown`.
+    fn resolve(&mut self, revision: &mut model::Revision, unresolved: &[alembic::Unresolved]) {
+        for reference in unresolved {
+            let value = reference
+                .qualified
+                .as_deref()
+                .and_then(|q| self.constant(q));
+            match (value, reference.field) {
+                (Some(values), "branch_labels") => revision.branch_labels.extend(values),
+                (Some(values), _) => revision.depends_on.extend(values),
+                (None, field) => revision
+                    .unknown
+                    .push(format!("{field}: {}", reference.text)),
+            }
+        }
+        revision.branch_labels.sort();
+        revision.branch_labels.dedup();
+        let mut seen = std::collections::HashSet::new();
+        revision.depends_on.retain(|d| seen.insert(d.clone()));
+    }
+
+    /// `pkg.mod.NAME` -> the literal `NAME` is bound to in `pkg/mod.py` (or
+    /// `pkg/mod/__init__.py`), wherever the package sits in the repository.
+    fn constant(&mut self, qualified: &str) -> Option<Vec<String>> {
+        let (module, name) = qualified.rsplit_once('.')?;
+        if !self.modules.contains_key(module) {
+            let text = self.module_text(module);
+            self.modules.insert(module.to_string(), text);
+        }
+        let text = self.modules.get(module)?.as_deref()?;
+        alembic::module_constant(text, name)
+    }
+
+    fn module_text(&mut self, module: &str) -> Option<String> {
+        if self.files.is_none() {
+            self.files = Some(self.source.list_files().unwrap_or_default());
+        }
+        let files = self.files.as_ref()?;
+        let path = module.replace('.', "/");
+        let candidates = [format!("{path}.py"), format!("{path}/__init__.py")];
+        let found = files
+            .iter()
+            .filter(|f| {
+                candidates
+                    .iter()
+                    .any(|c| *f == c || f.ends_with(&format!("/{c}")))
+            })
+            .min_by_key(|f| (f.matches('/').count(), (*f).clone()))?;
+        let bytes = self.source.read(found).ok()?;
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+/// The graphs named on the command line: each value is one graph, its folders separated by
+/// commas (`a,b`), a folder ending in `/**` read with its subfolders.
+pub fn flag_graphs(source: &dyn FileSource, values: &[String]) -> std::io::Result<Vec<GraphSpec>> {
+    let files = source.list_files()?;
+    Ok(values
+        .iter()
+        .map(|v| GraphSpec::from_flag(&files, &discover::flag_folders(v)))
+        .collect())
+}
+
 type Parsed<'f> = (
     &'f str,
     Vec<u8>,
-    Result<model::Revision, alembic::ParseFailure>,
+    Result<(model::Revision, Vec<alembic::Unresolved>), alembic::ParseFailure>,
 );
 
 /// Parses files on every core: each file is independent, and parsing is most of the work.
@@ -97,7 +175,7 @@ fn parse_all(sources: Vec<(&str, Vec<u8>)>) -> Vec<Parsed<'_>> {
         // A parser crash on one file is that file's finding, not a lost chunk of the set
         // (which would read as missing parents and extra heads).
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            alembic::parse_revision(file, bytes)
+            alembic::parse_revision_refs(file, bytes)
         }))
         .unwrap_or_else(|_| {
             Err(alembic::ParseFailure {
@@ -119,16 +197,24 @@ fn parse_all(sources: Vec<(&str, Vec<u8>)>) -> Vec<Parsed<'_>> {
 /// adds the graph rules' findings.
 pub fn load_folder(dir: &Path) -> std::io::Result<(Vec<MigrationSet>, Vec<LoadFailure>)> {
     let source = WorkDir::new(dir);
-    let mut folders = discover(&source)?;
-    if folders.is_empty() {
-        let files = source.list_files()?;
-        // A bare script directory (`versions/` without alembic.ini) or the versions folder itself.
-        for candidate in ["versions", "."] {
-            if discover::revision_files(&files, candidate).next().is_some() {
-                folders.push(candidate.to_string());
-                break;
-            }
+    let mut graphs = discover(&source)?.graphs;
+    if graphs.is_empty() {
+        graphs.extend(bare_folder(&source)?);
+    }
+    Ok(load(&source, &graphs))
+}
+
+/// A bare script directory (`versions/` without alembic.ini) or the versions folder itself,
+/// for a folder in which discovery found nothing.
+pub fn bare_folder(source: &dyn FileSource) -> std::io::Result<Option<GraphSpec>> {
+    let files = source.list_files()?;
+    for candidate in ["versions", "."] {
+        if discover::revision_files(&files, candidate).next().is_some() {
+            let mut graph = GraphSpec::from_flag(&files, &[candidate.to_string()]);
+            graph.origin.kind = "heuristic".to_string();
+            graph.origin.sources = vec![format!("revision files in {candidate}")];
+            return Ok(Some(graph));
         }
     }
-    Ok(load(&source, &folders))
+    Ok(None)
 }

@@ -26,6 +26,42 @@ pub struct MigrationSet {
     pub branchpoints: Vec<String>,
     #[serde(default)]
     pub mergepoints: Vec<String>,
+    /// Where the set's folders came from, when they were discovered or named by a flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<SetOrigin>,
+}
+
+/// A command the deploy runs that upgrades the database, and how the deploy reaches it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpgradeCommand {
+    /// The file holding the command (`render:preDeployCommand` for the Render service's own).
+    pub file: String,
+    /// 1-based; 0 when not from a file.
+    pub line: u32,
+    /// The command line as written, shortened.
+    pub command: String,
+    /// `head`, `heads`, `label@head`, or a revision.
+    pub target: String,
+    /// The chain that runs it: `render.yaml:5 preDeployCommand -> scripts/migrate.sh`.
+    pub via: String,
+}
+
+/// How a migration set was found: what `postmortem migrations` shows per graph.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SetOrigin {
+    /// `config` (an Alembic configuration declares the folders), `heuristic` or `flag`.
+    pub kind: String,
+    /// Every version folder of the graph, the set's `path` first.
+    pub folders: Vec<String>,
+    /// Subfolders are read too (`recursive_version_locations`, or the nested-folder heuristic).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recursive: bool,
+    /// Each declaration read, as `file:line key` (`alembic.ini:3 script_location`), or the
+    /// heuristic that found the folders.
+    pub sources: Vec<String>,
+    /// What could not be read statically (a location computed at run time) and other caveats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl MigrationSet {
@@ -42,7 +78,31 @@ impl MigrationSet {
             bases: Vec::new(),
             branchpoints: Vec::new(),
             mergepoints: Vec::new(),
+            origin: None,
         }
+    }
+
+    /// How far `revision` lies from the set's base (the longest path through its parents), which
+    /// orders revisions as `alembic upgrade head` runs them; `None` for a revision not in the
+    /// set. A cycle or a missing parent ends the walk instead of looping.
+    pub fn upgrade_depth(&self, revision: &str) -> Option<usize> {
+        self.revisions.iter().find(|r| r.id == revision)?;
+        let mut depth: std::collections::BTreeMap<&str, usize> = Default::default();
+        let mut stack = vec![(revision, 0usize)];
+        let mut best = 0;
+        let mut steps = 0usize;
+        while let Some((id, d)) = stack.pop() {
+            steps += 1;
+            if steps > 100_000 || depth.get(id).is_some_and(|&seen| seen >= d) {
+                continue;
+            }
+            depth.insert(id, d);
+            best = best.max(d);
+            if let Some(rev) = self.revisions.iter().find(|r| r.id == id) {
+                stack.extend(rev.parents.iter().map(|p| (p.as_str(), d + 1)));
+            }
+        }
+        Some(best)
     }
 }
 
@@ -67,6 +127,11 @@ pub struct Revision {
     /// Rules silenced in this file by `# postmortem: ignore[rule]`, with the comment's line.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignores: Vec<IgnoreComment>,
+    /// `branch_labels`/`depends_on` entries whose value could not be read statically, as
+    /// `field: expression` (`branch_labels: cli.CONTRACT_BRANCH`): the revision is kept, these
+    /// values are unknown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::finding::Finding;
 use crate::migrations::graph::topological_order;
-use crate::migrations::model::MigrationSet;
+use crate::migrations::model::{MigrationSet, SetOrigin};
 
 pub fn text(sets: &[MigrationSet], findings: &[Finding]) -> String {
     let mut out = String::new();
@@ -40,6 +40,25 @@ pub fn text(sets: &[MigrationSet], findings: &[Finding]) -> String {
             };
             let _ = writeln!(out, "  {:<15}{list}", format!("{label}:"));
         }
+        if let Some(origin) = &set.origin {
+            let folders = origin.folders.join(", ");
+            let recursive = if origin.recursive {
+                " (with subfolders)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  {:<15}{folders}{recursive}", "folders:");
+            let _ = writeln!(
+                out,
+                "  {:<15}{}: {}",
+                "found by:",
+                origin.kind,
+                origin.sources.join("; ")
+            );
+            for note in &origin.notes {
+                let _ = writeln!(out, "  {:<15}{note}", "note:");
+            }
+        }
         out.push('\n');
         for rev in topological_order(set).into_iter().rev() {
             let from = if rev.parents.is_empty() {
@@ -63,6 +82,9 @@ pub fn text(sets: &[MigrationSet], findings: &[Finding]) -> String {
             }
             if !rev.depends_on.is_empty() {
                 let _ = write!(extra, " [depends on: {}]", rev.depends_on.join(", "));
+            }
+            if !rev.unknown.is_empty() {
+                let _ = write!(extra, " [not read statically: {}]", rev.unknown.join(", "));
             }
             let message = if rev.message.is_empty() {
                 String::new()
@@ -119,6 +141,9 @@ struct SetJson<'a> {
     framework: &'a str,
     heads: &'a [String],
     mergepoints: &'a [String],
+    /// How the folders were found (new in this version; absent for sets built elsewhere).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    origin: Option<&'a SetOrigin>,
     path: &'a str,
     revisions: Vec<RevisionJson<'a>>,
 }
@@ -132,6 +157,9 @@ struct RevisionJson<'a> {
     line: u32,
     message: &'a str,
     parents: &'a [String],
+    /// `field: expression` entries that could not be read statically.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    unknown: &'a [String],
 }
 
 pub fn json<'a>(sets: &'a [MigrationSet], findings: &[Finding]) -> Document<'a> {
@@ -143,6 +171,7 @@ pub fn json<'a>(sets: &'a [MigrationSet], findings: &[Finding]) -> Document<'a> 
             framework: &set.framework,
             heads: &set.heads,
             mergepoints: &set.mergepoints,
+            origin: set.origin.as_ref(),
             path: &set.path,
             revisions: set
                 .revisions
@@ -155,6 +184,7 @@ pub fn json<'a>(sets: &'a [MigrationSet], findings: &[Finding]) -> Document<'a> 
                     line: rev.line,
                     message: &rev.message,
                     parents: &rev.parents,
+                    unknown: &rev.unknown,
                 })
                 .collect(),
         })

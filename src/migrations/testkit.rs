@@ -124,6 +124,7 @@ pub fn revision(id: &str, parent: Option<&str>, file: &str, upgrade: Vec<Operati
         depends_on: Vec::new(),
         upgrade,
         ignores: Vec::new(),
+        unknown: Vec::new(),
     }
 }
 

@@ -42,6 +42,13 @@ pub struct View {
     pub phases: Vec<(String, usize)>,
     /// How many of the failed deploys got past the build.
     pub builds_succeeded: usize,
+    /// How many of the failed deploys failed at the build (`build_failed`).
+    #[serde(default)]
+    pub builds_failed: usize,
+    /// Whether the top root cause was seen happening (logs, events), not only predicted by a
+    /// static finding.
+    #[serde(default)]
+    pub cause_observed: bool,
     /// The log failure that best explains the streak (most frequent failing revision).
     pub log_failure: Option<LogFailure>,
     /// How many failed deploys' logs show that same failure.
@@ -189,6 +196,10 @@ impl View {
             .iter()
             .filter(|r| r.build == "succeeded")
             .count();
+        let builds_failed = failed_deploys
+            .iter()
+            .filter(|r| r.build == "failed")
+            .count();
 
         // The logs shown are those of the top cause's revision when it has one; among them, the
         // failure most deploys share is the one that explains the streak.
@@ -202,6 +213,7 @@ impl View {
                     .as_deref()
                     .is_none_or(|id| failing.is_empty() || failing.contains(id))
             })
+            .filter(|f| crate::deploylog::shows_real_error(f))
             .filter(|f| match top_cause.and_then(|rc| rc.revision.as_ref()) {
                 Some(rev) => f.revision.as_ref() == Some(rev),
                 None => true,
@@ -335,8 +347,13 @@ impl View {
                 .streak
                 .as_ref()
                 .is_some_and(|s| s.recovered_by.is_some());
-            if recovered {
+            let recovery = analysis.recovery.as_ref().map(|r| r.status.as_str());
+            if recovery == Some("mitigated") {
+                "Mitigated (rolled back; the fault is still on the branch)".to_string()
+            } else if recovered {
                 "Resolved".to_string()
+            } else if top_cause.is_some_and(|c| !c.observed) {
+                "Root Cause Predicted (not observed in any deploy)".to_string()
             } else if !analysis.root_causes.is_empty() {
                 "Root Cause Identified".to_string()
             } else {
@@ -364,6 +381,8 @@ impl View {
             exit_codes,
             phases,
             builds_succeeded,
+            builds_failed,
+            cause_observed: top_cause.is_some_and(|c| c.observed),
             log_failure,
             log_failure_deploys,
             root_finding,

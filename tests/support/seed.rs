@@ -155,7 +155,7 @@ fn signature(time: DateTime<Utc>) -> git2::Signature<'static> {
     .expect("valid signature")
 }
 
-fn commit_files(
+pub fn commit_files(
     repo: &git2::Repository,
     files: &[(String, String)],
     time: DateTime<Utc>,
@@ -187,7 +187,7 @@ fn commit_files(
 }
 
 /// Deterministic Render-style ID: `prefix` + 20 characters of [a-z0-9].
-fn render_id(prefix: &str, seed: &str) -> String {
+pub fn render_id(prefix: &str, seed: &str) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     // FNV-1a, stretched: stable across platforms and Rust versions, unlike DefaultHasher.
     let mut hash: u64 = 0xcbf29ce484222325;
@@ -202,7 +202,7 @@ fn render_id(prefix: &str, seed: &str) -> String {
     out
 }
 
-fn iso(t: DateTime<Utc>) -> String {
+pub fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 

@@ -158,11 +158,13 @@ exit status: 1";
                 depends_on: vec![],
                 upgrade: vec![],
                 ignores: vec![],
+                unknown: vec![],
             }],
             heads: vec![],
             bases: vec![],
             branchpoints: vec![],
             mergepoints: vec![],
+            origin: None,
         });
         evidence
     }

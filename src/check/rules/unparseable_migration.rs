@@ -104,8 +104,9 @@ mod tests {
         for (name, body) in files {
             std::fs::write(dir.path().join("alembic/versions").join(name), body).unwrap();
         }
-        let (sets, failures) =
-            migrations::load(&WorkDir::new(dir.path()), &["alembic/versions".to_string()]);
+        let source = WorkDir::new(dir.path());
+        let graphs = migrations::flag_graphs(&source, &["alembic/versions".to_string()]).unwrap();
+        let (sets, failures) = migrations::load(&source, &graphs);
         (sets, super::findings(&failures))
     }
 

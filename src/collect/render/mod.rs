@@ -95,7 +95,7 @@ pub fn collect(settings: &RenderSettings, evidence: &mut Evidence) -> crate::Res
         *command = crate::redact::redact(command, counts);
     }
     for event in &mut events {
-        redact_json(&mut event.details, counts);
+        crate::redact::redact_json(&mut event.details, counts);
         if let Some(reason) = &mut event.failure {
             for text in [&mut reason.unhealthy, &mut reason.timed_out_reason]
                 .into_iter()
@@ -134,20 +134,12 @@ pub fn collect(settings: &RenderSettings, evidence: &mut Evidence) -> crate::Res
     evidence.events = events;
     evidence.logs = logs;
     evidence.normalize();
+    // In time order, so that the lines of a key printed by one script run are consecutive.
+    crate::redact::redact_key_blocks(
+        evidence.logs.iter_mut().map(|l| &mut l.message),
+        &mut evidence.redactions,
+    );
     Ok(())
-}
-
-/// Redacts every string inside a JSON value (an event's `details`).
-fn redact_json(
-    value: &mut serde_json::Value,
-    counts: &mut std::collections::BTreeMap<String, u32>,
-) {
-    match value {
-        serde_json::Value::String(s) => *s = crate::redact::redact(s, counts),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| redact_json(v, counts)),
-        serde_json::Value::Object(map) => map.values_mut().for_each(|v| redact_json(v, counts)),
-        _ => {}
-    }
 }
 
 fn key_in_json(

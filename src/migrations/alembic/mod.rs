@@ -2,10 +2,14 @@
 //! running it: the module-level `revision`, `down_revision`, `branch_labels`, `depends_on`,
 //! the docstring, `# postmortem: ignore[...]` comments, and what `upgrade()` does.
 //!
-//! Only literals are trusted. A value that Python would have to compute makes the file
-//! unreadable for the graph (a [`ParseFailure`]); a statement in `upgrade()` that cannot be
-//! understood becomes [`Operation::Opaque`](crate::migrations::model::Operation::Opaque) so
-//! that no rule guesses about the tables it may touch.
+//! Literals are trusted, and names bound to a literal earlier in the same file. `revision` and
+//! `down_revision` that cannot be read that way make the file unreadable for the graph (a
+//! [`ParseFailure`]); a `branch_labels` or `depends_on` entry that names a constant
+//! (`cli.CONTRACT_BRANCH`) is returned as an [`Unresolved`] reference for the loader to look up
+//! in the repository, and stays unknown when it cannot be found. A statement in `upgrade()`
+//! that cannot be understood becomes
+//! [`Operation::Opaque`](crate::migrations::model::Operation::Opaque) so that no rule guesses
+//! about the tables it may touch.
 
 mod depth;
 mod ops;
@@ -41,6 +45,18 @@ impl std::fmt::Display for ParseFailure {
     }
 }
 
+/// A `branch_labels` or `depends_on` entry that is a name, not a literal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unresolved {
+    /// `branch_labels` or `depends_on`.
+    pub field: &'static str,
+    /// The expression as written (`cli.CONTRACT_BRANCH`).
+    pub text: String,
+    /// The dotted path it names through the file's imports
+    /// (`neutron.db.migration.cli.CONTRACT_BRANCH`), when it is rooted in one.
+    pub qualified: Option<String>,
+}
+
 /// Stack to reserve per byte of source. Python nests as deep as its text is long (`x = - - - 1`
 /// is one level per byte), and dropping the syntax tree, like the readers below, recurses once
 /// per level: a generous bound (debug builds have large frames) keeps any file from overflowing.
@@ -53,6 +69,21 @@ const MAX_SOURCE_BYTES: usize = 8 * 1024 * 1024;
 /// repository root); `source` the raw bytes, decoded as Python would (UTF-8, or the PEP 263
 /// Latin-1 declaration).
 pub fn parse_revision(file: &str, source: &[u8]) -> Result<Revision, ParseFailure> {
+    parse_revision_refs(file, source).map(|(mut revision, unresolved)| {
+        revision.unknown = unresolved
+            .iter()
+            .map(|u| format!("{}: {}", u.field, u.text))
+            .collect();
+        revision
+    })
+}
+
+/// [`parse_revision`], with the `branch_labels`/`depends_on` entries that name constants left
+/// for the caller to resolve (they are not in the revision).
+pub fn parse_revision_refs(
+    file: &str,
+    source: &[u8],
+) -> Result<(Revision, Vec<Unresolved>), ParseFailure> {
     if source.len() > MAX_SOURCE_BYTES {
         return Err(ParseFailure {
             line: 1,
@@ -72,7 +103,10 @@ pub fn parse_revision(file: &str, source: &[u8]) -> Result<Revision, ParseFailur
     }
 }
 
-fn parse_on_this_stack(file: &str, source: &[u8]) -> Result<Revision, ParseFailure> {
+fn parse_on_this_stack(
+    file: &str,
+    source: &[u8],
+) -> Result<(Revision, Vec<Unresolved>), ParseFailure> {
     let text = decode(source)?;
     let syntax_error = |offset: TextSize, message: &str| {
         let lines = LineIndex::new(&text);
@@ -309,13 +343,16 @@ impl<'a> Module<'a> {
         self.lines.line(end).max(self.line_of(range))
     }
 
-    fn revision(&self, file: &str) -> Result<Revision, ParseFailure> {
+    fn revision(&self, file: &str) -> Result<(Revision, Vec<Unresolved>), ParseFailure> {
         let mut revision: Option<(String, u32)> = None;
         let mut parents = Vec::new();
         let mut branch_labels = Vec::new();
         let mut depends_on = Vec::new();
+        let mut unresolved: Vec<Unresolved> = Vec::new();
+        // Module-level names bound so far, as Python would see them at each assignment.
+        let mut bound: HashMap<&'a str, &'a Expr> = HashMap::new();
         for stmt in self.body {
-            let (targets, value): (Vec<&Expr>, &Expr) = match stmt {
+            let (targets, value): (Vec<&'a Expr>, &'a Expr) = match stmt {
                 Stmt::Assign(assign) => (assign.targets.iter().collect(), &assign.value),
                 Stmt::AnnAssign(assign) => match &assign.value {
                     Some(value) => (vec![&*assign.target], value),
@@ -323,7 +360,8 @@ impl<'a> Module<'a> {
                 },
                 _ => continue,
             };
-            for target in targets {
+            let value = through_names(value, &bound);
+            for target in &targets {
                 let Expr::Name(name) = target else { continue };
                 let line = self.line_of(stmt.range());
                 match name.id.as_str() {
@@ -331,10 +369,24 @@ impl<'a> Module<'a> {
                         Expr::StringLiteral(id) => revision = Some((id.value.to_string(), line)),
                         other => return Err(self.not_literal("revision", other)),
                     },
-                    "down_revision" => parents = self.string_list("down_revision", value)?,
-                    "branch_labels" => branch_labels = self.string_list("branch_labels", value)?,
-                    "depends_on" => depends_on = self.string_list("depends_on", value)?,
+                    "down_revision" => {
+                        parents = self.string_list("down_revision", value, &bound)?
+                    }
+                    "branch_labels" => {
+                        unresolved.retain(|u| u.field != "branch_labels");
+                        branch_labels =
+                            self.lenient_list("branch_labels", value, &bound, &mut unresolved)
+                    }
+                    "depends_on" => {
+                        unresolved.retain(|u| u.field != "depends_on");
+                        depends_on = self.lenient_list("depends_on", value, &bound, &mut unresolved)
+                    }
                     _ => {}
+                }
+            }
+            for target in targets {
+                if let Expr::Name(name) = target {
+                    bound.insert(name.id.as_str(), value);
                 }
             }
         }
@@ -353,27 +405,36 @@ impl<'a> Module<'a> {
             .upgrade()
             .map(|def| ops::read_upgrade(self, &def.body))
             .unwrap_or_default();
-        Ok(Revision {
-            id,
-            parents,
-            file: file.to_string(),
-            line,
-            message: self.docstring_first_line(),
-            branch_labels,
-            depends_on,
-            upgrade,
-            ignores: ignore_comments(self.text),
-        })
+        Ok((
+            Revision {
+                id,
+                parents,
+                file: file.to_string(),
+                line,
+                message: self.docstring_first_line(),
+                branch_labels,
+                depends_on,
+                upgrade,
+                ignores: ignore_comments(self.text),
+                unknown: Vec::new(),
+            },
+            unresolved,
+        ))
     }
 
     /// `None`, a string, or a tuple/list of strings, as Alembic accepts them.
-    fn string_list(&self, what: &str, value: &Expr) -> Result<Vec<String>, ParseFailure> {
+    fn string_list(
+        &self,
+        what: &str,
+        value: &'a Expr,
+        bound: &HashMap<&'a str, &'a Expr>,
+    ) -> Result<Vec<String>, ParseFailure> {
         match value {
             Expr::NoneLiteral(_) => Ok(Vec::new()),
             Expr::StringLiteral(s) => Ok(vec![s.value.to_string()]),
             Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
                 elts.iter()
-                    .map(|e| match e {
+                    .map(|e| match through_names(e, bound) {
                         Expr::StringLiteral(s) => Ok(s.value.to_string()),
                         other => Err(self.not_literal(what, other)),
                     })
@@ -381,6 +442,37 @@ impl<'a> Module<'a> {
             }
             other => Err(self.not_literal(what, other)),
         }
+    }
+
+    /// Like [`Self::string_list`], but an entry that is not a literal is kept aside as
+    /// [`Unresolved`] instead of failing the file: the graph does not depend on it.
+    fn lenient_list(
+        &self,
+        what: &'static str,
+        value: &'a Expr,
+        bound: &HashMap<&'a str, &'a Expr>,
+        unresolved: &mut Vec<Unresolved>,
+    ) -> Vec<String> {
+        let entries: Vec<&'a Expr> = match value {
+            Expr::NoneLiteral(_) => return Vec::new(),
+            Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
+                elts.iter().collect()
+            }
+            other => vec![other],
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            match through_names(entry, bound) {
+                Expr::StringLiteral(s) => out.push(s.value.to_string()),
+                Expr::NoneLiteral(_) => {}
+                other => unresolved.push(Unresolved {
+                    field: what,
+                    text: shorten(self.text_of(other.range()), 60),
+                    qualified: self.qualify(other),
+                }),
+            }
+        }
+        out
     }
 
     fn not_literal(&self, what: &str, value: &Expr) -> ParseFailure {
@@ -458,4 +550,50 @@ fn ignore_comments(text: &str) -> Vec<IgnoreComment> {
         }
     }
     out
+}
+
+/// A bare name bound earlier in the module stands for its value (`LABEL = "x"` then
+/// `branch_labels = (LABEL,)`); anything else is itself.
+fn through_names<'e>(value: &'e Expr, bound: &HashMap<&'e str, &'e Expr>) -> &'e Expr {
+    match value {
+        // Each bound value was itself resolved when it was bound: one step suffices.
+        Expr::Name(name) => bound.get(name.id.as_str()).copied().unwrap_or(value),
+        _ => value,
+    }
+}
+
+/// The value of a module-level constant `name` in a Python module's source: a string, or a
+/// tuple/list of strings (`CONTRACT_BRANCH = "contract"`). `None` when it is not such a literal.
+pub fn module_constant(text: &str, name: &str) -> Option<Vec<String>> {
+    let parsed = ruff_python_parser::parse_module(text).ok()?;
+    let mut found = None;
+    for stmt in &parsed.syntax().body {
+        let (targets, value): (Vec<&Expr>, &Expr) = match stmt {
+            Stmt::Assign(assign) => (assign.targets.iter().collect(), &assign.value),
+            Stmt::AnnAssign(assign) => match &assign.value {
+                Some(value) => (vec![&*assign.target], value),
+                None => continue,
+            },
+            _ => continue,
+        };
+        if !targets
+            .iter()
+            .any(|t| matches!(t, Expr::Name(n) if n.id.as_str() == name))
+        {
+            continue;
+        }
+        found = match value {
+            Expr::StringLiteral(s) => Some(vec![s.value.to_string()]),
+            Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
+                elts.iter()
+                    .map(|e| match e {
+                        Expr::StringLiteral(s) => Some(s.value.to_string()),
+                        _ => None,
+                    })
+                    .collect()
+            }
+            _ => None,
+        };
+    }
+    found
 }
