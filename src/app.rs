@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::cli::{
     CheckArgs, CheckFormat, Cli, CollectArgs, ColorWhen, Command, CompletionsArgs, InitArgs,
-    ManArgs, MigrationsArgs, MigrationsFormat, RenderArgs, ReportArgs, ReportFormat,
+    ManArgs, MigrationsArgs, MigrationsFormat, PublishArgs, RenderArgs, ReportArgs, ReportFormat,
 };
 use crate::config::{self, Config, FileConfig};
 use crate::deploylog::LogFailure;
@@ -40,6 +40,17 @@ impl Status {
 /// What the binary hands over: the parsed command line, the wall clock and `RENDER_API_KEY`.
 /// Nothing below reads the clock or the key from the environment by itself.
 pub fn run(cli: Cli, clock: DateTime<Utc>, api_key: Option<String>) -> Result<Status> {
+    run_with(cli, clock, api_key, crate::publish::Credentials::default())
+}
+
+/// [`run`], with the ticket systems' tokens (`publish`), which the binary reads from the
+/// environment.
+pub fn run_with(
+    cli: Cli,
+    clock: DateTime<Utc>,
+    api_key: Option<String>,
+    tokens: crate::publish::Credentials,
+) -> Result<Status> {
     let quiet = cli.quiet;
     match cli.command {
         Command::Report(args) => report_cmd(args, clock, api_key, quiet),
@@ -48,6 +59,7 @@ pub fn run(cli: Cli, clock: DateTime<Utc>, api_key: Option<String>) -> Result<St
         Command::Check(args) => check_cmd(args, clock, cli.color),
         Command::Migrations(args) => migrations_cmd(args),
         Command::Init(args) => init_cmd(args, quiet),
+        Command::Publish(args) => publish_cmd(args, clock, &tokens),
         Command::Completions(args) => completions_cmd(args),
         Command::Man(args) => man_cmd(args),
     }
@@ -446,5 +458,71 @@ fn man_cmd(args: ManArgs) -> Result<Status> {
         .render(&mut buf)
         .map_err(|e| Error::io(Path::new("<man page>"), e))?;
     write_output(args.out.output.as_deref(), &String::from_utf8_lossy(&buf))?;
+    Ok(Status::Ok)
+}
+
+fn publish_cmd(
+    args: PublishArgs,
+    clock: DateTime<Utc>,
+    tokens: &crate::publish::Credentials,
+) -> Result<Status> {
+    use crate::publish::{self, ticket, Options, RetryPolicy};
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path)?,
+        None if Path::new(config::DEFAULT_CONFIG).is_file() => {
+            FileConfig::load(Path::new(config::DEFAULT_CONFIG))?
+        }
+        None => FileConfig::default(),
+    };
+    let tracker = match file.publish.tracker.as_deref() {
+        Some(name) => Some(ticket::System::from_config(name).ok_or_else(|| {
+            Error::Usage(format!(
+                "publish.tracker: {name:?} is not one of github, gitlab, jira, linear"
+            ))
+        })?),
+        None => None,
+    };
+    let target = ticket::parse(&args.to, tracker).map_err(Error::Usage)?;
+    let text = std::fs::read_to_string(&args.report).map_err(|e| Error::io(&args.report, e))?;
+    if text.trim().is_empty() {
+        return Err(Error::Malformed {
+            path: args.report.clone(),
+            position: None,
+            message: "the file is empty: nothing to publish".into(),
+        });
+    }
+    // No markdown document starts with `{`; an evidence snapshot always does.
+    let report = if text.trim_start().starts_with('{') {
+        let mut evidence = read_evidence(&args.report)?;
+        evidence.normalize();
+        let now = args
+            .now
+            .as_deref()
+            .map(|s| config::parse_time(s, clock, "--now"))
+            .transpose()?;
+        report::render(&pipeline::context(evidence, now), None)?
+    } else {
+        text
+    };
+    // The file's API base belongs to the tracker it names: a GitHub token must not go to the
+    // GitLab host configured for another ticket.
+    let file_api_url = file
+        .publish
+        .api_url
+        .filter(|_| tracker.is_none_or(|t| t == target.ticket.system()));
+    let options = Options {
+        target,
+        api_url: args.api_url.or(file_api_url),
+        key: args.key.unwrap_or_else(|| publish::default_key(&report)),
+        new: args.new,
+        dry_run: args.dry_run,
+        policy: RetryPolicy {
+            max_total_wait: std::time::Duration::from_secs(args.max_wait),
+            ..RetryPolicy::default()
+        },
+        clock,
+    };
+    let outcome = publish::publish(&report, &options, tokens)?;
+    write_output(None, &(outcome.lines.join("\n") + "\n"))?;
     Ok(Status::Ok)
 }

@@ -67,6 +67,8 @@ pub enum Command {
     Migrations(MigrationsArgs),
     /// Write a starter incident.yaml, and with --template the builtin report template
     Init(InitArgs),
+    /// Put a rendered postmortem on the incident ticket, as one comment that re-runs update
+    Publish(PublishArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     Completions(CompletionsArgs),
     /// Print the man page (roff), e.g. `postmortem man > /usr/local/share/man/man1/postmortem.1`
@@ -278,4 +280,49 @@ pub struct InitArgs {
     /// Overwrite existing files
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Tickets: owner/repo#123 or a GitHub issue/PR URL; gitlab:group/project#12 or a \
+GitLab issue URL. jira:PROJ-123 and linear:ENG-42 are recognised but not supported yet.\n\n\
+Tokens, read as each system's own CLI reads them (never printed, logged or stored, and sent only \
+to the API's own host):\n  \
+GitHub: GH_TOKEN, else GITHUB_TOKEN\n  \
+GitLab: GITLAB_TOKEN, else GITLAB_ACCESS_TOKEN\n  \
+Jira:   JIRA_API_TOKEN with JIRA_USER_EMAIL (not supported yet)\n  \
+Linear: LINEAR_API_KEY (not supported yet)"
+)]
+pub struct PublishArgs {
+    /// The rendered postmortem (markdown), e.g. written by `postmortem report -o REPORT.md`, or
+    /// an evidence snapshot (JSON, from `postmortem collect`), rendered first with the builtin
+    /// template
+    #[arg(value_name = "REPORT.md")]
+    pub report: PathBuf,
+    /// The ticket: owner/repo#123, a GitHub issue or PR URL, gitlab:group/project#12, a GitLab
+    /// issue URL
+    #[arg(long, value_name = "TICKET")]
+    pub to: String,
+    /// API base URL, for GitHub Enterprise (https://HOST/api/v3), self-managed GitLab
+    /// (https://HOST/api/v4) [default: the ticket URL's host, else api.github.com / gitlab.com]
+    #[arg(long, value_name = "URL", env = "POSTMORTEM_PUBLISH_API_URL")]
+    pub api_url: Option<String>,
+    /// Add new comments even when this postmortem's comments are already on the ticket
+    #[arg(long)]
+    pub new: bool,
+    /// Print the requests it would make (method, URL, size; no token) and the bodies; send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// What tells this postmortem's comments apart on the ticket [default: from the report's title]
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Seconds to wait in all for rate limits before giving up
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub max_wait: u64,
+    /// incident.yaml whose `publish:` section to read; ./postmortem.yaml is read when present
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// For an evidence snapshot: the time to treat as "now" for an unresolved incident (RFC 3339)
+    #[arg(long, value_name = "TIME", env = "POSTMORTEM_NOW")]
+    pub now: Option<String>,
 }

@@ -39,6 +39,18 @@ pub struct FileConfig {
     pub template: Option<PathBuf>,
     #[serde(default)]
     pub incident: Incident,
+    #[serde(default)]
+    pub publish: PublishFile,
+}
+
+/// `publish:` in postmortem.yaml.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishFile {
+    /// `github`, `gitlab`, `jira` or `linear`: what a bare `--to PROJ-123` means.
+    pub tracker: Option<String>,
+    /// The API base, as `--api-url`; with `tracker` set, for that tracker's tickets only.
+    pub api_url: Option<String>,
 }
 
 impl FileConfig {
@@ -285,6 +297,12 @@ incident:
   #    due: 2025-11-17
   verification: []
   #  - New deals can be created via the API
+
+# `postmortem publish`: what a bare --to PROJ-123 means, and the API base (GitHub Enterprise,
+# self-managed GitLab). Tokens come from GH_TOKEN, GITLAB_TOKEN, ... only.
+# publish:
+#   tracker: github
+#   api_url: https://gitlab.example.com/api/v4
 "#;
 
 #[cfg(test)]
@@ -295,6 +313,25 @@ mod tests {
         DateTime::parse_from_rfc3339("2025-11-10T18:15:00Z")
             .unwrap()
             .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn publish_section() {
+        let path = Path::new("postmortem.yaml");
+        let file = FileConfig::parse(
+            "publish:\n  tracker: gitlab\n  api_url: https://git.example.com/api/v4\n",
+            path,
+        )
+        .unwrap();
+        assert_eq!(file.publish.tracker.as_deref(), Some("gitlab"));
+        assert_eq!(
+            file.publish.api_url.as_deref(),
+            Some("https://git.example.com/api/v4")
+        );
+        let err = FileConfig::parse("publish:\n  token: x\n", path)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `token`"), "{err}");
     }
 
     #[test]

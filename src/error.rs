@@ -33,6 +33,10 @@ pub enum Error {
     Render(String),
     #[error("template: {0}")]
     Template(String),
+    /// Publishing to a ticket failed (rejected token, missing permission, wrong ticket, rate
+    /// limit): the message says which, and never holds the token.
+    #[error("publish: {0}")]
+    Publish(String),
 }
 
 impl Error {

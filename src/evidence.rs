@@ -193,6 +193,9 @@ pub struct Service {
     pub start_command: Option<String>,
     #[serde(default)]
     pub health_check_path: Option<String>,
+    /// Suspended when collected: nothing serves, whatever the deploys did.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suspended: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

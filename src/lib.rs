@@ -18,8 +18,9 @@
 //! 7. [`check`]: the rules;
 //! 8. [`analyze`]: causes, timeline, diagrams, from facts and findings;
 //! 9. [`report`]: templates and output formats;
-//! 10. [`cli`], then [`config`]: the flags, then the merged configuration;
-//! 11. [`pipeline`], then [`app`]: the stages wired, the commands run.
+//! 10. [`publish`]: a rendered report onto the incident ticket (GitHub, GitLab);
+//! 11. [`cli`], then [`config`]: the flags, then the merged configuration;
+//! 12. [`pipeline`], then [`app`]: the stages wired, the commands run.
 
 // Bottom layer first; see the list above.
 pub mod error;
@@ -42,6 +43,8 @@ pub mod check;
 pub mod analyze;
 
 pub mod report;
+
+pub mod publish;
 
 pub mod cli;
 

@@ -582,6 +582,44 @@ fn impact_down_when_the_running_instance_fails_outside_the_failed_deploys() {
     assert!(impact.text.contains("dep-good"), "{}", impact.text);
 }
 
+#[test]
+fn impact_down_when_the_service_is_suspended() {
+    // Suspended during the incident, never resumed: down, citing the event.
+    let mut e = seed();
+    let suspended = |id: &str, kind: &str, at| Event {
+        id: id.to_string(),
+        timestamp: at,
+        kind: kind.to_string(),
+        deploy_id: None,
+        build_id: None,
+        status: None,
+        failure: None,
+        details: serde_json::json!({}),
+    };
+    e.events
+        .push(suspended("evt-suspended", "service_suspended", t(16, 30)));
+    e.normalize();
+    let impact = run(&e).impact.unwrap();
+    assert_eq!(impact.state, "down", "{}", impact.text);
+    assert_eq!(impact.evidence[0].source, "evt-suspended");
+    assert!(impact.text.contains("suspended"), "{}", impact.text);
+
+    // Resumed afterwards: the suspension no longer decides.
+    e.events
+        .push(suspended("evt-resumed", "service_resumed", t(16, 40)));
+    e.normalize();
+    assert_eq!(run(&e).impact.unwrap().state, "previous_deploy_serving");
+
+    // Suspended when collected (the service object says so), with no event in the window.
+    let mut e = seed();
+    e.service.suspended = true;
+    let impact = run(&e).impact.unwrap();
+    assert_eq!(impact.state, "down", "{}", impact.text);
+    assert!(impact
+        .text
+        .contains("suspended when the evidence was collected"));
+}
+
 /// A migration that fails on an object the database already has (or lacks): the fix names the
 /// revision and the operation, from the real Alembic + PostgreSQL captures.
 #[test]

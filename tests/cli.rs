@@ -26,7 +26,15 @@ fn version_and_help_list_every_command() {
     assert_eq!(v.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&v.stdout).starts_with("postmortem "));
     let help = String::from_utf8_lossy(&postmortem(&["--help"], dir.path()).stdout).into_owned();
-    for cmd in ["report", "collect", "render", "check", "migrations", "init"] {
+    for cmd in [
+        "report",
+        "collect",
+        "render",
+        "check",
+        "migrations",
+        "init",
+        "publish",
+    ] {
         assert!(help.contains(cmd), "{cmd} missing from --help:\n{help}");
     }
     let report_help =

@@ -23,6 +23,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("rules", &["check"]),
     ("analysis", &["analyze"]),
     ("report", &["report"]),
+    ("publishing to tickets", &["publish"]),
     // `config` merges the flags `cli` declares, so the flag definitions lie beneath it.
     ("command line", &["cli"]),
     ("configuration", &["config"]),

@@ -166,6 +166,27 @@ fn collect_then_render_offline_gives_the_same_report() {
     assert_eq!(app::run(cli, r.now, None).unwrap(), Status::Ok);
     assert_eq!(std::fs::read_to_string(out).unwrap(), direct);
 
+    // `publish` takes the snapshot too, and sends what `report` wrote (here: what it would send).
+    let publish = std::process::Command::new(env!("CARGO_BIN_EXE_postmortem"))
+        .args([
+            "publish",
+            snapshot.to_str().unwrap(),
+            "--to",
+            "acme/api#7",
+            "--dry-run",
+            "--now",
+            "2025-11-10T18:15:00Z",
+        ])
+        .env_remove("POSTMORTEM_PUBLISH_API_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(publish.stdout).unwrap();
+    let body = stdout
+        .split_once("<!-- postmortem:render-deployment-failure-analysis-ma-saas-backend -->\n")
+        .expect("one marked body")
+        .1;
+    assert_eq!(body, direct);
+
     // The snapshot round-trips through the model unchanged.
     let parsed = app::read_evidence(Path::new(&snapshot)).unwrap();
     assert_eq!(

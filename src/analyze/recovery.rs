@@ -214,6 +214,37 @@ pub fn impact(evidence: &Evidence, streak: &Streak) -> Impact {
         .iter()
         .find(|e| e.kind == "server_failed" && outside(e.timestamp))
         .copied();
+    // A suspended service serves nothing, whatever its deploys did.
+    let suspended_event = events
+        .iter()
+        .rev()
+        .find(|e| e.kind == "service_suspended" || e.kind == "service_resumed")
+        .filter(|e| e.kind == "service_suspended")
+        .copied();
+    if suspended_event.is_some() || evidence.service.suspended {
+        let (text, evidence_list) = match suspended_event {
+            Some(e) => (
+                format!(
+                    "The service was suspended at {} UTC ({}) and no service_resumed event follows: nothing was serving.",
+                    e.timestamp.format("%Y-%m-%d %H:%M:%S"),
+                    e.id
+                ),
+                vec![cite("service_suspended", e.id.clone())],
+            ),
+            None => (
+                format!(
+                    "The service {} was suspended when the evidence was collected: nothing was serving.",
+                    evidence.service.id
+                ),
+                vec![cite("service state: suspended", evidence.service.id.clone())],
+            ),
+        };
+        return Impact {
+            state: "down".to_string(),
+            text,
+            evidence: evidence_list,
+        };
+    }
     if let Some(failed_event) = running_failed {
         let back = events
             .iter()

@@ -30,6 +30,9 @@ pub struct WireService {
     pub branch: Option<String>,
     #[serde(default)]
     pub service_details: Option<ServiceDetails>,
+    /// `"suspended"` or `"not_suspended"`.
+    #[serde(default)]
+    pub suspended: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -78,6 +81,7 @@ impl WireService {
             start_command: non_empty(env_details.start_command)
                 .or(non_empty(env_details.docker_command)),
             health_check_path: non_empty(details.health_check_path),
+            suspended: self.suspended.as_deref() == Some("suspended"),
         }
     }
 }
@@ -370,6 +374,17 @@ mod tests {
         assert_eq!(r.unhealthy.as_deref(), Some("GET /health 503"));
         assert_eq!(r.eviction_reason.as_deref(), Some("node"));
         assert_eq!(parse_failure_reason(&json!({})), None);
+    }
+
+    #[test]
+    fn a_suspended_service_is_said_so() {
+        let service = |state: &str| {
+            serde_json::from_value::<WireService>(json!({"id": "srv-a", "suspended": state}))
+                .unwrap()
+                .into_evidence()
+        };
+        assert!(service("suspended").suspended);
+        assert!(!service("not_suspended").suspended);
     }
 
     #[test]

@@ -1,0 +1,170 @@
+//! GitHub (and GitHub Enterprise Server at `https://HOST/api/v3`): issue and pull-request
+//! comments through the issue-comment endpoints.
+
+use reqwest::{Method, Url};
+use serde_json::{json, Value};
+
+use super::http::{next_link, Context, Http};
+use super::{Existing, Options, Posted, Token, Tracker};
+use crate::{Error, Result};
+
+pub const DEFAULT_API: &str = "https://api.github.com";
+/// Not documented by GitHub (UNVERIFIED); it is the figure in its 422 "Body is too long
+/// (maximum is 65536 characters)".
+pub const LIMIT: usize = 65_536;
+
+pub struct GitHub {
+    http: Http,
+    comments: String,
+    comment_base: String,
+    user: String,
+    ticket: String,
+}
+
+impl GitHub {
+    pub fn new(
+        base: &Url,
+        owner: &str,
+        repo: &str,
+        number: u64,
+        token: Token,
+        opts: &Options,
+    ) -> Result<GitHub> {
+        let root = base.as_str().trim_end_matches('/').to_string();
+        let http = Http::new(
+            base,
+            "authorization",
+            format!("Bearer {}", token.secret.expose()),
+            token.secret.clone(),
+            &[
+                ("accept", "application/vnd.github+json"),
+                ("x-github-api-version", "2022-11-28"),
+            ],
+            opts.policy,
+            opts.clock,
+        )?;
+        Ok(GitHub {
+            http,
+            comments: format!("{root}/repos/{owner}/{repo}/issues/{number}/comments"),
+            comment_base: format!("{root}/repos/{owner}/{repo}/issues/comments"),
+            user: format!("{root}/user"),
+            ticket: format!("{owner}/{repo}#{number}"),
+        })
+    }
+
+    fn ctx(&self) -> Context<'_> {
+        Context {
+            system: "GitHub",
+            token_var: "GH_TOKEN/GITHUB_TOKEN",
+            ticket: &self.ticket,
+            permission: "a fine-grained token needs Issues: Read and write, or Pull requests for a pull request; a classic token needs the repo scope, or public_repo",
+        }
+    }
+
+    fn posted(&self, value: Value) -> Result<Posted> {
+        let id = value
+            .get("id")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| Error::Publish("GitHub: the answer has no comment id".into()))?;
+        Ok(Posted {
+            id: id.to_string(),
+            url: value
+                .get("html_url")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        })
+    }
+}
+
+fn url(s: &str) -> Result<Url> {
+    Url::parse(s).map_err(|e| Error::Publish(format!("GitHub: bad URL {s:?}: {e}")))
+}
+
+impl Tracker for GitHub {
+    fn limit(&self) -> usize {
+        LIMIT
+    }
+
+    fn noun(&self) -> &'static str {
+        "comment"
+    }
+
+    fn me(&self) -> Result<Option<String>> {
+        // An Actions or App installation token answers 403 here: then the marker alone decides.
+        let reply = self.http.send_allowing(
+            Method::GET,
+            &url(&self.user)?,
+            None,
+            &self.ctx(),
+            &[403, 404],
+        )?;
+        if reply.status != 200 {
+            return Ok(None);
+        }
+        Ok(reply
+            .json("GitHub user")?
+            .get("login")
+            .and_then(Value::as_str)
+            .map(str::to_string))
+    }
+
+    fn list(&self) -> Result<Vec<Existing>> {
+        let mut out = Vec::new();
+        let mut next = Some(format!("{}?per_page=100", self.comments));
+        while let Some(page) = next {
+            let reply = self
+                .http
+                .send(Method::GET, &url(&page)?, None, &self.ctx())?;
+            let value = reply.json("GitHub comments")?;
+            for c in value.as_array().into_iter().flatten() {
+                if let (Some(id), Some(body)) = (
+                    c.get("id").and_then(Value::as_i64),
+                    c.get("body").and_then(Value::as_str),
+                ) {
+                    out.push(Existing {
+                        id: id.to_string(),
+                        body: body.to_string(),
+                        author: c
+                            .get("user")
+                            .and_then(|u| u.get("login"))
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                    });
+                }
+            }
+            next = next_link(&reply.headers);
+        }
+        Ok(out)
+    }
+
+    fn create(&self, body: &str) -> Result<Posted> {
+        let reply = self.http.send(
+            Method::POST,
+            &url(&self.comments)?,
+            Some(&json!({ "body": body })),
+            &self.ctx(),
+        )?;
+        self.posted(reply.json("GitHub comment")?)
+    }
+
+    fn update(&self, id: &str, body: &str) -> Result<Posted> {
+        let reply = self.http.send(
+            Method::PATCH,
+            &url(&format!("{}/{id}", self.comment_base))?,
+            Some(&json!({ "body": body })),
+            &self.ctx(),
+        )?;
+        self.posted(reply.json("GitHub comment")?)
+    }
+
+    fn describe(&self) -> [String; 3] {
+        [
+            format!(
+                "GET {} (who the token is), then GET {}?per_page=100 (following Link rel=\"next\")",
+                self.user, self.comments
+            ),
+            format!("POST {}", self.comments),
+            format!("PATCH {}/{{id}}", self.comment_base),
+        ]
+    }
+}

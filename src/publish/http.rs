@@ -1,0 +1,435 @@
+//! HTTP for publishing: one origin, a token that never leaves it, rate limits honoured within
+//! a bounded wait, and failures that say which of bad token, missing permission or wrong ticket.
+//!
+//! The token is sent only to the origin of the API base. Redirects to another origin are not
+//! followed (reqwest drops `Authorization` across hosts, but not GitLab's `PRIVATE-TOKEN`), and
+//! a pagination link to another origin is refused, so a hostile or misconfigured server cannot
+//! collect it.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use reqwest::blocking::Client;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, LOCATION, USER_AGENT};
+use reqwest::{Method, Url};
+use serde_json::Value;
+
+use super::Secret;
+use crate::Error;
+
+/// How long to wait for rate limits before giving up, and how many times.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// The sum of all waits; a wait that would go past it is an error at once.
+    pub max_total_wait: Duration,
+    pub max_attempts: u32,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_total_wait: Duration::from_secs(120),
+            max_attempts: 5,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What one request is about, for error messages.
+pub struct Context<'a> {
+    pub system: &'static str,
+    /// The environment variable the token came from.
+    pub token_var: &'static str,
+    pub ticket: &'a str,
+    /// Names the permission a write needs, for a 403.
+    pub permission: &'static str,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self, what: &str) -> Result<Value, Error> {
+        serde_json::from_str(&self.body)
+            .map_err(|e| Error::Publish(format!("{what}: the answer is not JSON: {e}")))
+    }
+}
+
+pub struct Http {
+    client: Client,
+    origin: String,
+    auth: (HeaderName, HeaderValue),
+    token: Secret,
+    extra: Vec<(HeaderName, HeaderValue)>,
+    policy: RetryPolicy,
+    /// The wall clock at start, given by the caller; epoch resets are measured from it.
+    clock: DateTime<Utc>,
+    started: Instant,
+}
+
+pub fn origin_of(url: &Url) -> String {
+    format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or_default()
+    )
+}
+
+impl Http {
+    /// `auth` is the header name and its full value (`Bearer …`); it is marked sensitive so
+    /// that reqwest never shows it in `Debug`.
+    pub fn new(
+        base: &Url,
+        auth_name: &'static str,
+        auth_value: String,
+        token: Secret,
+        extra: &[(&'static str, &str)],
+        policy: RetryPolicy,
+        clock: DateTime<Utc>,
+    ) -> Result<Http, Error> {
+        crate::collect::render::client::install_tls_provider();
+        let start = origin_of(base);
+        let redirect = reqwest::redirect::Policy::custom(move |attempt| {
+            let same = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| origin_of(first) == origin_of(attempt.url()));
+            if same && attempt.previous().len() < 5 {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        });
+        let client = Client::builder()
+            .redirect(redirect)
+            .connect_timeout(policy.connect_timeout)
+            .timeout(policy.request_timeout)
+            .build()
+            .map_err(|e| Error::Publish(format!("cannot start the HTTP client: {e}")))?;
+        let mut value = HeaderValue::from_str(&auth_value)
+            .map_err(|_| Error::Publish("the token holds characters a header cannot".into()))?;
+        value.set_sensitive(true);
+        let extra = extra
+            .iter()
+            .map(|(k, v)| {
+                (
+                    HeaderName::from_static(k),
+                    HeaderValue::from_str(v).expect("static header value"),
+                )
+            })
+            .collect();
+        Ok(Http {
+            client,
+            origin: start,
+            auth: (HeaderName::from_static(auth_name), value),
+            token,
+            extra,
+            policy,
+            clock,
+            started: Instant::now(),
+        })
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock + chrono::Duration::from_std(self.started.elapsed()).unwrap_or_default()
+    }
+
+    /// Sends one request, waiting out rate limits. Any answer other than 2xx is an error that
+    /// says what it means for this ticket.
+    pub fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+        ctx: &Context<'_>,
+    ) -> Result<Reply, Error> {
+        self.send_allowing(method, url, body, ctx, &[])
+    }
+
+    /// [`Http::send`], with the statuses in `allow` handed back as answers, not errors.
+    pub fn send_allowing(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+        ctx: &Context<'_>,
+        allow: &[u16],
+    ) -> Result<Reply, Error> {
+        if origin_of(url) != self.origin {
+            return Err(Error::Publish(format!(
+                "{}: refusing to send the token to {} (the API is at {}): a link in an answer pointed elsewhere",
+                ctx.system,
+                origin_of(url),
+                self.origin
+            )));
+        }
+        let mut waited = Duration::ZERO;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = self
+                .client
+                .request(method.clone(), url.clone())
+                .header(self.auth.0.clone(), self.auth.1.clone())
+                .header(
+                    USER_AGENT,
+                    concat!("postmortem/", env!("CARGO_PKG_VERSION")),
+                );
+            for (k, v) in &self.extra {
+                request = request.header(k.clone(), v.clone());
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = request.send().map_err(|e| {
+                // reqwest's message names the URL, never the headers.
+                Error::Publish(format!(
+                    "{}: {method} {url}: {}",
+                    ctx.system,
+                    self.token.scrub(&e.to_string())
+                ))
+            })?;
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let text = response.text().unwrap_or_default();
+            let reply = Reply {
+                status,
+                headers,
+                body: self.token.scrub(&text),
+            };
+            if (200..300).contains(&status) {
+                return Ok(reply);
+            }
+            let limited = rate_limit_wait(&reply, self.now());
+            if limited.is_none() && allow.contains(&status) {
+                return Ok(reply);
+            }
+            if (300..400).contains(&status) {
+                let to = reply
+                    .headers
+                    .get(LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("(no Location)");
+                return Err(Error::Publish(format!(
+                    "{}: {method} {url} was redirected ({status}) to {to}, another host: not followed, so the token was not sent there. If that is the right API, pass it with --api-url",
+                    ctx.system
+                )));
+            }
+            if let Some(wait) = limited {
+                let left = self.policy.max_total_wait.saturating_sub(waited);
+                if wait > left || attempt >= self.policy.max_attempts {
+                    return Err(Error::Publish(format!(
+                        "{}: rate limited ({status}); the server asks to wait {} s, beyond the {} s this run may still wait (--max-wait {}): try again later",
+                        ctx.system,
+                        wait.as_secs(),
+                        left.as_secs(),
+                        self.policy.max_total_wait.as_secs()
+                    )));
+                }
+                std::thread::sleep(wait);
+                waited += wait;
+                continue;
+            }
+            return Err(status_error(&method, url, &reply, ctx));
+        }
+    }
+}
+
+fn header<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {
+    reply.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// When the answer is a rate limit: how long to wait. 429 always is; GitHub also answers 403
+/// with `x-ratelimit-remaining: 0` (primary limit) or a `retry-after` (secondary limit); a 503
+/// with `Retry-After` is a pause too. `Retry-After` (seconds) wins, then the epoch resets
+/// (GitHub's `x-ratelimit-reset`, GitLab's `RateLimit-Reset`); GitHub's secondary limit
+/// without either asks for at least a minute.
+pub fn rate_limit_wait(reply: &Reply, now: DateTime<Utc>) -> Option<Duration> {
+    let retry_after = header(reply, "retry-after").and_then(|v| v.trim().parse::<u64>().ok());
+    let exhausted = header(reply, "x-ratelimit-remaining").is_some_and(|v| v.trim() == "0");
+    let limited = match reply.status {
+        429 => true,
+        // GitHub's secondary limit may come with neither header, only its message.
+        403 => {
+            retry_after.is_some()
+                || exhausted
+                || reply
+                    .body
+                    .to_ascii_lowercase()
+                    .contains("secondary rate limit")
+        }
+        503 => retry_after.is_some(),
+        _ => false,
+    };
+    if !limited {
+        return None;
+    }
+    if let Some(secs) = retry_after {
+        return Some(Duration::from_secs(secs));
+    }
+    let reset = header(reply, "x-ratelimit-reset")
+        .or_else(|| header(reply, "ratelimit-reset"))
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    if let Some(reset) = reset {
+        let secs = (reset - now.timestamp()).max(0) as u64;
+        // A reset in the past, or a clock a little off: one second, not a busy loop.
+        return Some(Duration::from_secs(secs.max(1)));
+    }
+    Some(Duration::from_secs(60))
+}
+
+/// The server's own message, short, for the end of an error.
+fn server_message(reply: &Reply) -> String {
+    let message = serde_json::from_str::<Value>(&reply.body)
+        .ok()
+        .and_then(|v| {
+            let mut parts = Vec::new();
+            for key in ["message", "error", "error_description"] {
+                match v.get(key) {
+                    Some(Value::String(s)) => parts.push(s.clone()),
+                    Some(other @ Value::Object(_)) => parts.push(other.to_string()),
+                    _ => {}
+                }
+            }
+            if let Some(errors) = v.get("errors").and_then(Value::as_array) {
+                for e in errors {
+                    if let Some(m) = e.get("message").and_then(Value::as_str) {
+                        parts.push(m.to_string());
+                    }
+                }
+            }
+            (!parts.is_empty()).then(|| parts.join("; "))
+        })
+        .unwrap_or_else(|| reply.body.trim().to_string());
+    let message = crate::redact::redact_document(&message);
+    let short: String = message.chars().take(300).collect();
+    if short.is_empty() {
+        String::new()
+    } else {
+        format!(" (the server said: {short})")
+    }
+}
+
+pub fn status_error(method: &Method, url: &Url, reply: &Reply, ctx: &Context<'_>) -> Error {
+    let said = server_message(reply);
+    let (system, var, ticket) = (ctx.system, ctx.token_var, ctx.ticket);
+    let text = match reply.status {
+        401 => format!(
+            "{system} rejected the token in {var} (401 Unauthorized): it is wrong, expired or revoked{said}"
+        ),
+        403 => format!(
+            "{system} accepted the token in {var} but refused {method} on {ticket} (403 Forbidden): the token lacks permission ({}){said}",
+            ctx.permission
+        ),
+        404 => format!(
+            "{system} found no {ticket} (404 Not Found): either the ticket does not exist, or the token in {var} may not see it ({system} answers 404 for both): check the ticket, and that the token can read it{said}"
+        ),
+        410 => format!("{system}: {ticket} was deleted (410 Gone){said}"),
+        422 | 400 => format!(
+            "{system} refused {method} {url} ({}){said}",
+            reply.status
+        ),
+        status => format!("{system}: {method} {url} answered {status}{said}"),
+    };
+    Error::Publish(text)
+}
+
+/// `Link: <url>; rel="next", …` → the next URL.
+pub fn next_link(headers: &HeaderMap) -> Option<String> {
+    let link = headers.get("link")?.to_str().ok()?;
+    link.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| {
+                let p = p.trim().replace(' ', "");
+                p == "rel=\"next\"" || p == "rel=next"
+            })
+            .then(|| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string()
+            })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, headers: &[(&'static str, &str)]) -> Reply {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(
+                HeaderName::from_static(k),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        Reply {
+            status,
+            headers: map,
+            body: String::new(),
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-12-02T12:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn rate_limit_waits_follow_the_headers() {
+        let epoch = now().timestamp();
+        let secs = |r: Reply| rate_limit_wait(&r, now()).map(|d| d.as_secs());
+        assert_eq!(secs(reply(429, &[("retry-after", "7")])), Some(7));
+        let reset = (epoch + 30).to_string();
+        assert_eq!(
+            secs(reply(
+                403,
+                &[
+                    ("x-ratelimit-remaining", "0"),
+                    ("x-ratelimit-reset", &reset)
+                ]
+            )),
+            Some(30)
+        );
+        assert_eq!(secs(reply(429, &[("ratelimit-reset", &reset)])), Some(30));
+        assert_eq!(secs(reply(429, &[])), Some(60));
+        let past = (epoch - 5).to_string();
+        assert_eq!(secs(reply(429, &[("ratelimit-reset", &past)])), Some(1));
+        // A 403 that is not a rate limit is a permission problem.
+        assert_eq!(secs(reply(403, &[("x-ratelimit-remaining", "4999")])), None);
+        assert_eq!(secs(reply(503, &[])), None);
+        let mut secondary = reply(403, &[]);
+        secondary.body = r#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#.into();
+        assert_eq!(secs(secondary), Some(60));
+        assert_eq!(secs(reply(503, &[("retry-after", "2")])), Some(2));
+    }
+
+    #[test]
+    fn next_link_reads_rel_next() {
+        let r = reply(
+            200,
+            &[(
+                "link",
+                "<https://api.github.com/x?page=3>; rel=\"next\", <https://api.github.com/x?page=9>; rel=\"last\"",
+            )],
+        );
+        assert_eq!(
+            next_link(&r.headers).as_deref(),
+            Some("https://api.github.com/x?page=3")
+        );
+        let r = reply(
+            200,
+            &[("link", "<https://api.github.com/x?page=1>; rel=\"prev\"")],
+        );
+        assert_eq!(next_link(&r.headers), None);
+    }
+}
