@@ -46,13 +46,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let ids: usize = history.mentions.iter().map(|m| m.ids.len()).sum();
     eprintln!(
-        "commits scanned: {}  revisions ever: {}  id shape: {:?}  commits naming IDs: {} ({} IDs)  flagged commits: {}  index time: {:.2?}",
+        "commits scanned: {}  revisions ever: {}  id shape: {:?}  commits naming IDs: {} ({} IDs)  flagged commits: {}  first migration: {}  shallow: {}  unreadable objects: {}  index time: {:.2?}",
         history.commits_scanned,
         history.revisions.len(),
         history.id_shape,
         history.mentions.len(),
         ids,
         findings.len(),
+        history
+            .first_migration
+            .as_ref()
+            .map_or("none".to_string(), |c| format!("{} {}", &c.sha[..10], c.time.date_naive())),
+        history.shallow.is_some(),
+        history.unreadable_objects,
         elapsed
     );
     Ok(())

@@ -4,78 +4,15 @@
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use git2::{Repository, Signature, Time};
+use git2::{Signature, Time};
 use postmortem::check::rules::phantom_migration::PhantomMigration;
 use postmortem::check::{CheckContext, Finding, Rule};
 use postmortem::collect::git::{collect, GitRepo};
 use postmortem::evidence::{ChangeKind, Deploy, DeployCommit, DeployStatus, Evidence, Service};
 use postmortem::source::FileSource;
 
-/// 2025-11-10T12:00:00Z; every commit is one minute after the previous one.
-const T0: i64 = 1_762_776_000;
-
-struct TestRepo {
-    dir: tempfile::TempDir,
-    repo: Repository,
-    clock: i64,
-}
-
-impl TestRepo {
-    fn new() -> TestRepo {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = Repository::init(dir.path()).unwrap();
-        TestRepo {
-            dir,
-            repo,
-            clock: T0,
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Writes (`Some`) or deletes (`None`) files, then commits them all. Returns the full SHA.
-    fn commit(&mut self, message: &str, changes: &[(&str, Option<&str>)]) -> String {
-        let mut index = self.repo.index().unwrap();
-        for (path, content) in changes {
-            let full = self.dir.path().join(path);
-            match content {
-                Some(text) => {
-                    std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-                    std::fs::write(&full, text).unwrap();
-                    index.add_path(Path::new(path)).unwrap();
-                }
-                None => {
-                    std::fs::remove_file(&full).unwrap();
-                    index.remove_path(Path::new(path)).unwrap();
-                }
-            }
-        }
-        index.write().unwrap();
-        let tree = self.repo.find_tree(index.write_tree().unwrap()).unwrap();
-        self.clock += 60;
-        let sig =
-            Signature::new("Ada Lovelace", "ada@example.com", &Time::new(self.clock, 0)).unwrap();
-        let parents: Vec<git2::Commit<'_>> = self
-            .repo
-            .head()
-            .ok()
-            .and_then(|h| h.peel_to_commit().ok())
-            .into_iter()
-            .collect();
-        let parent_refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
-        self.repo
-            .commit(Some("HEAD"), &sig, &sig, message, &tree, &parent_refs)
-            .unwrap()
-            .to_string()
-    }
-}
-
-fn migration(rev: &str, down: Option<&str>) -> String {
-    let down = down.map_or("None".to_string(), |d| format!("'{d}'"));
-    format!("\"\"\"{rev}\"\"\"\nrevision = '{rev}'\ndown_revision = {down}\n\ndef upgrade():\n    pass\n")
-}
+mod support;
+use support::git::{migration, TestRepo, T0};
 
 fn deploy(id: &str, status: DeployStatus, sha: &str, minute: i64) -> Deploy {
     Deploy {

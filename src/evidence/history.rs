@@ -31,6 +31,25 @@ pub struct MigrationHistory {
     /// oldest first.
     #[serde(default)]
     pub mentions: Vec<Mention>,
+    /// The oldest commit whose tree held an Alembic migration file: in any folder when the
+    /// search beyond the migration folders read the whole history, else in the migration
+    /// folders. A message older than that cannot name one of this repository's revisions.
+    #[serde(default)]
+    pub first_migration: Option<CommitRef>,
+    /// Set when the clone is shallow: the history stops there, so no ID can be said to have
+    /// never been committed.
+    #[serde(default)]
+    pub shallow: Option<Shallow>,
+    /// Objects the search beyond the migration folders could not read (a partial clone).
+    #[serde(default)]
+    pub unreadable_objects: u64,
+}
+
+/// Where a shallow clone's history is cut.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shallow {
+    /// The commits whose parents the clone does not have, sorted.
+    pub cut_at: Vec<String>,
 }
 
 /// A commit, with its place in the history: `order` counts from the oldest commit, parents

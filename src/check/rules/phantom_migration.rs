@@ -19,13 +19,20 @@
 //!
 //! Scope: the commits in `evidence.commits` when there are any (the incident's range), else every
 //! commit the history index read. IDs are tokens of the repository's own revision-ID shape;
-//! commit SHAs (and their prefixes), UUIDs, URLs, fenced code and all-digit runs are not IDs
-//! (see `collect::git::mentions`).
+//! commit SHAs (and their prefixes), other systems' hashes (`cset:`, "changeset", `sha`), a
+//! tool's own revision, UUIDs, URLs, fenced or indented code, diff and traceback excerpts and
+//! all-digit runs are not IDs (see `collect::git::mentions`, `Foreign`). A named ID is present
+//! when the commit's tree has it in any folder (not only the migration folders found at HEAD),
+//! also as a revision that continues it with a non-hex character (`ecb6985693c0_`). A commit
+//! older than the repository's first migration file names none of its revisions. In a shallow
+//! clone "never committed" is not claimed: the status says how much history was scanned.
 //!
 //! One finding per commit. `data`:
 //! ```json
 //! {"commit": "<full sha>", "date": "2025-11-10T17:17:00Z", "summary": "<first line>",
 //!  "ids": [{"id": "3a15202c7dc2", "status": "never_committed"},
+//!          {"id": "...", "status": "not_in_shallow_history", "commits_scanned": 2,
+//!           "cut_at": ["<sha of a commit whose parents the clone lacks>"]},
 //!          {"id": "...", "status": "removed", "by_commit": "<sha>"},
 //!          {"id": "...", "status": "added_later", "by_commit": "<sha>"},
 //!          {"id": "...", "status": "on_other_branch", "by_commit": "<sha that added it>"}],
@@ -54,6 +61,11 @@ pub static META: RuleMeta = RuleMeta {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Missing {
     NeverCommitted,
+    /// Not in a shallow clone's history: whether it was ever committed cannot be told.
+    NotInShallowHistory {
+        commits: u64,
+        cut_at: Vec<String>,
+    },
     Removed(Option<CommitRef>),
     AddedLater(CommitRef),
     OnOtherBranch(CommitRef),
@@ -63,6 +75,7 @@ impl Missing {
     fn status(&self) -> &'static str {
         match self {
             Missing::NeverCommitted => "never_committed",
+            Missing::NotInShallowHistory { .. } => "not_in_shallow_history",
             Missing::Removed(_) => "removed",
             Missing::AddedLater(_) => "added_later",
             Missing::OnOtherBranch(_) => "on_other_branch",
@@ -71,7 +84,7 @@ impl Missing {
 
     fn by_commit(&self) -> Option<&CommitRef> {
         match self {
-            Missing::NeverCommitted => None,
+            Missing::NeverCommitted | Missing::NotInShallowHistory { .. } => None,
             Missing::Removed(by) => by.as_ref(),
             Missing::AddedLater(by) | Missing::OnOtherBranch(by) => Some(by),
         }
@@ -80,6 +93,21 @@ impl Missing {
     fn describe(&self) -> String {
         match self {
             Missing::NeverCommitted => "never committed anywhere in history".to_string(),
+            Missing::NotInShallowHistory { commits, cut_at } => {
+                let cut: Vec<&str> = cut_at
+                    .iter()
+                    .map(|sha| crate::evidence::short_sha(sha))
+                    .collect();
+                format!(
+                    "not in the {commits} commits of this shallow clone, cut at {}: fetch the \
+                     full history (`fetch-depth: 0`, or `git fetch --unshallow`) to tell whether \
+                     it was ever committed",
+                    match cut.as_slice() {
+                        [] => "an unknown commit".to_string(),
+                        _ => cut.join(", "),
+                    }
+                )
+            }
             Missing::Removed(Some(by)) => format!(
                 "removed earlier by commit {}",
                 crate::evidence::short_sha(&by.sha)
@@ -97,6 +125,27 @@ impl Missing {
     }
 }
 
+/// Whether the mention can name one of this repository's revisions at all: a commit older
+/// than the repository's first migration file names something else (in CKAN's history,
+/// Mercurial changesets of 2009–2011, years before its first Alembic revision).
+fn may_name_revisions(history: &MigrationHistory, mention: &Mention) -> bool {
+    history
+        .first_migration
+        .as_ref()
+        .is_some_and(|first| mention.commit.order >= first.order)
+}
+
+/// What "no such revision anywhere" means in this clone.
+fn nowhere(history: &MigrationHistory) -> Missing {
+    match &history.shallow {
+        Some(shallow) => Missing::NotInShallowHistory {
+            commits: history.commits_scanned,
+            cut_at: shallow.cut_at.clone(),
+        },
+        None => Missing::NeverCommitted,
+    }
+}
+
 /// `None` when the ID is consistent with the commit (present, or deleted by it).
 fn classify(history: &MigrationHistory, mention: &Mention, id: &str) -> Option<Missing> {
     if mention.present.iter().any(|p| p == id) {
@@ -104,7 +153,7 @@ fn classify(history: &MigrationHistory, mention: &Mention, id: &str) -> Option<M
     }
     let at = mention.commit.order;
     let Some(life) = history.revisions.get(id) else {
-        return Some(Missing::NeverCommitted);
+        return Some(nowhere(history));
     };
     if life.removed.iter().any(|r| r.sha == mention.commit.sha) {
         return None;
@@ -124,11 +173,14 @@ fn classify(history: &MigrationHistory, mention: &Mention, id: &str) -> Option<M
     match life.added.iter().filter(|a| a.order > at).min() {
         Some(later) => Some(Missing::AddedLater(later.clone())),
         None if !life.removed.is_empty() => Some(Missing::Removed(life.removed.first().cloned())),
-        None => Some(Missing::NeverCommitted),
+        None => Some(nowhere(history)),
     }
 }
 
 fn finding(history: &MigrationHistory, mention: &Mention) -> Option<Finding> {
+    if !may_name_revisions(history, mention) {
+        return None;
+    }
     let missing: Vec<(&str, Missing)> = mention
         .ids
         .iter()
@@ -167,6 +219,12 @@ fn finding(history: &MigrationHistory, mention: &Mention) -> Option<Finding> {
             let mut entry = json!({"id": id, "status": case.status()});
             if let (Some(by), Some(obj)) = (case.by_commit(), entry.as_object_mut()) {
                 obj.insert("by_commit".to_string(), json!(by.sha));
+            }
+            if let (Missing::NotInShallowHistory { commits, cut_at }, Some(obj)) =
+                (case, entry.as_object_mut())
+            {
+                obj.insert("commits_scanned".to_string(), json!(commits));
+                obj.insert("cut_at".to_string(), json!(cut_at));
             }
             entry
         })
@@ -229,6 +287,7 @@ mod tests {
     fn history() -> MigrationHistory {
         let mut history = MigrationHistory {
             dirs: vec!["alembic/versions".to_string()],
+            first_migration: Some(at(1, "a")),
             ..MigrationHistory::default()
         };
         history.revisions.insert(

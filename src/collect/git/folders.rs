@@ -45,6 +45,15 @@ static DOWN_REVISION: LazyLock<Regex> = LazyLock::new(|| {
 static QUOTED: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"['"]([^'"\n]+)['"]"#).expect("static regex"));
 
+/// The revision a file declares (`revision = "..."`) when it also names its parents
+/// (`down_revision`): an Alembic migration, wherever it lies.
+pub(super) fn declared_revision(content: &[u8]) -> Option<String> {
+    let id = REVISION.captures(content)?.get(1)?;
+    DOWN_REVISION
+        .is_match(content)
+        .then(|| String::from_utf8_lossy(id.as_bytes()).into_owned())
+}
+
 fn read_revision(content: &[u8], file_name: &str) -> Option<BlobRevision> {
     let id = match REVISION.captures(content).and_then(|c| c.get(1)) {
         Some(m) => String::from_utf8_lossy(m.as_bytes()).into_owned(),
@@ -75,7 +84,7 @@ fn read_revision(content: &[u8], file_name: &str) -> Option<BlobRevision> {
 
 /// A tree entry as libgit2 classifies it (by the type bits of its mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     Tree,
     Blob,
     Submodule,
@@ -83,7 +92,7 @@ enum Kind {
 
 /// The entries of a tree object's bytes (`<octal mode> <name>\0<20-byte id>` each), in stored
 /// order; `None` when the bytes are malformed, so that libgit2's own parser decides.
-fn raw_entries(mut data: &[u8]) -> Option<Vec<(Kind, &[u8], Oid)>> {
+pub(super) fn raw_entries(mut data: &[u8]) -> Option<Vec<(Kind, &[u8], Oid)>> {
     let mut out = Vec::new();
     while !data.is_empty() {
         let space = data.iter().position(|&b| b == b' ')?;
@@ -159,7 +168,7 @@ impl Folders {
     }
 
     /// The entries of tree `oid`, read raw, or through libgit2 when that fails.
-    fn entries(objects: &Objects<'_>, oid: Oid) -> Result<Vec<(Kind, String, Oid)>> {
+    pub(super) fn entries(objects: &Objects<'_>, oid: Oid) -> Result<Vec<(Kind, String, Oid)>> {
         let object = objects.read(oid, ObjectType::Tree);
         let raw = object.as_ref().and_then(|o| raw_entries(o.data()));
         let owned = |name: &[u8]| std::str::from_utf8(name).ok().map(str::to_string);

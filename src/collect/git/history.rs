@@ -16,14 +16,25 @@ use std::sync::Arc;
 use chrono::DateTime;
 use git2::Repository;
 
+use super::anywhere::{same_id, Search, TreeFacts};
 use super::folders::{heads_of, RevisionFile, RevisionSet};
 use super::mentions::Candidate;
 use super::side::walk_with_side;
 use super::walk::{read_commits, Node};
-use crate::evidence::history::{CommitRef, IdShape, Mention, MigrationHistory};
+use crate::evidence::history::{
+    CommitRef, IdShape, Mention, MigrationHistory, RevisionLife, Shallow,
+};
 use crate::Result;
 
 impl IdShape {
+    /// Whether a declared revision ID has this shape.
+    pub fn matches_id(&self, id: &str) -> bool {
+        self.matches(&Candidate {
+            token: id.to_string(),
+            strong: true,
+        })
+    }
+
     pub fn matches(&self, candidate: &Candidate) -> bool {
         let token = candidate.token.as_str();
         let digits = token.bytes().all(|b| b.is_ascii_digit());
@@ -102,6 +113,13 @@ fn build_uncached(
         read_commits(repo, head, on_commit)
     })?;
     history.commits_scanned = nodes.len() as u64;
+    if repo.is_shallow() {
+        // `shallow` lists the commits whose parents were not fetched.
+        let listed = std::fs::read_to_string(repo.commondir().join("shallow")).unwrap_or_default();
+        let mut cut_at: Vec<String> = listed.split_whitespace().map(str::to_string).collect();
+        cut_at.sort();
+        history.shallow = Some(Shallow { cut_at });
+    }
     let empty = Arc::new(RevisionSet::new());
     let set_of = |key: u32| side.sets.get(key as usize).unwrap_or(&empty);
     let commit_ref = |pos: usize, node: &Node| CommitRef {
@@ -239,16 +257,152 @@ fn build_uncached(
         history.mentions.push(Mention {
             commit: commit_ref(pos as usize, node),
             summary: summary.clone(),
-            present: ids
-                .iter()
-                .filter(|id| set.contains_key(id.as_str()))
-                .cloned()
-                .collect(),
+            present: ids.iter().filter(|id| in_set(set, id)).cloned().collect(),
             ids,
             heads,
         });
     }
+    history.first_migration = history
+        .revisions
+        .iter()
+        .filter(|(id, _)| history.id_shape.matches_id(id))
+        .filter_map(|(_, life)| life.added.first())
+        .min()
+        .cloned();
+    look_beyond_the_folders(repo, &nodes, &mut history)?;
     Ok(history)
+}
+
+/// Whether `set` holds `id`, exactly or as a revision that continues it with a non-hex
+/// character (`ecb6985693c0_` is `ecb6985693c0`).
+fn in_set(set: &RevisionSet, id: &str) -> bool {
+    set.contains_key(id)
+        || set
+            .range::<str, _>((std::ops::Bound::Excluded(id), std::ops::Bound::Unbounded))
+            .take_while(|(key, _)| key.starts_with(id))
+            .any(|(key, _)| same_id(key, id))
+}
+
+/// The named IDs the migration folders do not explain (not in the naming commit's folders, not
+/// removed by it) are looked for beyond the folders, in three steps, each only for what the one
+/// before left open, so a history whose mentions the folders explain pays nothing:
+///
+/// 1. The naming commit's own tree, every folder of it: an ID found there is present. A commit
+///    older than the folders' first migration whose tree holds no migration file anywhere is
+///    older than the repository's first migration: its message names no revision of it, and is
+///    not a mention.
+/// 2. Only if IDs are still unexplained, every commit's tree: where each ID existed, which
+///    replaces what the folders said of its life, and the first commit with a migration file
+///    anywhere.
+fn look_beyond_the_folders(
+    repo: &Repository,
+    nodes: &[Node],
+    history: &mut MigrationHistory,
+) -> Result<()> {
+    let unexplained = |history: &MigrationHistory, m: &Mention| -> Vec<String> {
+        m.ids
+            .iter()
+            .filter(|id| !m.present.contains(id))
+            .filter(|id| {
+                !history
+                    .revisions
+                    .get(*id)
+                    .is_some_and(|life| life.removed.iter().any(|r| r.sha == m.commit.sha))
+            })
+            .cloned()
+            .collect()
+    };
+    let suspects: BTreeSet<String> = history
+        .mentions
+        .iter()
+        .flat_map(|m| unexplained(history, m))
+        .collect();
+    if suspects.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = suspects.into_iter().collect();
+    let mut search = Search::new(repo, ids.clone());
+    let folders_first = history.first_migration.as_ref().map(|c| c.order);
+    let mut kept = Vec::with_capacity(history.mentions.len());
+    for mut mention in std::mem::take(&mut history.mentions) {
+        if unexplained(history, &mention).is_empty() {
+            kept.push(mention);
+            continue;
+        }
+        let Some(node) = nodes.get(mention.commit.order as usize) else {
+            kept.push(mention);
+            continue;
+        };
+        let facts = search.root(node.tree);
+        let before_folders = folders_first.is_none_or(|first| mention.commit.order < first);
+        if before_folders && !facts.migrations {
+            continue;
+        }
+        mark_present(&mut mention, &ids, &facts);
+        kept.push(mention);
+    }
+    history.mentions = kept;
+    let open: BTreeSet<String> = history
+        .mentions
+        .iter()
+        .flat_map(|m| unexplained(history, m))
+        .collect();
+    if open.is_empty() {
+        history.unreadable_objects = search.unreadable;
+        return Ok(());
+    }
+    let at = search.all(nodes);
+    history.unreadable_objects = search.unreadable;
+    let commit_ref = |pos: usize| {
+        nodes.get(pos).map(|node| CommitRef {
+            order: pos as u32,
+            sha: node.oid.to_string(),
+            time: DateTime::from_timestamp(node.time, 0).unwrap_or_default(),
+        })
+    };
+    if let Some(first) = at.iter().position(|f| f.migrations) {
+        let first = commit_ref(first);
+        history.first_migration = match (history.first_migration.take(), first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    for (i, id) in ids.iter().enumerate() {
+        if !open.contains(id) {
+            continue;
+        }
+        let mut life = RevisionLife::default();
+        for (pos, node) in nodes.iter().enumerate() {
+            let has = |p: usize| at.get(p).is_some_and(|f| f.ids.has(i));
+            let here = has(pos);
+            let orphan = node.parents.iter().next().is_none();
+            if here && !node.parents.iter().any(|p| has(p as usize)) {
+                life.added.extend(commit_ref(pos));
+            } else if !here && !orphan && node.parents.iter().all(|p| has(p as usize)) {
+                life.removed.extend(commit_ref(pos));
+            }
+        }
+        if life.added.is_empty() {
+            continue;
+        }
+        life.files = search.files.get(i).cloned().flatten().into_iter().collect();
+        history.revisions.insert(id.clone(), life);
+    }
+    Ok(())
+}
+
+/// Adds to the mention's present IDs those its commit's tree holds outside the folders, kept in
+/// the order the message names them.
+fn mark_present(mention: &mut Mention, ids: &[String], facts: &TreeFacts) {
+    for (i, id) in ids.iter().enumerate() {
+        if facts.ids.has(i) && mention.ids.contains(id) && !mention.present.contains(id) {
+            mention.present.push(id.clone());
+        }
+    }
+    let order = &mention.ids;
+    mention
+        .present
+        .sort_by_key(|id| order.iter().position(|o| o == id));
 }
 
 #[cfg(test)]
@@ -348,6 +502,24 @@ mod tests {
             );
         }
         dir
+    }
+
+    #[test]
+    fn a_set_holds_an_id_a_revision_continues_with_a_non_hex_character() {
+        let file = |name: &str| {
+            Arc::new(RevisionFile {
+                file: name.to_string(),
+                parents: Vec::new(),
+            })
+        };
+        let mut set = RevisionSet::new();
+        // `0` sorts before `_`: the hex-continued ID stands between the two.
+        set.insert(Arc::from("ecb6985693c00"), file("a.py"));
+        set.insert(Arc::from("ecb6985693c0_"), file("b.py"));
+        assert!(in_set(&set, "ecb6985693c0"));
+        assert!(!in_set(&set, "ecb6985693c"));
+        set.remove("ecb6985693c0_");
+        assert!(!in_set(&set, "ecb6985693c0"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! [`FileSource`](crate::source::FileSource); [`GitRepo::migration_history`] indexes the whole
 //! history for `phantom-migration`.
 
+mod anywhere;
 mod folders;
 mod history;
 mod keys;
@@ -19,7 +20,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use git2::{Delta, DiffFindOptions, DiffOptions, Oid, Repository, Sort};
 
-pub use crate::evidence::history::{CommitRef, IdShape, Mention, MigrationHistory, RevisionLife};
+pub use crate::evidence::history::{
+    CommitRef, IdShape, Mention, MigrationHistory, RevisionLife, Shallow,
+};
 pub use mentions::{candidate_ids, Candidate};
 pub use tree::TreeSource;
 

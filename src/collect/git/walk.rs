@@ -11,6 +11,8 @@ pub(super) struct Node {
     /// Places of the parents in the returned order.
     pub parents: Few<u32>,
     pub time: i64,
+    /// The root tree: the search for revisions outside the migration folders reads it again.
+    pub tree: Oid,
     /// Place in the walk (newest first): the order commits were handed to `on_commit`.
     pub seen: u32,
 }
@@ -210,6 +212,7 @@ pub(super) fn read_commits(
             oid,
             parents: Few::default(),
             time: raw.author_time,
+            tree: raw.tree,
             seen: id,
         });
         index.insert(oid, id);

@@ -1,0 +1,235 @@
+//! Where, in the whole history, a few revision IDs existed: in any folder, under any path, before
+//! and after renames. The history index reads only the migration folders found at HEAD; a
+//! revision can also live in a plugin's folder discovery does not read, or under the path its
+//! folder had before a move. Before a named ID is called missing, this search looks for it
+//! everywhere.
+//!
+//! It reads every distinct tree of the history once (memoised by tree OID, as `git rev-list
+//! --objects` does), so it costs seconds on a large history: it runs only for the few IDs the
+//! index could not find in the naming commit's tree, and not at all when there are none.
+//!
+//! An ID exists in a tree when a `.py` file there is named after it (`<id>_slug.py`,
+//! `2022_01_20_115236_<id>_slug.py`), or when a `.py` file in a migration-looking folder (a path
+//! component `versions`, `alembic` or containing `migrat`) declares it (`revision = "<id>"`).
+//! A declared revision or a file name that continues the ID with a character that is not a hex
+//! digit (`ecb6985693c0_`) is that ID. A tree "has migrations" when such a folder holds a file
+//! that declares a revision and its `down_revision`.
+
+use std::sync::Arc;
+
+use git2::{ObjectType, Oid, Repository};
+
+use super::folders::{declared_revision, Folders, Kind};
+use super::keys::{Objects, OidMap};
+use super::walk::Node;
+
+/// A set of suspect IDs, by their index in the search's list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Bits(Vec<u64>);
+
+impl Bits {
+    fn set(&mut self, i: usize) {
+        if self.0.len() <= i / 64 {
+            self.0.resize(i / 64 + 1, 0);
+        }
+        if let Some(word) = self.0.get_mut(i / 64) {
+            *word |= 1 << (i % 64);
+        }
+    }
+
+    pub fn has(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    fn union(&mut self, other: &Bits) {
+        if self.0.len() < other.0.len() {
+            self.0.resize(other.0.len(), 0);
+        }
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a |= *b;
+        }
+    }
+}
+
+/// What one tree holds, below it at any depth.
+#[derive(Debug, Default)]
+pub(super) struct TreeFacts {
+    /// Which suspect IDs it declares or names.
+    pub ids: Bits,
+    /// Whether it holds an Alembic migration file.
+    pub migrations: bool,
+}
+
+/// Whether `text` continues `id` as the same ID: `id` itself, or `id` followed by a character
+/// that is not a hex digit.
+pub(super) fn same_id(text: &str, id: &str) -> bool {
+    text.strip_prefix(id)
+        .is_some_and(|rest| rest.chars().next().is_none_or(|c| !c.is_ascii_hexdigit()))
+}
+
+/// Whether the `.py` file `name` is named after `id`: `id` stands at the start of the name or
+/// after an `_`, and is not continued by a hex digit.
+fn named_after(name: &str, id: &str) -> bool {
+    let stem = name.strip_suffix(".py").unwrap_or(name);
+    stem.match_indices(id).any(|(at, _)| {
+        let before = stem.get(..at).and_then(|b| b.chars().next_back());
+        before.is_none_or(|c| c == '_' || c == '-')
+            && stem.get(at..).is_some_and(|rest| same_id(rest, id))
+    })
+}
+
+fn migration_looking(folder: &str) -> bool {
+    let lower = folder.to_ascii_lowercase();
+    lower == "versions" || lower == "alembic" || lower.contains("migrat")
+}
+
+/// The search, memoised across calls: the naming commits' own trees first, the whole history
+/// only when needed.
+pub(super) struct Search<'r> {
+    objects: Objects<'r>,
+    ids: Vec<String>,
+    trees: OidMap<(Oid, bool), Arc<TreeFacts>>,
+    /// Blob -> the revision it declares, when it is a migration file.
+    blobs: OidMap<Oid, Option<Arc<str>>>,
+    /// For each suspect, a file it was found in (the first met).
+    pub files: Vec<Option<String>>,
+    /// Objects that could not be read (a partial clone): "never committed" is then not proven.
+    pub unreadable: u64,
+    /// The facts of a tree without IDs or migrations, shared (most trees are such).
+    empty: Arc<TreeFacts>,
+}
+
+impl<'r> Search<'r> {
+    pub fn new(repo: &'r Repository, ids: Vec<String>) -> Self {
+        Search {
+            objects: Objects {
+                repo,
+                odb: repo.odb().ok(),
+            },
+            files: vec![None; ids.len()],
+            ids,
+            trees: OidMap::default(),
+            blobs: OidMap::default(),
+            unreadable: 0,
+            empty: Arc::new(TreeFacts::default()),
+        }
+    }
+
+    /// What the root tree `oid` holds.
+    pub fn root(&mut self, oid: Oid) -> Arc<TreeFacts> {
+        self.tree(oid, "", false)
+    }
+
+    /// The facts of every commit of `nodes`, in their order.
+    pub fn all(&mut self, nodes: &[Node]) -> Vec<Arc<TreeFacts>> {
+        nodes.iter().map(|node| self.root(node.tree)).collect()
+    }
+
+    fn tree(&mut self, oid: Oid, path: &str, in_migrations: bool) -> Arc<TreeFacts> {
+        if let Some(found) = self.trees.get(&(oid, in_migrations)) {
+            return found.clone();
+        }
+        let mut facts = TreeFacts::default();
+        let entries = match Folders::entries(&self.objects, oid) {
+            Ok(entries) => entries,
+            Err(_) => {
+                self.unreadable += 1;
+                Vec::new()
+            }
+        };
+        for (kind, name, id) in entries {
+            match kind {
+                Kind::Tree if !crate::source::is_skipped_dir(&name) => {
+                    let sub_path = match path {
+                        "" => name.clone(),
+                        _ => format!("{path}/{name}"),
+                    };
+                    let below = in_migrations || migration_looking(&name);
+                    let sub = stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+                        self.tree(id, &sub_path, below)
+                    });
+                    facts.ids.union(&sub.ids);
+                    facts.migrations |= sub.migrations;
+                }
+                Kind::Blob if name.ends_with(".py") => {
+                    let declared = match in_migrations {
+                        true => self.blob(id),
+                        false => None,
+                    };
+                    facts.migrations |= declared.is_some();
+                    for (i, suspect) in self.ids.iter().enumerate() {
+                        let by_name = named_after(&name, suspect);
+                        let by_content = declared.as_deref().is_some_and(|d| same_id(d, suspect));
+                        if by_name || by_content {
+                            facts.ids.set(i);
+                            if let Some(slot @ None) = self.files.get_mut(i) {
+                                *slot = Some(match path {
+                                    "" => name.clone(),
+                                    _ => format!("{path}/{name}"),
+                                });
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let facts = match facts.migrations || facts.ids.0.iter().any(|w| *w != 0) {
+            true => Arc::new(facts),
+            false => self.empty.clone(),
+        };
+        self.trees.insert((oid, in_migrations), facts.clone());
+        facts
+    }
+
+    fn blob(&mut self, oid: Oid) -> Option<Arc<str>> {
+        if let Some(known) = self.blobs.get(&oid) {
+            return known.clone();
+        }
+        let declared = match self.objects.read(oid, ObjectType::Blob) {
+            Some(object) => declared_revision(object.data()),
+            None => match self.objects.repo.find_blob(oid) {
+                Ok(blob) => declared_revision(blob.content()),
+                Err(_) => {
+                    self.unreadable += 1;
+                    None
+                }
+            },
+        };
+        let declared: Option<Arc<str>> = declared.map(Arc::from);
+        self.blobs.insert(oid, declared.clone());
+        declared
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_is_the_revision_it_starts_up_to_a_non_hex_character() {
+        assert!(same_id("ecb6985693c0", "ecb6985693c0"));
+        assert!(same_id("ecb6985693c0_", "ecb6985693c0"));
+        assert!(!same_id("ecb6985693c0a", "ecb6985693c0"));
+        assert!(!same_id("ecb6985693c", "ecb6985693c0"));
+    }
+
+    #[test]
+    fn files_named_after_an_id() {
+        assert!(named_after(
+            "eb68f277ab61_add_func_column.py",
+            "eb68f277ab61"
+        ));
+        assert!(named_after(
+            "2022_01_20_115236_9725c1cbee35_initial_migration.py",
+            "9725c1cbee35"
+        ));
+        assert!(named_after(
+            "001_103676e0a497_create_existing_tables.py",
+            "103676e0a497"
+        ));
+        assert!(named_after("eb68f277ab61.py", "eb68f277ab61"));
+        assert!(!named_after("aeb68f277ab61_x.py", "eb68f277ab61"));
+        assert!(!named_after("eb68f277ab610_x.py", "eb68f277ab61"));
+    }
+}
