@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")"
 seconds=${1:-35}
 [ $# -gt 0 ] && shift
-targets=${*:-revision export deploy_log config mentions}
+targets=${*:-revision export deploy_log config mentions redact}
 ./seed.sh
 RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
