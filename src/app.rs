@@ -100,9 +100,26 @@ fn to_json(value: &impl serde::Serialize) -> Result<String> {
         .map_err(|e| Error::Usage(format!("cannot serialise output: {e}")))
 }
 
-fn read_template(path: Option<&Path>) -> Result<Option<String>> {
-    path.map(|p| std::fs::read_to_string(p).map_err(|e| Error::io(p, e)))
-        .transpose()
+/// A template is untrusted input: read no more of it than the sandbox would accept.
+fn read_template(path: &Path, limits: &report::Limits) -> Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(limits.max_template_bytes as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() > limits.max_template_bytes {
+        return Err(Error::Template(format!(
+            "{}: the template is over the limit of {} bytes",
+            path.display(),
+            limits.max_template_bytes
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| Error::Malformed {
+        path: path.to_path_buf(),
+        position: None,
+        message: format!("the template is not UTF-8: {e}"),
+    })
 }
 
 /// `log_failures`: the deploy logs as the rules of this run parsed them, `None` when no rule
@@ -123,8 +140,17 @@ fn emit_report(
         ReportFormat::Json => to_json(&evidence)?,
         ReportFormat::Context => to_json(&context(evidence, log_failures))?,
         ReportFormat::Markdown => {
-            let template = read_template(template)?;
-            let text = report::render(&context(evidence, log_failures), template.as_deref())?;
+            let limits = report::Limits::default();
+            let template = template
+                .map(|path| {
+                    Ok::<_, Error>((path.display().to_string(), read_template(path, &limits)?))
+                })
+                .transpose()?;
+            let text = report::render_with(
+                &context(evidence, log_failures),
+                template.as_ref().map(|(n, s)| (n.as_str(), s.as_str())),
+                &limits,
+            )?;
             redact::redact_document(&text)
         }
     };

@@ -12,6 +12,9 @@ use crate::evidence::Incident;
 use crate::finding::Severity;
 use crate::{Error, Result};
 
+mod bounds;
+pub use bounds::{MAX_ALIASES, MAX_CONFIG_BYTES};
+
 pub const DEFAULT_API_URL: &str = "https://api.render.com/v1";
 /// Read when no --config is given and the file exists.
 pub const DEFAULT_CONFIG: &str = "postmortem.yaml";
@@ -53,7 +56,7 @@ pub struct PublishFile {
 impl FileConfig {
     /// Reads and parses `path`; errors name the file, line and column.
     pub fn load(path: &Path) -> Result<FileConfig> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = bounds::read(path)?;
         Self::parse(&text, path)
     }
 
@@ -61,6 +64,7 @@ impl FileConfig {
         if text.trim().is_empty() {
             return Ok(FileConfig::default());
         }
+        bounds::check(text, path)?;
         let mut file: FileConfig = serde_yaml::from_str(text).map_err(|e| {
             let position = e.location().map(|l| (l.line(), l.column()));
             // serde_yaml ends its message with the position the error already starts with.

@@ -157,6 +157,18 @@ fn examine(
     if let Some(scope) = scope {
         history.mentions.retain(|m| scope.contains(&m.commit.sha));
     }
+    let links = source.skipped_links();
+    if !links.is_empty() {
+        evidence.note(
+            "repository",
+            format!(
+                "{} symbolic link(s) in the {} not followed: {}",
+                links.len(),
+                source.describe(),
+                links.join(", ")
+            ),
+        );
+    }
     Ok(run_checks(
         evidence,
         Some(&history),

@@ -19,6 +19,11 @@ pub trait FileSource {
     }
     /// For messages: `working directory /repo`, `commit 1a2b3c4`.
     fn describe(&self) -> String;
+    /// Symbolic links met by [`list_files`](Self::list_files) and not followed (a loop, or a
+    /// link out of the tree, would read what is not the repository's), each once, sorted.
+    fn skipped_links(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Folders never worth walking into when looking for migrations or test configuration.
@@ -43,11 +48,16 @@ pub fn is_skipped_dir(name: &str) -> bool {
 
 pub struct WorkDir {
     root: PathBuf,
+    /// Filled by every listing: discovery, the database facts and the parser each list.
+    links: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl WorkDir {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        WorkDir { root: root.into() }
+        WorkDir {
+            root: root.into(),
+            links: Default::default(),
+        }
     }
 }
 
@@ -81,6 +91,12 @@ impl FileSource for WorkDir {
                     }
                 } else if kind.is_file() {
                     out.push(rel);
+                } else if kind.is_symlink() && !is_skipped_dir(&name) {
+                    let mut links = match self.links.lock() {
+                        Ok(g) => g,
+                        Err(poisoned) => poisoned.into_inner(),
+                    };
+                    links.insert(rel);
                 }
             }
         }
@@ -98,5 +114,32 @@ impl FileSource for WorkDir {
 
     fn describe(&self) -> String {
         format!("working directory {}", self.root.display())
+    }
+
+    fn skipped_links(&self) -> Vec<String> {
+        match self.links.lock() {
+            Ok(g) => g.iter().cloned().collect(),
+            Err(poisoned) => poisoned.into_inner().iter().cloned().collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::*;
+
+    #[test]
+    fn symlinks_are_not_followed_and_are_listed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("app/versions")).unwrap();
+        std::fs::write(root.join("app/versions/a.py"), "x").unwrap();
+        // A loop back to the root and a link out of the repository.
+        std::os::unix::fs::symlink(root, root.join("app/loop")).unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("outside")).unwrap();
+        let source = WorkDir::new(root);
+        assert_eq!(source.list_files().unwrap(), ["app/versions/a.py"]);
+        assert_eq!(source.list_files().unwrap(), ["app/versions/a.py"]);
+        assert_eq!(source.skipped_links(), ["app/loop", "outside"]);
     }
 }

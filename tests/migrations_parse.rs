@@ -398,9 +398,10 @@ fn missing_or_computed_revision_is_a_failure() {
 }
 
 #[test]
-fn deeply_nested_files_are_read_without_overflowing_the_stack() {
-    // Each of these nests once per few bytes; dropping such a syntax tree (and walking its
-    // attribute chain) recursed past the thread's stack and aborted the whole run.
+fn deeply_nested_files_are_refused_before_parsing() {
+    // Each of these nests once per few bytes: parsing, walking and dropping such a tree
+    // recursed once per level (a 7 MB file of minus signs took 6.6 GB, most of it stack).
+    // CPython cannot compile them either, so they are refused from their tokens.
     const DEPTH: usize = 200_000;
     let header = "revision = \"dddd00000001\"\ndown_revision = None\n";
     for body in [
@@ -408,14 +409,28 @@ fn deeply_nested_files_are_read_without_overflowing_the_stack() {
         format!("x = {}1\n", "1+".repeat(DEPTH)),
         format!("x = f{}\n", "()".repeat(DEPTH)),
         format!("def upgrade():\n    x{}()\n", ".a".repeat(DEPTH)),
+        format!("x = {}1\n", "not ".repeat(DEPTH)),
+        format!("x = {}1\n", "lambda: ".repeat(DEPTH)),
+        format!("x = {}\n", "1 if x else ".repeat(DEPTH) + "1"),
     ] {
-        let rev = parse_str(&format!("{header}{body}"));
-        assert_eq!(rev.id, "dddd00000001");
+        let failure = parse_revision("v/x.py", format!("{header}{body}").as_bytes()).unwrap_err();
+        assert!(
+            failure.message.contains("nests deeper than 1000 levels"),
+            "{failure}"
+        );
     }
-    // Worker threads have small stacks: the same file parsed there.
+    // Worker threads have small stacks: the same file refused there.
     let source = format!("{header}x = {}1\n", "-".repeat(DEPTH));
-    let on_thread = std::thread::spawn(move || parse_revision("v/x.py", source.as_bytes()).is_ok());
+    let on_thread =
+        std::thread::spawn(move || parse_revision("v/x.py", source.as_bytes()).is_err());
     assert!(on_thread.join().unwrap());
+    // As deep as a real file gets, and deeper, still reads.
+    let fine = format!(
+        "{header}x = {}1\ny = f{}\n",
+        "-".repeat(900),
+        "()".repeat(400)
+    );
+    assert_eq!(parse_str(&fine).id, "dddd00000001");
 }
 
 #[test]

@@ -450,6 +450,66 @@ fn a_429_waits_for_retry_after_then_succeeds() {
 }
 
 #[test]
+fn a_server_asking_for_an_hour_costs_one_request_per_source_not_an_hour() {
+    // 429 with `Retry-After: 3600` forever: the wait is past the run's budget, so each source
+    // gives up at once with a note; nothing sleeps.
+    let mut fake = seed_fake();
+    fake.faults.rate_limit_for_an_hour = vec!["/services/srv-d3ii9qk9c44c73aqsli0/events".into()];
+    let fake = fake.start();
+    let mut settings = settings(&fake, SRV);
+    settings.retry.max_sleep = RetryPolicy::default().max_sleep;
+    let e = collect(&settings).unwrap();
+    assert_eq!(
+        notes(&e),
+        [format!("render.events: events unavailable: HTTP 429 (rate limited; the API asked for a wait of 3600 s, more than the 90 s left of this run's wait budget) after 1 try (GET {}/services/{SRV}/events)", fake.url())]
+    );
+    assert_eq!(
+        fake.requests_to("/services/srv-d3ii9qk9c44c73aqsli0/events")
+            .len(),
+        1
+    );
+    assert_eq!(e.deploys.len(), 5);
+}
+
+#[test]
+fn retries_stop_when_the_runs_wait_budget_is_spent() {
+    // Every retry's backoff is booked against one budget for the whole run: with none left,
+    // a failing source is tried once.
+    let mut fake = seed_fake();
+    fake.faults.always_unavailable = vec!["/services/srv-d3ii9qk9c44c73aqsli0/events".into()];
+    let fake = fake.start();
+    let mut settings = settings(&fake, SRV);
+    settings.retry.max_total_wait = Duration::ZERO;
+    let e = collect(&settings).unwrap();
+    assert_eq!(
+        notes(&e),
+        [format!("render.events: events unavailable: HTTP 503 (no retry: this run's wait budget of 0 s is spent) after 1 try (GET {}/services/{SRV}/events)", fake.url())]
+    );
+    assert_eq!(
+        fake.requests_to("/services/srv-d3ii9qk9c44c73aqsli0/events")
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn a_response_over_the_byte_cap_is_not_read() {
+    let mut fake = seed_fake();
+    fake.faults.oversized = vec![("/services/srv-d3ii9qk9c44c73aqsli0/events".into(), 3 << 20)];
+    let fake = fake.start();
+    let mut settings = settings(&fake, SRV);
+    settings.retry.max_body_bytes = 1 << 20;
+    let e = collect(&settings).unwrap();
+    let notes = notes(&e);
+    assert!(
+        notes.iter().any(|n| n.starts_with("render.events:")
+            && n.contains("over the limit of 1048576 bytes; not read")),
+        "{notes:?}"
+    );
+    assert_eq!(e.deploys.len(), 5);
+}
+
+#[test]
 fn a_503_once_is_retried_and_nothing_is_missing() {
     let mut fake = seed_fake();
     fake.faults.unavailable_once = vec![

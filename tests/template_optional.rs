@@ -134,7 +134,6 @@ fn each_optional_value_absent_alone_still_renders() {
     let full = full_context();
     let mut all = BTreeSet::new();
     paths(&full, &mut Vec::new(), &mut all);
-    let renderer = report::Renderer::new(None).unwrap();
     let mut failures = Vec::new();
     let mut optional = 0;
     for path in &all {
@@ -144,7 +143,7 @@ fn each_optional_value_absent_alone_still_renders() {
         }
         let Some(ctx) = typed(&v) else { continue };
         optional += 1;
-        if let Err(e) = renderer.render(&ctx) {
+        if let Err(e) = report::render(&ctx, None) {
             failures.push(format!("{}: {e}", show(path)));
         }
     }

@@ -65,10 +65,18 @@ fn file_name(path: &str) -> &str {
 /// The commits that can have caused the first failure: the range up to the first failed
 /// deploy's commit, oldest first. Without that commit in the range, the whole range.
 fn before_first_failure<'a>(evidence: &'a Evidence, range: &CommitRange) -> Vec<&'a Commit> {
+    // Indexed once: a range can hold 200,000 commits. Reversed, so that the first of equal
+    // SHAs wins, as the scan it replaces found it.
+    let by_sha: std::collections::HashMap<&str, &Commit> = evidence
+        .commits
+        .iter()
+        .rev()
+        .map(|c| (c.sha.as_str(), c))
+        .collect();
     let commits: Vec<&Commit> = range
         .commits
         .iter()
-        .filter_map(|sha| evidence.commits.iter().find(|c| &c.sha == sha))
+        .filter_map(|sha| by_sha.get(sha.as_str()).copied())
         .collect();
     match commits
         .iter()

@@ -4,7 +4,7 @@
 //! (`evidence::deploys`), so that rules (which run before the analysis) reach the same answer
 //! the report shows.
 
-use std::collections::BTreeSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::analyze::{CommitRange, MigrationChange, Streak};
 use crate::evidence::{Commit, Evidence};
@@ -39,15 +39,16 @@ pub fn commit_range(evidence: &Evidence, streak: &Streak) -> Option<CommitRange>
         .as_deref()
         .and_then(|id| deploy_sha(evidence, id));
 
-    let find = |sha: &str| evidence.commits.iter().find(|c| same_sha(&c.sha, sha));
+    let index = ShaIndex::new(&evidence.commits);
+    let find = |sha: &str| index.find(sha);
     let in_range: Vec<&Commit> = match find(&to) {
         Some(tip) => {
             let excluded = from
                 .as_deref()
                 .and_then(find)
-                .map(|c| ancestors(evidence, c))
+                .map(|c| ancestors(&index, c))
                 .unwrap_or_default();
-            let reachable = ancestors(evidence, tip);
+            let reachable = ancestors(&index, tip);
             evidence
                 .commits
                 .iter()
@@ -99,20 +100,51 @@ pub fn commit_range(evidence: &Evidence, streak: &Streak) -> Option<CommitRange>
 }
 
 /// The commit and every ancestor of it that the evidence holds.
-fn ancestors<'a>(evidence: &'a Evidence, tip: &'a Commit) -> BTreeSet<&'a str> {
-    let mut seen = BTreeSet::new();
+fn ancestors<'a>(index: &ShaIndex<'a>, tip: &'a Commit) -> HashSet<&'a str> {
+    let mut seen = HashSet::new();
     let mut stack = vec![tip];
     while let Some(commit) = stack.pop() {
         if !seen.insert(commit.sha.as_str()) {
             continue;
         }
         for parent in &commit.parents {
-            if let Some(p) = evidence.commits.iter().find(|c| same_sha(&c.sha, parent)) {
+            if let Some(p) = index.find(parent) {
                 stack.push(p);
             }
         }
     }
     seen
+}
+
+/// Commits by the first seven characters of their SHA, the shortest that [`same_sha`] compares:
+/// a range of 200,000 commits is walked by parent lookups, each of which scanned every commit.
+struct ShaIndex<'a> {
+    by_prefix: HashMap<String, Vec<&'a Commit>>,
+}
+
+impl<'a> ShaIndex<'a> {
+    fn new(commits: &'a [Commit]) -> Self {
+        let mut by_prefix: HashMap<String, Vec<&'a Commit>> = HashMap::new();
+        for commit in commits {
+            if let Some(prefix) = commit.sha.get(..7) {
+                by_prefix
+                    .entry(prefix.to_ascii_lowercase())
+                    .or_default()
+                    .push(commit);
+            }
+        }
+        ShaIndex { by_prefix }
+    }
+
+    /// The first commit, in evidence order, that `sha` names.
+    fn find(&self, sha: &str) -> Option<&'a Commit> {
+        let prefix = sha.get(..7)?;
+        let bucket = match self.by_prefix.get(prefix) {
+            Some(bucket) => bucket,
+            None => self.by_prefix.get(&prefix.to_ascii_lowercase())?,
+        };
+        bucket.iter().copied().find(|c| same_sha(&c.sha, sha))
+    }
 }
 
 /// A Python file in a known migration folder, or in any `versions` folder under a

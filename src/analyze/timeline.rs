@@ -5,6 +5,8 @@
 //! before that deploy existed) are kept and flagged: hiding them would hide a clock or
 //! collection problem the reader should know about.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 
 use crate::analyze::causes::{describe_event, log_source, log_summary};
@@ -132,6 +134,12 @@ pub fn build(
         out.push(e);
     }
 
+    // Indexed once: a range can hold 200,000 commits, and the events as many deploys.
+    let deploys_by_id: HashMap<&str, &Deploy> = evidence
+        .deploys
+        .iter()
+        .map(|d| (d.id.as_str(), d))
+        .collect();
     for event in &evidence.events {
         if lower.is_some_and(|l| event.timestamp < l) {
             continue;
@@ -150,7 +158,7 @@ pub fn build(
         if let Some(deploy) = event
             .deploy_id
             .as_deref()
-            .and_then(|id| evidence.deploy(id))
+            .and_then(|id| deploys_by_id.get(id).copied())
         {
             if let Some(created) = deploy.created_at {
                 if event.timestamp < created {
@@ -167,8 +175,20 @@ pub fn build(
     }
 
     if let Some(range) = range {
+        let commits: HashMap<&str, &crate::evidence::Commit> = evidence
+            .commits
+            .iter()
+            .map(|c| (c.sha.as_str(), c))
+            .collect();
+        let mut changes: HashMap<&str, Vec<_>> = HashMap::new();
+        for change in &range.migration_changes {
+            changes
+                .entry(change.commit.as_str())
+                .or_default()
+                .push(change);
+        }
         for sha in &range.commits {
-            let Some(commit) = evidence.commits.iter().find(|c| &c.sha == sha) else {
+            let Some(commit) = commits.get(sha.as_str()).copied() else {
                 continue;
             };
             let marker = if super::correlate::same_sha(sha, &range.first_bad) {
@@ -182,7 +202,7 @@ pub fn build(
                 format!("commit by {}: {}{marker}", commit.author, commit.summary),
                 commit.short().to_string(),
             ));
-            for change in range.migration_changes.iter().filter(|m| &m.commit == sha) {
+            for change in changes.get(sha.as_str()).into_iter().flatten() {
                 out.push(entry(
                     commit.time,
                     "migration",
@@ -198,7 +218,7 @@ pub fn build(
     }
 
     // The first time the logs show each distinct failure.
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut by_time: Vec<&LogFailure> = log_failures.iter().collect();
     by_time.sort_by(|a, b| {
         a.timestamp
@@ -211,10 +231,9 @@ pub fn build(
             continue;
         };
         let summary = log_summary(failure);
-        if seen.contains(&summary) {
+        if !seen.insert(summary.clone()) {
             continue;
         }
-        seen.push(summary.clone());
         let deploy = failure
             .deploy_id
             .as_deref()

@@ -4,6 +4,7 @@
 pub mod check_output;
 pub mod context;
 pub mod markdown;
+pub mod sandbox;
 
 use std::collections::HashMap;
 
@@ -11,56 +12,35 @@ use serde_json::Value;
 use tera::Tera;
 
 pub use context::ReportContext;
+pub use sandbox::Limits;
 
 use crate::{Error, Result};
 
 /// The builtin template, embedded so the binary needs no files beside it.
 pub const BUILTIN_TEMPLATE: &str = include_str!("../../templates/postmortem.md.tera");
-const BUILTIN_NAME: &str = "postmortem.md";
+const BUILTIN_NAME: &str = "builtin postmortem.md.tera";
 
 /// Renders `context` with the builtin template, or with `template` (a user's Tera source).
 pub fn render(context: &ReportContext, template: Option<&str>) -> Result<String> {
-    Renderer::new(template)?.render(context)
+    render_with(
+        context,
+        template.map(|source| ("template", source)),
+        &Limits::default(),
+    )
 }
 
-/// A template parsed once, for rendering many contexts with it.
-pub struct Renderer {
-    tera: Tera,
-}
-
-impl Renderer {
-    /// The builtin template, or `template` (a user's Tera source).
-    pub fn new(template: Option<&str>) -> Result<Renderer> {
-        let mut tera = Tera::default();
-        // Markdown is not HTML: escaping is explicit, through the filters below.
-        tera.autoescape_on(vec![]);
-        register(&mut tera);
-        tera.add_raw_template(BUILTIN_NAME, template.unwrap_or(BUILTIN_TEMPLATE))
-            .map_err(|e| Error::Template(describe(&e)))?;
-        Ok(Renderer { tera })
-    }
-
-    pub fn render(&self, context: &ReportContext) -> Result<String> {
-        let ctx =
-            tera::Context::from_serialize(context).map_err(|e| Error::Template(describe(&e)))?;
-        let out = self
-            .tera
-            .render(BUILTIN_NAME, &ctx)
-            .map_err(|e| Error::Template(describe(&e)))?;
-        Ok(tidy(&out))
-    }
-}
-
-/// Tera's errors nest their cause; a user fixing a template needs all of it on one line.
-fn describe(e: &tera::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    message
+/// Renders `context` with the builtin template or with `template` (its name for messages, its
+/// Tera source), inside the [`sandbox`]: a violated limit is an error naming the template.
+pub fn render_with(
+    context: &ReportContext,
+    template: Option<(&str, &str)>,
+    limits: &Limits,
+) -> Result<String> {
+    let (name, source) = template.unwrap_or((BUILTIN_NAME, BUILTIN_TEMPLATE));
+    let ctx = tera::Context::from_serialize(context)
+        .map_err(|e| Error::Template(format!("{name}: {}", sandbox::describe(&e))))?;
+    let out = sandbox::render(name, source, ctx, limits, register).map_err(Error::Template)?;
+    Ok(tidy(&out))
 }
 
 /// Collapses the blank-line runs that optional sections leave behind and ends with one newline.

@@ -91,27 +91,83 @@ fn without_a_service_object_the_id_comes_from_the_events_and_a_note_says_what_is
 }
 
 #[test]
-fn a_malformed_file_is_an_error_naming_file_line_and_column() {
+fn a_malformed_file_is_a_gap_naming_file_line_and_column_and_the_rest_is_read() {
     let dir = tempfile::tempdir().unwrap();
     saved_seed(dir.path());
     write(dir.path(), "logs-cli.json", "{\"id\": \"a\", \"message\": \"x\", \"timestamp\": \"2025-11-10T15:00:00Z\"}\n{\"id\": \"b\",\n  \"message\": x}");
-    let err = collect(&RenderSettings {
+    let e = collect(&RenderSettings {
         data_dir: Some(dir.path().to_path_buf()),
         ..RenderSettings::default()
     })
-    .unwrap_err();
-    match &err {
-        Error::Malformed { path, position, .. } => {
-            assert!(path.ends_with("logs-cli.json"));
-            assert_eq!(*position, Some((3, 14)));
-        }
-        other => panic!("{other:?}"),
-    }
+    .unwrap();
+    let notes = notes(&e);
+    let gap = notes
+        .iter()
+        .find(|n| n.starts_with("render.files:"))
+        .unwrap_or_else(|| panic!("{notes:?}"));
     assert!(
-        err.to_string()
-            .contains("logs-cli.json:3:14: not valid JSON"),
-        "{err}"
+        gap.contains("logs-cli.json:3:14: not valid JSON") && gap.contains("skipped"),
+        "{gap}"
     );
+    // The good files, and the line read before the break, are all there.
+    assert_eq!(e.deploys.len(), 5);
+    assert!(e.logs.iter().any(|l| l.id == "a"));
+    assert!(e.logs.len() > 1);
+}
+
+#[test]
+fn a_truncated_export_beside_good_ones_is_a_gap_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    saved_seed(dir.path());
+    let events = std::fs::read_to_string(dir.path().join("events.json")).unwrap();
+    // Cut mid-array, as an interrupted download or a full disk leaves it.
+    write(dir.path(), "events.json", &events[..events.len() / 2]);
+    let e = collect(&RenderSettings {
+        data_dir: Some(dir.path().to_path_buf()),
+        service: Some(SRV.into()),
+        ..RenderSettings::default()
+    })
+    .unwrap();
+    let notes = notes(&e);
+    let gap = notes
+        .iter()
+        .find(|n| n.contains("events.json:1:"))
+        .unwrap_or_else(|| panic!("{notes:?}"));
+    assert!(gap.contains("EOF while parsing"), "{gap}");
+    assert_eq!(e.deploys.len(), 5);
+    assert!(!e.logs.is_empty());
+    assert!(!e.events.is_empty(), "the events before the cut are kept");
+}
+
+#[test]
+fn an_unreadable_file_and_symlinks_are_gaps_listed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    saved_seed(dir.path());
+    std::os::unix::fs::symlink("/etc/passwd", dir.path().join("out.json")).unwrap();
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("loop")).unwrap();
+    std::fs::write(dir.path().join("unreadable.json"), b"[{\"id\": \"\xff\"}]").unwrap();
+    let e = collect(&RenderSettings {
+        data_dir: Some(dir.path().to_path_buf()),
+        service: Some(SRV.into()),
+        ..RenderSettings::default()
+    })
+    .unwrap();
+    let notes = notes(&e);
+    let links: Vec<_> = notes
+        .iter()
+        .filter(|n| n.contains("symbolic links"))
+        .collect();
+    assert_eq!(links.len(), 1, "{notes:?}");
+    assert!(
+        links[0].contains("loop") && links[0].contains("out.json"),
+        "{}",
+        links[0]
+    );
+    assert!(
+        notes.iter().any(|n| n.contains("unreadable.json")),
+        "{notes:?}"
+    );
+    assert_eq!(e.deploys.len(), 5);
 }
 
 #[test]
@@ -122,16 +178,18 @@ fn a_json_value_that_is_no_render_data_names_its_place() {
         "odd.json",
         "[\n  {\"id\": \"dep-1\", \"status\": \"live\"}\n]\n\n{\"hello\": \"world\"}",
     );
-    let err = collect(&RenderSettings {
+    let e = collect(&RenderSettings {
         data_dir: Some(dir.path().to_path_buf()),
         service: Some(SRV.into()),
         ..RenderSettings::default()
     })
-    .unwrap_err()
-    .to_string();
+    .unwrap();
+    let notes = notes(&e);
     assert!(
-        err.contains("odd.json:5:1: the object is not a Render deploy, event, log line or service"),
-        "{err}"
+        notes.iter().any(|n| n.contains(
+            "odd.json:5:1: the object is not a Render deploy, event, log line or service"
+        )),
+        "{notes:?}"
     );
 }
 

@@ -57,6 +57,10 @@ pub struct Faults {
     pub logs_max_limit: Option<usize>,
     /// Path prefixes whose cursor lists ignore `cursor` and serve the first page again.
     pub ignore_cursor: Vec<String>,
+    /// Path prefixes always answered `429` with `Retry-After: 3600`.
+    pub rate_limit_for_an_hour: Vec<String>,
+    /// Path prefixes answered `200` with a JSON body of this many bytes.
+    pub oversized: Vec<(String, usize)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -435,6 +439,20 @@ fn fault(shared: &Shared, path: &str) -> Option<Answer> {
     let hit = |list: &[String]| list.iter().find(|p| matches_prefix(path, p)).cloned();
     if hit(&faults.always_unavailable).is_some() {
         return Some(Answer::error(503, "service unavailable"));
+    }
+    if hit(&faults.rate_limit_for_an_hour).is_some() {
+        let mut a = Answer::error(429, "rate limit exceeded");
+        a.headers.push(("Retry-After", "3600".to_string()));
+        a.headers.push(("Ratelimit-Remaining", "0".to_string()));
+        return Some(a);
+    }
+    if let Some((_, size)) = faults
+        .oversized
+        .iter()
+        .find(|(p, _)| matches_prefix(path, p))
+    {
+        let filler = "x".repeat(size.saturating_sub(16));
+        return Some(Answer::ok(Value::Array(vec![Value::String(filler)])));
     }
     let mut state = lock(&shared.state);
     if let Some(prefix) = hit(&faults.rate_limit_once) {

@@ -8,6 +8,7 @@
 //! "is a commit SHA" exclusion are applied later, by the history index, which knows the
 //! repository's revision IDs and commits.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -221,6 +222,8 @@ pub fn candidate_ids(message: &str) -> Vec<Candidate> {
         .find(|l| !l.trim().is_empty())
         .is_some_and(|l| CONTEXT.is_match(l));
     let mut out: Vec<Candidate> = Vec::new();
+    // Where each token sits in `out`: a message can hold 100,000 distinct IDs.
+    let mut index: HashMap<String, usize> = HashMap::new();
     let mut blocks = Blocks::new();
     // Set by a line that names migrations and introduces a list (ends with ':' or is a heading);
     // kept through the list's items and blank lines, dropped at the next ordinary line.
@@ -249,6 +252,7 @@ pub fn candidate_ids(message: &str) -> Vec<Candidate> {
                 [previous, line],
                 line_context || item_context,
                 &mut out,
+                &mut index,
             );
         }
         if line_context && (trimmed.ends_with(':') || trimmed.starts_with('#')) {
@@ -259,7 +263,13 @@ pub fn candidate_ids(message: &str) -> Vec<Candidate> {
     out
 }
 
-fn scan_line(line: &str, paragraph: [&str; 2], context: bool, out: &mut Vec<Candidate>) {
+fn scan_line(
+    line: &str,
+    paragraph: [&str; 2],
+    context: bool,
+    out: &mut Vec<Candidate>,
+    index: &mut HashMap<String, usize>,
+) {
     let masked = NOISE.replace_all(line, |c: &regex::Captures<'_>| " ".repeat(c[0].len()));
     for m in TOKEN.find_iter(&masked) {
         let before = masked.get(..m.start()).unwrap_or_default();
@@ -299,10 +309,15 @@ fn scan_line(line: &str, paragraph: [&str; 2], context: bool, out: &mut Vec<Cand
         if !(context || strong) {
             continue;
         }
-        let token = m.as_str().to_string();
-        match out.iter_mut().find(|c| c.token == token) {
-            Some(existing) => existing.strong |= strong,
-            None => out.push(Candidate { token, strong }),
+        match index.get(m.as_str()) {
+            Some(&at) => out[at].strong |= strong,
+            None => {
+                index.insert(m.as_str().to_string(), out.len());
+                out.push(Candidate {
+                    token: m.as_str().to_string(),
+                    strong,
+                });
+            }
         }
     }
 }

@@ -5,7 +5,10 @@
 //! since Render's GETs share one bucket per user. A 5xx, a timeout or a dropped connection is
 //! retried with exponential backoff and jitter, up to [`RetryPolicy::max_attempts`] tries. Every
 //! single sleep is capped by [`RetryPolicy::max_sleep`] (tests set it low so that they never wait
-//! long; the default honours Render's longest documented reset).
+//! long; the default honours Render's longest documented reset), and all the sleeps of a run
+//! together by [`RetryPolicy::max_total_wait`]: a wait that would pass it is not begun, so a
+//! server answering `Retry-After: 3600` costs one request, not minutes. A body is read up to
+//! [`RetryPolicy::max_body_bytes`] and no further.
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
@@ -105,6 +108,12 @@ pub struct RetryPolicy {
     pub request_timeout: Duration,
     /// Print each retry on stderr as it happens (off with --quiet).
     pub announce_retries: bool,
+    /// All the sleeps of one client together (backoffs and rate-limit waits, every thread's
+    /// counted): past it, a failing request gives up instead of waiting.
+    pub max_total_wait: Duration,
+    /// Largest response body read; a larger one is not read (Render's pages are at most a few
+    /// hundred KB).
+    pub max_body_bytes: u64,
 }
 
 impl Default for RetryPolicy {
@@ -117,6 +126,8 @@ impl Default for RetryPolicy {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             announce_retries: false,
+            max_total_wait: Duration::from_secs(90),
+            max_body_bytes: 32 << 20,
         }
     }
 }
@@ -182,6 +193,8 @@ pub struct Client {
     policy: RetryPolicy,
     /// Set by a 429 on any thread: no request leaves before it.
     paused_until: Mutex<Option<Instant>>,
+    /// The sleeps begun so far, against [`RetryPolicy::max_total_wait`].
+    waited: Mutex<Duration>,
 }
 
 impl Client {
@@ -201,6 +214,7 @@ impl Client {
             key,
             policy,
             paused_until: Mutex::new(None),
+            waited: Mutex::new(Duration::ZERO),
         })
     }
 
@@ -255,9 +269,20 @@ impl Client {
                                 url: shown.clone(),
                             });
                         }
-                        let wait = wait
-                            .unwrap_or_else(|| self.backoff(rate_limited))
-                            .min(self.policy.max_sleep);
+                        let asked = wait.unwrap_or_else(|| self.backoff(rate_limited));
+                        // Waiting less than the server asked only earns another 429.
+                        let wait = asked.min(self.policy.max_sleep);
+                        if let Err(left) = self.reserve(asked.max(wait)) {
+                            return Err(FetchError::Unavailable {
+                                what: format!(
+                                    "HTTP 429 (rate limited; the API asked for a wait of {} s, more than the {} s left of this run's wait budget)",
+                                    asked.as_secs(),
+                                    left.as_secs()
+                                ),
+                                tries: failures + rate_limited,
+                                url: shown.clone(),
+                            });
+                        }
                         self.pause_all(wait);
                         continue;
                     }
@@ -274,17 +299,41 @@ impl Client {
                     url: shown,
                 });
             }
-            let wait = self.backoff(failures);
+            let backoff = self.backoff(failures);
+            if self.reserve(backoff).is_err() {
+                return Err(FetchError::Unavailable {
+                    what: format!(
+                        "{failure} (no retry: this run's wait budget of {} s is spent)",
+                        self.policy.max_total_wait.as_secs()
+                    ),
+                    tries: failures + rate_limited,
+                    url: shown,
+                });
+            }
             // Retries of an unreachable API take seconds: say so as they happen, not after.
             if self.policy.announce_retries {
                 eprintln!(
                     "postmortem: GET {shown}: {failure} (try {failures} of {}); retrying in {:.1} s",
                     self.policy.max_attempts,
-                    wait.as_secs_f64()
+                    backoff.as_secs_f64()
                 );
             }
-            std::thread::sleep(wait);
+            std::thread::sleep(backoff);
         }
+    }
+
+    /// Books `wait` against the run's wait budget, or says how much of it is left.
+    fn reserve(&self, wait: Duration) -> Result<(), Duration> {
+        let mut waited = match self.waited.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let left = self.policy.max_total_wait.saturating_sub(*waited);
+        if wait > left {
+            return Err(left);
+        }
+        *waited += wait;
+        Ok(())
     }
 
     fn answer(&self, resp: Response) -> Answer {
@@ -294,11 +343,32 @@ impl Client {
             return Answer::RateLimited(wait);
         }
         let headers_ok = (200..300).contains(&status);
-        let body = match resp.text() {
-            Ok(b) => b,
-            // The body timed out or the connection dropped mid-body: worth another try.
-            Err(e) => return Answer::Transient(describe_send_error(&e)),
+        let cap = self.policy.max_body_bytes;
+        let too_large = |size: u64| {
+            Answer::Fatal(FetchError::BadBody {
+                message: format!(
+                    "HTTP {status} body of {size} bytes or more is over the limit of {cap} bytes; not read"
+                ),
+            })
         };
+        if let Some(size) = resp.content_length().filter(|&n| n > cap) {
+            return too_large(size);
+        }
+        let mut bytes = Vec::new();
+        if let Err(e) =
+            std::io::Read::read_to_end(&mut std::io::Read::take(resp, cap + 1), &mut bytes)
+        {
+            // The body timed out or the connection dropped mid-body: worth another try.
+            let inner = e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>());
+            return Answer::Transient(match inner {
+                Some(e) => describe_send_error(e),
+                None => format!("request failed: {e}"),
+            });
+        }
+        if bytes.len() as u64 > cap {
+            return too_large(cap + 1);
+        }
+        let body = String::from_utf8_lossy(&bytes);
         if headers_ok {
             return match serde_json::from_str(&body) {
                 Ok(v) => Answer::Body(v),

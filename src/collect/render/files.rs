@@ -33,8 +33,13 @@ pub struct Saved {
     pub deploys: Vec<WireDeploy>,
     pub events: Vec<WireEvent>,
     pub logs: Vec<WireLog>,
+    /// Gaps: files or parts of files not read, each naming the file and where it broke off.
+    pub skipped: Vec<String>,
 }
 
+/// Reads every saved file under `dir`. A file that cannot be opened, or breaks off or turns
+/// into something else part way, is a gap in [`Saved::skipped`] naming the file and the
+/// position; what it held before that point is kept and the other files are still read.
 pub fn read_dir(dir: &Path) -> Result<Saved> {
     if !dir.is_dir() {
         return Err(Error::Usage(format!(
@@ -43,7 +48,8 @@ pub fn read_dir(dir: &Path) -> Result<Saved> {
         )));
     }
     let mut files = Vec::new();
-    list_files(dir, &mut files)?;
+    let mut links = Vec::new();
+    list_files(dir, &mut files, &mut links)?;
     files.sort();
     if files.is_empty() {
         return Err(Error::Render(format!(
@@ -52,14 +58,34 @@ pub fn read_dir(dir: &Path) -> Result<Saved> {
         )));
     }
     let mut saved = Saved::default();
+    if !links.is_empty() {
+        links.sort();
+        saved.skipped.push(format!(
+            "symbolic links under {} not followed: {}",
+            dir.display(),
+            links
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     for path in files {
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        read_text(&path, &text, &mut saved)?;
+        let read = std::fs::File::open(&path)
+            .map_err(|e| Error::io(&path, e))
+            .and_then(|file| read_stream(&path, std::io::BufReader::new(file), &mut saved));
+        if let Err(e) = read {
+            saved
+                .skipped
+                .push(format!("{e}; the rest of this file was skipped"));
+        }
     }
     Ok(saved)
 }
 
-fn list_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// Symbolic links are not followed (a loop, or a link out of the folder, would read what the
+/// user did not save); they are listed in `links` so that the skip is said once.
+fn list_files(dir: &Path, out: &mut Vec<PathBuf>, links: &mut Vec<PathBuf>) -> Result<()> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
@@ -69,8 +95,10 @@ fn list_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         if hidden {
             continue;
         }
-        if kind.is_dir() {
-            list_files(&path, out)?;
+        if kind.is_symlink() {
+            links.push(path);
+        } else if kind.is_dir() {
+            list_files(&path, out, links)?;
         } else if path
             .extension()
             .and_then(|e| e.to_str())
@@ -84,33 +112,244 @@ fn list_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 
 /// Reads one file's text: any number of JSON values, back to back or one per line.
 pub fn read_text(path: &Path, text: &str, saved: &mut Saved) -> Result<()> {
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
-    let mut end_of_previous = 0;
+    read_stream(path, text.as_bytes(), saved)
+}
+
+/// Reads one file as a stream: the elements of a top-level array (and of a `/logs` envelope's
+/// `logs`) are classified one at a time, so a saved export takes the memory of the typed
+/// records it holds, not of a JSON tree of the whole file.
+pub fn read_stream(path: &Path, reader: impl std::io::Read, saved: &mut Saved) -> Result<()> {
+    let position = std::rc::Rc::new(std::cell::Cell::new((1, 0)));
+    let mut de = serde_json::Deserializer::from_reader(Counting {
+        inner: reader,
+        position: position.clone(),
+    });
     loop {
-        let start = skip_whitespace(text, end_of_previous);
-        match stream.next() {
-            None => return Ok(()),
-            Some(Err(e)) => {
-                let message = e.to_string();
-                let message = match message.rfind(" at line ") {
-                    Some(i) => message[..i].to_string(),
-                    None => message,
-                };
-                return Err(Error::Malformed {
-                    path: path.to_path_buf(),
-                    position: Some((e.line(), e.column())),
-                    message: format!("not valid JSON: {message}"),
-                });
+        // `end` peeks at the next byte: past it, the counter stands on the value's first byte.
+        if de.end().is_ok() {
+            return Ok(());
+        }
+        let mut top = Top {
+            at: Place {
+                path,
+                position: position.get(),
+            },
+            saved: &mut *saved,
+            failure: None,
+        };
+        if let Err(e) = serde::de::DeserializeSeed::deserialize(&mut top, &mut de) {
+            if let Some(failure) = top.failure.take() {
+                return Err(failure);
             }
-            Some(Ok(value)) => {
-                let at = Place {
-                    path,
-                    position: line_column(text, start),
-                };
-                classify(value, &at, saved)?;
-                end_of_previous = stream.byte_offset();
+            let message = e.to_string();
+            let message = match message.rfind(" at line ") {
+                Some(i) => message[..i].to_string(),
+                None => message,
+            };
+            return Err(Error::Malformed {
+                path: path.to_path_buf(),
+                position: Some((e.line(), e.column())),
+                message: format!("not valid JSON: {message}"),
+            });
+        }
+    }
+}
+
+/// Line and column (1-based, in bytes) of the last byte read.
+struct Counting<R> {
+    inner: R,
+    position: std::rc::Rc<std::cell::Cell<(usize, usize)>>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let (mut line, mut column) = self.position.get();
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                line += 1;
+                column = 0;
+            } else if b & 0xC0 != 0x80 {
+                column += 1;
             }
         }
+        self.position.set((line, column));
+        Ok(n)
+    }
+}
+
+/// One top-level value of a file, classified as it is read. A classification error is kept in
+/// `failure` (serde's error type cannot carry it) and the read stops there.
+struct Top<'a, 'p> {
+    at: Place<'p>,
+    saved: &'a mut Saved,
+    failure: Option<Error>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for &mut Top<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl Top<'_, '_> {
+    fn keep<E: serde::de::Error>(&mut self, result: Result<()>) -> std::result::Result<(), E> {
+        result.map_err(|failure| {
+            let message = failure.to_string();
+            self.failure = Some(failure);
+            E::custom(message)
+        })
+    }
+
+    fn not_data<E: serde::de::Error>(&mut self, kind: &str) -> std::result::Result<(), E> {
+        let failure = self.at.error(format!(
+            "expected a JSON array or object of Render data, found {kind}"
+        ));
+        self.keep(Err(failure))
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for &mut Top<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON array or object of Render data")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<(), A::Error> {
+        let mut i = 0;
+        while let Some(item) = seq.next_element::<Value>()? {
+            let result = classify_item(
+                item,
+                &format!("element {i} of the array"),
+                &self.at,
+                self.saved,
+            );
+            self.keep(result)?;
+            i += 1;
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<(), A::Error> {
+        let mut obj = Map::new();
+        let mut streamed = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "logs" && !streamed {
+                let logs = map.next_value_seed(Logs {
+                    at: &self.at,
+                    saved: &mut *self.saved,
+                    failure: &mut self.failure,
+                })?;
+                match logs {
+                    Some(other) => {
+                        obj.insert(key, other);
+                    }
+                    None => streamed = true,
+                }
+            } else {
+                let value: Value = map.next_value()?;
+                obj.insert(key, value);
+            }
+        }
+        if streamed {
+            return Ok(());
+        }
+        let result = classify_item(Value::Object(obj), "the object", &self.at, self.saved);
+        self.keep(result)
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> std::result::Result<(), E> {
+        self.not_data("a boolean")
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> std::result::Result<(), E> {
+        self.not_data("a number")
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> std::result::Result<(), E> {
+        self.not_data("a number")
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> std::result::Result<(), E> {
+        self.not_data("a number")
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> std::result::Result<(), E> {
+        self.not_data("a string")
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<(), E> {
+        self.not_data("null")
+    }
+}
+
+/// The `logs` of a `/logs` envelope, read line by line into `saved`; `Some(value)` when the
+/// key holds no array, for the object to be classified whole.
+struct Logs<'a, 'p> {
+    at: &'a Place<'p>,
+    saved: &'a mut Saved,
+    failure: &'a mut Option<Error>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Logs<'_, '_> {
+    type Value = Option<Value>;
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Option<Value>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+macro_rules! logs_scalar {
+    ($($name:ident: $t:ty),*) => {$(
+        fn $name<E: serde::de::Error>(self, v: $t) -> std::result::Result<Option<Value>, E> {
+            Ok(Some(Value::from(v)))
+        }
+    )*};
+}
+
+impl<'de> serde::de::Visitor<'de> for Logs<'_, '_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Option<Value>, A::Error> {
+        let mut i = 0;
+        while let Some(line) = seq.next_element::<Value>()? {
+            match typed(line, &format!("logs[{i}]"), "log line", self.at) {
+                Ok(log) => self.saved.logs.push(log),
+                Err(failure) => {
+                    let message = failure.to_string();
+                    *self.failure = Some(failure);
+                    return Err(serde::de::Error::custom(message));
+                }
+            }
+            i += 1;
+        }
+        Ok(None)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        map: A,
+    ) -> std::result::Result<Option<Value>, A::Error> {
+        use serde::Deserialize;
+        Value::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+    }
+
+    logs_scalar!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_f64: f64, visit_str: &str);
+
+    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<Option<Value>, E> {
+        Ok(Some(Value::Null))
     }
 }
 
@@ -126,32 +365,6 @@ impl Place<'_> {
             position: Some(self.position),
             message,
         }
-    }
-}
-
-fn classify(value: Value, at: &Place<'_>, saved: &mut Saved) -> Result<()> {
-    match value {
-        Value::Array(items) => {
-            for (i, item) in items.into_iter().enumerate() {
-                classify_item(item, &format!("element {i} of the array"), at, saved)?;
-            }
-            Ok(())
-        }
-        Value::Object(mut obj) if obj.get("logs").is_some_and(Value::is_array) => {
-            let Some(Value::Array(logs)) = obj.remove("logs") else {
-                return Ok(());
-            };
-            for (i, line) in logs.into_iter().enumerate() {
-                let what = format!("logs[{i}]");
-                saved.logs.push(typed(line, &what, "log line", at)?);
-            }
-            Ok(())
-        }
-        obj @ Value::Object(_) => classify_item(obj, "the object", at, saved),
-        other => Err(at.error(format!(
-            "expected a JSON array or object of Render data, found {}",
-            kind_of(&other)
-        ))),
     }
 }
 
@@ -235,25 +448,15 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-fn skip_whitespace(text: &str, from: usize) -> usize {
-    let rest = text.get(from..).unwrap_or("");
-    from + (rest.len() - rest.trim_start().len())
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
-}
-
 pub(crate) fn collect(
     settings: &RenderSettings,
     dir: &Path,
     evidence: &mut Evidence,
 ) -> Result<Collected> {
-    let saved = read_dir(dir)?;
+    let mut saved = read_dir(dir)?;
+    for gap in std::mem::take(&mut saved.skipped) {
+        evidence.note("render.files", gap);
+    }
     let service = choose_service(settings, dir, &saved, evidence)?;
     let service_id = service.id.clone();
 

@@ -11,6 +11,7 @@
 //! [`Operation::Opaque`](crate::migrations::model::Operation::Opaque) so that no rule guesses
 //! about the tables it may touch.
 
+mod depth;
 mod ops;
 mod types;
 
@@ -116,6 +117,13 @@ fn parse_on_this_stack(
             message: format!("Python syntax error: {message}"),
         }
     };
+    if let Some(message) = depth::refuse(&text) {
+        return Err(ParseFailure {
+            line: 1,
+            column: 1,
+            message,
+        });
+    }
     let parsed = ruff_python_parser::parse_module(&text)
         .map_err(|e| syntax_error(e.location.start(), &e.error.to_string()))?;
     if let Some(offset) = too_deep_bracket(parsed.tokens()) {
