@@ -163,14 +163,26 @@ impl Blocks {
 
 /// Whether the words before a token make it another system's ID. `paragraph` is the line and
 /// the one before it in the same paragraph, for sentences that wrap.
-fn foreign_before(before: &str, paragraph: [&str; 2]) -> Option<Foreign> {
+fn foreign_before(before: &str, tool_paragraph: impl FnOnce() -> bool) -> Option<Foreign> {
     if OTHER_VCS_BEFORE.is_match(before) {
         return Some(Foreign::OtherVcs);
     }
-    if REVISION_BEFORE.is_match(before) && paragraph.iter().any(|l| TOOL.is_match(l)) {
+    if REVISION_BEFORE.is_match(before) && tool_paragraph() {
         return Some(Foreign::ToolRevision);
     }
     None
+}
+
+/// The end of the text before a token, which is all the end-anchored `*_BEFORE` patterns can
+/// match: its last 96 bytes past any trailing blanks. Matching them against the whole line
+/// made a line of many tokens quadratic.
+fn before_tail(before: &str) -> &str {
+    let core = before.trim_end().len();
+    let mut start = core.saturating_sub(96);
+    while !before.is_char_boundary(start) {
+        start -= 1;
+    }
+    &before[start..]
 }
 
 static FILE_AFTER: LazyLock<Regex> =
@@ -271,6 +283,8 @@ fn scan_line(
     index: &mut HashMap<String, usize>,
 ) {
     let masked = NOISE.replace_all(line, |c: &regex::Captures<'_>| " ".repeat(c[0].len()));
+    // Whether the paragraph names a tool: asked at most once per line.
+    let mut tool: Option<bool> = None;
     for m in TOKEN.find_iter(&masked) {
         let before = masked.get(..m.start()).unwrap_or_default();
         let after = masked.get(m.end()..).unwrap_or_default();
@@ -302,10 +316,13 @@ fn scan_line(
         if !file_name && (glued(prev) || next_glued) {
             continue;
         }
-        if foreign_before(before, paragraph).is_some() {
+        let tail = before_tail(before);
+        let tool_paragraph =
+            || *tool.get_or_insert_with(|| paragraph.iter().any(|l| TOOL.is_match(l)));
+        if foreign_before(tail, tool_paragraph).is_some() {
             continue;
         }
-        let strong = file_name || STRONG_BEFORE.is_match(before);
+        let strong = file_name || STRONG_BEFORE.is_match(tail);
         if !(context || strong) {
             continue;
         }
@@ -398,7 +415,7 @@ mod tests {
             assert_eq!(tokens(message), Vec::<String>::new(), "{message}");
         }
         assert_eq!(
-            foreign_before("on previous commit: cset:", ["", ""]),
+            foreign_before("on previous commit: cset:", || false),
             Some(Foreign::OtherVcs)
         );
     }
