@@ -49,7 +49,7 @@ pub fn redact(text: &str, counts: &mut BTreeMap<String, u32>) -> String {
             {
                 return whole.as_str().to_string();
             }
-            let kind = (pattern.kind)(c);
+            let kind = pattern.kind(c);
             *found.entry(kind).or_insert(0) += 1;
             let (start, end) = (secret.start() - whole.start(), secret.end() - whole.start());
             let w = whole.as_str();

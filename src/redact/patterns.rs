@@ -17,7 +17,8 @@ pub const PRIVATE_KEY: &str = "private-key";
 
 pub struct Pattern {
     pub re: Regex,
-    pub kind: fn(&Captures<'_>) -> &'static str,
+    /// The kind from the definition; `url` and `assignment` are refined per match.
+    kind: &'static str,
     /// Generic assignments skip values that hide nothing (`password: str`, `$DB_PASSWORD`).
     pub skip_placeholders: bool,
 }
@@ -30,12 +31,15 @@ impl Pattern {
             .or_else(|| c.name("sq"))
             .or_else(|| c.name("bare"))
     }
-}
 
-macro_rules! fixed {
-    ($kind:literal) => {
-        |_: &Captures<'_>| $kind
-    };
+    /// The kind a match is counted and marked as.
+    pub fn kind(&self, c: &Captures<'_>) -> &'static str {
+        match self.kind {
+            "url" => url_kind(c),
+            "assignment" => assignment_kind(c),
+            fixed => fixed,
+        }
+    }
 }
 
 /// (kind, regex, skip placeholders). Kinds are stable: they appear in markers and counts.
@@ -214,7 +218,7 @@ static COMPILED: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         .iter()
         .map(|(kind, source, skip)| Pattern {
             re: Regex::new(source).expect("valid redaction pattern"),
-            kind: kind_fn(kind),
+            kind,
             skip_placeholders: *skip,
         })
         .collect()
@@ -223,75 +227,42 @@ static COMPILED: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
 static ANY: LazyLock<RegexSet> =
     LazyLock::new(|| RegexSet::new(COMPILED.iter().map(|p| p.re.as_str())).expect("valid set"));
 
-fn kind_fn(kind: &str) -> fn(&Captures<'_>) -> &'static str {
-    match kind {
-        "url" => |c| {
-            let scheme = c
-                .name("scheme")
-                .map_or("", |m| m.as_str())
-                .to_ascii_lowercase();
-            let scheme = scheme.split('+').next().unwrap_or("");
-            if matches!(
-                scheme,
-                "postgres"
-                    | "postgresql"
-                    | "mysql"
-                    | "mariadb"
-                    | "redis"
-                    | "rediss"
-                    | "mongodb"
-                    | "amqp"
-                    | "amqps"
-                    | "mssql"
-                    | "oracle"
-                    | "cockroachdb"
-            ) {
-                super::DATABASE_URL_PASSWORD
-            } else {
-                "url-password"
-            }
-        },
-        "assignment" => |c| {
-            let name = c.get(0).map_or("", |m| m.as_str()).to_ascii_lowercase();
-            let name = name.split(['=', ':']).next().unwrap_or("");
-            if name.contains("passw") {
-                super::PASSWORD
-            } else {
-                super::SECRET
-            }
-        },
-        other => kind_constant(other),
+/// A database URL's password keeps the kind the report has always shown; any other URL's is
+/// `url-password`.
+fn url_kind(c: &Captures<'_>) -> &'static str {
+    let scheme = c
+        .name("scheme")
+        .map_or("", |m| m.as_str())
+        .to_ascii_lowercase();
+    let scheme = scheme.split('+').next().unwrap_or("");
+    if matches!(
+        scheme,
+        "postgres"
+            | "postgresql"
+            | "mysql"
+            | "mariadb"
+            | "redis"
+            | "rediss"
+            | "mongodb"
+            | "amqp"
+            | "amqps"
+            | "mssql"
+            | "oracle"
+            | "cockroachdb"
+    ) {
+        super::DATABASE_URL_PASSWORD
+    } else {
+        "url-password"
     }
 }
 
-fn kind_constant(kind: &str) -> fn(&Captures<'_>) -> &'static str {
-    match kind {
-        PRIVATE_KEY => fixed!("private-key"),
-        "url-token" => fixed!("url-token"),
-        "render-api-key" => fixed!("render-api-key"),
-        "github-token" => fixed!("github-token"),
-        "gitlab-token" => fixed!("gitlab-token"),
-        "slack-token" => fixed!("slack-token"),
-        "slack-webhook" => fixed!("slack-webhook"),
-        "jwt" => fixed!("jwt"),
-        "authorization" => fixed!("authorization"),
-        "bearer-token" => fixed!("bearer-token"),
-        "stripe-key" => fixed!("stripe-key"),
-        "sendgrid-key" => fixed!("sendgrid-key"),
-        "google-api-key" => fixed!("google-api-key"),
-        "google-oauth-secret" => fixed!("google-oauth-secret"),
-        "npm-token" => fixed!("npm-token"),
-        "anthropic-key" => fixed!("anthropic-key"),
-        "openai-key" => fixed!("openai-key"),
-        "twilio-key" => fixed!("twilio-key"),
-        "mailgun-key" => fixed!("mailgun-key"),
-        "heroku-key" => fixed!("heroku-key"),
-        "aws-access-key" => fixed!("aws-access-key"),
-        "aws-secret-key" => fixed!("aws-secret-key"),
-        "azure-key" => fixed!("azure-key"),
-        "gcp-key-id" => fixed!("gcp-key-id"),
-        "docker-auth" => fixed!("docker-auth"),
-        _ => fixed!("secret"),
+fn assignment_kind(c: &Captures<'_>) -> &'static str {
+    let name = c.get(0).map_or("", |m| m.as_str()).to_ascii_lowercase();
+    let name = name.split(['=', ':']).next().unwrap_or("");
+    if name.contains("passw") {
+        super::PASSWORD
+    } else {
+        super::SECRET
     }
 }
 
