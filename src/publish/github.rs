@@ -90,22 +90,7 @@ impl Tracker for GitHub {
     }
 
     fn me(&self) -> Result<Option<String>> {
-        // An Actions or App installation token answers 403 here: then the marker alone decides.
-        let reply = self.http.send_allowing(
-            Method::GET,
-            &url(&self.user)?,
-            None,
-            &self.ctx(),
-            &[403, 404],
-        )?;
-        if reply.status != 200 {
-            return Ok(None);
-        }
-        Ok(reply
-            .json("GitHub user")?
-            .get("login")
-            .and_then(Value::as_str)
-            .map(str::to_string))
+        self.http.user_name(&url(&self.user)?, "login", &self.ctx())
     }
 
     fn list(&self) -> Result<Vec<Existing>> {

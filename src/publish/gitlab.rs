@@ -88,22 +88,8 @@ impl Tracker for GitLab {
     }
 
     fn me(&self) -> Result<Option<String>> {
-        // A job token, or one without read_user, may be refused here: then the marker decides.
-        let reply = self.http.send_allowing(
-            Method::GET,
-            &url(&self.user)?,
-            None,
-            &self.ctx(),
-            &[403, 404],
-        )?;
-        if reply.status != 200 {
-            return Ok(None);
-        }
-        Ok(reply
-            .json("GitLab user")?
-            .get("username")
-            .and_then(Value::as_str)
-            .map(str::to_string))
+        self.http
+            .user_name(&url(&self.user)?, "username", &self.ctx())
     }
 
     fn list(&self) -> Result<Vec<Existing>> {

@@ -153,6 +153,26 @@ impl Http {
         self.send_allowing(method, url, body, ctx, &[])
     }
 
+    /// The token's own user name (`field` of the user object at `url`), or `None` when the
+    /// token may not read it (403/404: an Actions, App or job token): then a comment is ours
+    /// by its marker alone.
+    pub fn user_name(
+        &self,
+        url: &Url,
+        field: &str,
+        ctx: &Context<'_>,
+    ) -> Result<Option<String>, Error> {
+        let reply = self.send_allowing(Method::GET, url, None, ctx, &[403, 404])?;
+        if reply.status != 200 {
+            return Ok(None);
+        }
+        Ok(reply
+            .json(&format!("{} user", ctx.system))?
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::to_string))
+    }
+
     /// [`Http::send`], with the statuses in `allow` handed back as answers, not errors.
     pub fn send_allowing(
         &self,
