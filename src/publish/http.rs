@@ -61,6 +61,16 @@ impl Reply {
     }
 }
 
+/// A request body.
+pub enum Payload<'a> {
+    None,
+    Json(&'a Value),
+    Raw {
+        content_type: &'a str,
+        bytes: &'a [u8],
+    },
+}
+
 pub struct Http {
     client: Client,
     origin: String,
@@ -182,6 +192,24 @@ impl Http {
         ctx: &Context<'_>,
         allow: &[u16],
     ) -> Result<Reply, Error> {
+        let payload = match body {
+            Some(json) => Payload::Json(json),
+            None => Payload::None,
+        };
+        self.send_payload(method, url, payload, &[], ctx, allow)
+    }
+
+    /// [`Http::send_allowing`] for any body (a multipart upload), with `headers` added to
+    /// this request only.
+    pub fn send_payload(
+        &self,
+        method: Method,
+        url: &Url,
+        payload: Payload<'_>,
+        headers: &[(&'static str, &str)],
+        ctx: &Context<'_>,
+        allow: &[u16],
+    ) -> Result<Reply, Error> {
         if origin_of(url) != self.origin {
             return Err(Error::Publish(format!(
                 "{}: refusing to send the token to {} (the API is at {}): a link in an answer pointed elsewhere",
@@ -205,8 +233,20 @@ impl Http {
             for (k, v) in &self.extra {
                 request = request.header(k.clone(), v.clone());
             }
-            if let Some(body) = body {
-                request = request.json(body);
+            for (k, v) in headers {
+                request = request.header(*k, *v);
+            }
+            match &payload {
+                Payload::None => {}
+                Payload::Json(body) => request = request.json(body),
+                Payload::Raw {
+                    content_type,
+                    bytes,
+                } => {
+                    request = request
+                        .header(reqwest::header::CONTENT_TYPE, *content_type)
+                        .body(bytes.to_vec())
+                }
             }
             let response = request.send().map_err(|e| {
                 // reqwest's message names the URL, never the headers.
@@ -294,9 +334,17 @@ pub fn rate_limit_wait(reply: &Reply, now: DateTime<Utc>) -> Option<Duration> {
     if let Some(secs) = retry_after {
         return Some(Duration::from_secs(secs));
     }
+    // An epoch (GitHub, GitLab) or an ISO-8601 time (Jira's X-RateLimit-Reset).
     let reset = header(reply, "x-ratelimit-reset")
         .or_else(|| header(reply, "ratelimit-reset"))
-        .and_then(|v| v.trim().parse::<i64>().ok());
+        .and_then(|v| {
+            let v = v.trim();
+            v.parse::<i64>().ok().or_else(|| {
+                DateTime::parse_from_rfc3339(v)
+                    .ok()
+                    .map(|t| t.timestamp())
+            })
+        });
     if let Some(reset) = reset {
         let secs = (reset - now.timestamp()).max(0) as u64;
         // A reset in the past, or a clock a little off: one second, not a busy loop.
@@ -323,6 +371,17 @@ fn server_message(reply: &Reply) -> String {
                     if let Some(m) = e.get("message").and_then(Value::as_str) {
                         parts.push(m.to_string());
                     }
+                }
+            }
+            // Jira: {"errorMessages": [...], "errors": {"field": "message"}}.
+            for m in v.get("errorMessages").and_then(Value::as_array).into_iter().flatten() {
+                if let Some(m) = m.as_str() {
+                    parts.push(m.to_string());
+                }
+            }
+            for (field, m) in v.get("errors").and_then(Value::as_object).into_iter().flatten() {
+                if let Some(m) = m.as_str() {
+                    parts.push(format!("{field}: {m}"));
                 }
             }
             (!parts.is_empty()).then(|| parts.join("; "))

@@ -7,16 +7,22 @@
 //! -->`) at line boundaries, fenced code closed and reopened across a split, so that nothing is
 //! cut. Every body passes [`crate::redact::redact_document`] before it is sent.
 //!
-//! GitHub and GitLab are supported. Jira and Linear are recognised in `--to` but publishing to
-//! them is not built yet (issue #19): they answer a clear error, never a pretend success.
+//! GitHub and GitLab are supported, and Jira ([`jira`]: a comment property instead of the
+//! marker, ADF or wiki markup instead of markdown, an attachment over the size limit). Linear is
+//! recognised in `--to` but publishing to it is not built yet (issue #19): it answers a clear
+//! error, never a pretend success.
 //!
 //! Credentials come in as [`Credentials`], read from the environment by the binary; this module
 //! never reads the environment, and a token leaves only as a header to the API's own origin.
 
+pub mod adf;
 mod github;
 mod gitlab;
 pub mod http;
+pub mod jira;
+mod markdown;
 pub mod ticket;
+pub mod wiki;
 
 use std::fmt;
 
@@ -360,7 +366,8 @@ pub fn publish(report: &str, opts: &Options, creds: &Credentials) -> Result<Outc
             let base = api_base(opts, gitlab::DEFAULT_API)?;
             Box::new(gitlab::GitLab::new(&base, project, *iid, token, opts)?)
         }
-        ticket @ (Ticket::Jira { .. } | Ticket::Linear { .. }) => {
+        Ticket::Jira { key: issue } => return jira::publish(&text, &key, issue, opts, creds),
+        ticket @ Ticket::Linear { .. } => {
             return Err(Error::Publish(format!(
                 "publishing to {} ({ticket}) is not supported yet (issue #19): GitHub and GitLab are",
                 ticket.system().name()
