@@ -27,6 +27,21 @@ pub fn from_markdown(report: &str) -> Value {
     json!({"version": 1, "type": "doc", "content": content})
 }
 
+/// The document as JSON with one top-level block per line: still valid JSON, and a diff or a
+/// dry run shows which block changed.
+pub fn lines(doc: &Value) -> String {
+    let blocks: Vec<String> = doc["content"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|b| format!("  {b}"))
+        .collect();
+    format!(
+        "{{\"version\":1,\"type\":\"doc\",\"content\":[\n{}\n]}}",
+        blocks.join(",\n")
+    )
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ctx {
     Doc,

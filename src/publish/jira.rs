@@ -74,7 +74,7 @@ impl Body {
 
     fn shown(&self) -> String {
         match self {
-            Body::Adf(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
+            Body::Adf(v) => adf::lines(v),
             Body::Wiki(s) => s.trim_end().to_string(),
         }
     }
