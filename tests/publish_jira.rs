@@ -18,7 +18,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jira_api::{Flavor, Issue};
-use postmortem::publish::{self, adf, ticket, wiki, Credentials, Options, RetryPolicy, Secret, Token};
+use postmortem::publish::{
+    self, adf, ticket, wiki, Credentials, Options, RetryPolicy, Secret, Token,
+};
 use serde_json::Value;
 use tickets_api::Response;
 
@@ -110,7 +112,10 @@ fn cloud_first_publish_creates_and_the_second_updates_the_same_comment() {
             "POST /rest/api/3/issue/OPS-7/comment",
         ]
     );
-    let basic = format!("Basic {}", jira_api::base64(format!("{EMAIL}:{TOKEN}").as_bytes()));
+    let basic = format!(
+        "Basic {}",
+        jira_api::base64(format!("{EMAIL}:{TOKEN}").as_bytes())
+    );
     for r in server.requests() {
         assert_eq!(r.header("authorization"), Some(basic.as_str()));
         assert!(r.header("user-agent").unwrap().starts_with("postmortem/"));
@@ -147,14 +152,22 @@ fn cloud_first_publish_creates_and_the_second_updates_the_same_comment() {
         ]
     );
     // Only the token's own comment is looked up by id.
-    assert_eq!(server.requests()[3].json(), serde_json::json!({"ids": [20000]}));
+    assert_eq!(
+        server.requests()[3].json(),
+        serde_json::json!({"ids": [20000]})
+    );
     let t = issue.lock().unwrap();
     assert_eq!(t.ours().len(), 1);
     assert!(t.ours()[0].body.to_string().contains("second fact 2"));
-    assert_eq!(t.comments.len(), 4, "the colleagues' comments are untouched");
-    assert!(t.comments[..3]
-        .iter()
-        .all(|c| c.body.as_str().is_some_and(|b| b.contains("by a colleague"))));
+    assert_eq!(
+        t.comments.len(),
+        4,
+        "the colleagues' comments are untouched"
+    );
+    assert!(t.comments[..3].iter().all(|c| c
+        .body
+        .as_str()
+        .is_some_and(|b| b.contains("by a colleague"))));
 }
 
 #[test]
@@ -190,7 +203,11 @@ fn over_the_limit_the_whole_report_is_attached_and_linked_from_a_summary() {
 
     let out = publish::publish(&big, &opts, &cloud()).unwrap();
     assert_eq!(out.lines.len(), 2, "{:?}", out.lines);
-    assert!(out.lines[0].starts_with("attached postmortem-incident-42-"), "{:?}", out.lines);
+    assert!(
+        out.lines[0].starts_with("attached postmortem-incident-42-"),
+        "{:?}",
+        out.lines
+    );
     assert_eq!(
         server.lines()[2..],
         [
@@ -207,13 +224,19 @@ fn over_the_limit_the_whole_report_is_attached_and_linked_from_a_summary() {
     let (filename, link) = {
         let t = issue.lock().unwrap();
         assert_eq!(t.attachments.len(), 1);
-        assert_eq!(t.attachments[0].content, big, "the whole report, byte for byte");
+        assert_eq!(
+            t.attachments[0].content, big,
+            "the whole report, byte for byte"
+        );
         let ours = t.ours();
         assert_eq!(ours.len(), 1);
         let body = ours[0].body.to_string();
         assert!(body.len() <= jira_api::LIMIT);
         assert!(body.contains("Executive Summary") && body.contains("The deploy failed."));
-        assert!(!body.contains("long fact 599"), "the rest is in the attachment");
+        assert!(
+            !body.contains("long fact 599"),
+            "the rest is in the attachment"
+        );
         assert!(body.contains("It also holds: Timeline."), "{body}");
         let link = format!(
             "{}/rest/api/3/attachment/content/{}",
@@ -227,13 +250,20 @@ fn over_the_limit_the_whole_report_is_attached_and_linked_from_a_summary() {
     // The same report again: linked already, so not uploaded twice.
     server.clear();
     let out = publish::publish(&big, &opts, &cloud()).unwrap();
-    assert!(out.lines[0].contains("already on OPS-7 and linked"), "{:?}", out.lines);
+    assert!(
+        out.lines[0].contains("already on OPS-7 and linked"),
+        "{:?}",
+        out.lines
+    );
     assert_eq!(
         server.lines().last().unwrap(),
         "PUT /rest/api/3/issue/OPS-7/comment/20001?notifyUsers=false"
     );
     assert!(!server.lines().iter().any(|l| l.contains("attachments")));
-    assert!(issue.lock().unwrap().ours()[0].body.to_string().contains(&link));
+    assert!(issue.lock().unwrap().ours()[0]
+        .body
+        .to_string()
+        .contains(&link));
 
     // A changed report: a new file, the same comment.
     server.clear();
@@ -321,8 +351,14 @@ fn data_center_takes_wiki_markup_through_v2_with_a_bearer_token() {
         .all(|r| r.header("authorization") == Some(bearer.as_str())));
     let t = issue.lock().unwrap();
     let body = t.ours()[0].body.as_str().unwrap().to_string();
-    assert!(body.starts_with("h1. Render Deployment Failure Analysis: api\n"), "{body}");
-    assert!(body.contains("* dc2 fact 1: the deploy failed because of a *migration*."), "{body}");
+    assert!(
+        body.starts_with("h1. Render Deployment Failure Analysis: api\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("* dc2 fact 1: the deploy failed because of a *migration*."),
+        "{body}"
+    );
 
     // Without JIRA_USER_EMAIL and without /rest/api/N, a token is a Data Center PAT.
     let out = publish::publish(
@@ -334,7 +370,12 @@ fn data_center_takes_wiki_markup_through_v2_with_a_bearer_token() {
         &data_center(),
     )
     .unwrap();
-    assert!(out.lines[1].starts_with("Jira Data Center: REST API v2 at https://jira.example.com/rest/api/2"), "{:?}", out.lines);
+    assert!(
+        out.lines[1]
+            .starts_with("Jira Data Center: REST API v2 at https://jira.example.com/rest/api/2"),
+        "{:?}",
+        out.lines
+    );
 }
 
 fn error(to: &str, api: &str, creds: &Credentials) -> String {
@@ -361,7 +402,10 @@ fn rejected_token_missing_permission_and_wrong_issue_are_told_apart() {
     let e = error("jira:OPS-8", &server.origin, &cloud());
     assert!(e.contains("Jira found no OPS-8 (404 Not Found)"), "{e}");
     assert!(e.contains("Jira answers 404 for both"), "{e}");
-    assert!(e.contains("Issue does not exist or you do not have permission to see it."), "{e}");
+    assert!(
+        e.contains("Issue does not exist or you do not have permission to see it."),
+        "{e}"
+    );
 
     issue.lock().unwrap().can_comment = false;
     let e = error("jira:OPS-7", &server.origin, &cloud());
@@ -370,10 +414,17 @@ fn rejected_token_missing_permission_and_wrong_issue_are_told_apart() {
     assert!(!e.contains(TOKEN));
 
     // Cloud without an email, and no token at all.
-    let e = error("jira:OPS-7", &format!("{}/rest/api/3", server.origin), &data_center());
+    let e = error(
+        "jira:OPS-7",
+        &format!("{}/rest/api/3", server.origin),
+        &data_center(),
+    );
     assert!(e.contains("Jira Cloud takes JIRA_USER_EMAIL"), "{e}");
     let e = error("jira:OPS-7", &server.origin, &Credentials::default());
-    assert!(e.contains("publishing to Jira needs a token: set JIRA_API_TOKEN"), "{e}");
+    assert!(
+        e.contains("publishing to Jira needs a token: set JIRA_API_TOKEN"),
+        "{e}"
+    );
     // No site at all.
     let e = publish::publish(
         "# T\n",
@@ -401,7 +452,12 @@ fn rate_limits_are_waited_out_within_the_budget_then_a_clear_error() {
             .with("ratelimit-reason", "jira-per-issue-on-write")
     };
     server.push_once("POST", "/comment", limited("1", "2026-12-02T12:00:01Z"));
-    publish::publish(&report(2, "x"), &options("jira:OPS-7", &server.origin), &cloud()).unwrap();
+    publish::publish(
+        &report(2, "x"),
+        &options("jira:OPS-7", &server.origin),
+        &cloud(),
+    )
+    .unwrap();
     assert_eq!(
         server
             .lines()
@@ -423,7 +479,8 @@ fn rate_limits_are_waited_out_within_the_budget_then_a_clear_error() {
     server.push_once(
         "GET",
         "/myself",
-        Response::json(429, serde_json::json!({})).with("x-ratelimit-reset", "2026-12-02T12:30:00Z"),
+        Response::json(429, serde_json::json!({}))
+            .with("x-ratelimit-reset", "2026-12-02T12:30:00Z"),
     );
     let e = error("jira:OPS-7", &server.origin, &cloud());
     assert!(e.contains("asks to wait 1800 s"), "{e}");
@@ -471,14 +528,29 @@ fn dry_run_prints_the_requests_and_the_adf_and_sends_nothing() {
     let server = jira_api::jira(Flavor::Cloud, EMAIL, TOKEN, "OPS-7", Issue::with_others(0));
     let api = server.origin.clone();
     let out = binary(
-        &["publish", "REPORT.md", "--to", "jira:OPS-7", "--dry-run", "--api-url", &api],
+        &[
+            "publish",
+            "REPORT.md",
+            "--to",
+            "jira:OPS-7",
+            "--dry-run",
+            "--api-url",
+            &api,
+        ],
         dir.path(),
         &[("JIRA_API_TOKEN", TOKEN), ("JIRA_USER_EMAIL", EMAIL)],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(!stdout.contains(TOKEN));
-    assert!(!stdout.contains("postmortem:incident-42"), "the hidden marker never shows");
+    assert!(
+        !stdout.contains("postmortem:incident-42"),
+        "the hidden marker never shows"
+    );
     assert!(server.requests().is_empty());
     insta::assert_snapshot!("publish_jira_dry_run", stdout.replace(&api, "http://API"));
 }
@@ -551,17 +623,51 @@ fn the_seed_reports_adf_is_valid_by_atlassians_schema_and_snapshotted() {
         .iter()
         .map(|n| n["type"].as_str().unwrap().to_string())
         .collect();
-    for kind in ["heading", "paragraph", "bulletList", "orderedList", "table", "codeBlock", "rule"] {
+    for kind in [
+        "heading",
+        "paragraph",
+        "bulletList",
+        "orderedList",
+        "table",
+        "codeBlock",
+        "rule",
+    ] {
         assert!(kinds.contains(kind), "no {kind} in {kinds:?}");
     }
     let text = doc.to_string();
     assert!(text.contains(adf::MERMAID_NOTE));
     assert!(text.contains(r#""attrs":{"language":"mermaid"}"#));
     assert!(text.contains(r#""attrs":{"language":"python"}"#));
+    // Over 32,767 characters as ADF: published as its opening with the whole report attached,
+    // and that comment is valid ADF too.
+    let issue = Issue::with_others(0);
+    let server = jira_api::jira(Flavor::Cloud, EMAIL, TOKEN, "OPS-7", issue.clone());
+    let out = publish::publish(&report, &options("jira:OPS-7", &server.origin), &cloud()).unwrap();
+    assert!(
+        out.lines[0].starts_with("attached postmortem-incident-42-"),
+        "{:?}",
+        out.lines
+    );
+    {
+        let t = issue.lock().unwrap();
+        assert_eq!(t.attachments[0].content, report);
+        let body = &t.ours()[0].body;
+        if let Err(e) = schemas.validate(body, index) {
+            panic!("the seed report's summary comment is not valid ADF: {e:#}");
+        }
+        let body = body.to_string();
+        assert!(body.contains("Executive Summary") && !body.contains("Timeline (UTC)\""));
+    }
+
     let shown = adf::lines(&doc);
     assert_eq!(serde_json::from_str::<Value>(&shown).unwrap(), doc);
     insta::assert_snapshot!("seed_report_adf", shown);
-    eprintln!("seed report: {} characters of markdown, {} of ADF, {} of wiki markup", report.chars().count(), doc.to_string().chars().count(), wiki::from_markdown(&report).chars().count());
+    eprintln!(
+        "seed report: {} characters of markdown, {} of ADF, {} of wiki markup",
+        report.chars().count(),
+        doc.to_string().chars().count(),
+        wiki::from_markdown(&report).chars().count()
+    );
     insta::assert_snapshot!("seed_report_wiki", wiki::from_markdown(&report));
 }
 
@@ -595,9 +701,8 @@ fn the_schema_check_refuses_what_atlassian_refuses() {
 
 #[test]
 fn details_content_is_kept_in_an_expand() {
-    let doc = adf::from_markdown(
-        "<details>\n<summary>Raw logs</summary>\n\nline one\n\n</details>\n",
-    );
+    let doc =
+        adf::from_markdown("<details>\n<summary>Raw logs</summary>\n\nline one\n\n</details>\n");
     assert_eq!(
         doc["content"][0],
         serde_json::json!({"type": "expand", "attrs": {"title": "Raw logs"}, "content": [

@@ -158,7 +158,10 @@ fn render(block: &Block, ctx: Ctx) -> Vec<Value> {
             _ => wrap(
                 "blockquote",
                 None,
-                children.iter().flat_map(|c| render(c, Ctx::Quote)).collect(),
+                children
+                    .iter()
+                    .flat_map(|c| render(c, Ctx::Quote))
+                    .collect(),
             ),
         },
         Block::List { start, items } => {
@@ -313,7 +316,10 @@ mod tests {
         let c = &doc["content"];
         assert_eq!(c[3]["attrs"]["order"], 3);
         assert_eq!(c[3]["content"][0]["content"][0]["type"], "paragraph");
-        assert_eq!(c[3]["content"][0]["content"][0]["content"][0]["marks"][0]["type"], "strong");
+        assert_eq!(
+            c[3]["content"][0]["content"][0]["content"][0]["marks"][0]["type"],
+            "strong"
+        );
         assert_eq!(c[5]["attrs"]["order"], 5);
     }
 

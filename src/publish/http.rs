@@ -339,11 +339,9 @@ pub fn rate_limit_wait(reply: &Reply, now: DateTime<Utc>) -> Option<Duration> {
         .or_else(|| header(reply, "ratelimit-reset"))
         .and_then(|v| {
             let v = v.trim();
-            v.parse::<i64>().ok().or_else(|| {
-                DateTime::parse_from_rfc3339(v)
-                    .ok()
-                    .map(|t| t.timestamp())
-            })
+            v.parse::<i64>()
+                .ok()
+                .or_else(|| DateTime::parse_from_rfc3339(v).ok().map(|t| t.timestamp()))
         });
     if let Some(reset) = reset {
         let secs = (reset - now.timestamp()).max(0) as u64;
@@ -374,12 +372,22 @@ fn server_message(reply: &Reply) -> String {
                 }
             }
             // Jira: {"errorMessages": [...], "errors": {"field": "message"}}.
-            for m in v.get("errorMessages").and_then(Value::as_array).into_iter().flatten() {
+            for m in v
+                .get("errorMessages")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(m) = m.as_str() {
                     parts.push(m.to_string());
                 }
             }
-            for (field, m) in v.get("errors").and_then(Value::as_object).into_iter().flatten() {
+            for (field, m) in v
+                .get("errors")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(m) = m.as_str() {
                     parts.push(format!("{field}: {m}"));
                 }

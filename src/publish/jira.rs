@@ -535,7 +535,10 @@ pub(crate) fn publish(
             &format!("_This comment held part {part} of an earlier, longer version of this postmortem; it now fits in {n} comment(s)._"),
         );
         jira.update(&o.id, &note)?;
-        lines.push(format!("marked Jira comment {} (old part {part}) unused", o.id));
+        lines.push(format!(
+            "marked Jira comment {} (old part {part}) unused",
+            o.id
+        ));
     }
     Ok(Outcome { lines })
 }
@@ -648,7 +651,10 @@ fn dry_run(jira: &Jira, auth: &Auth, report: &str, key: &str, plan: &Plan, new: 
     };
     let mut lines = vec![
         format!("dry run: nothing is sent to Jira (jira:{issue})"),
-        format!("{what} at {}, comment bodies in {format}, {}", jira.api, auth.describe),
+        format!(
+            "{what} at {}, comment bodies in {format}, {}",
+            jira.api, auth.describe
+        ),
     ];
     if new {
         lines.push("--new: existing comments are not looked up".into());
@@ -732,7 +738,12 @@ mod tests {
     fn the_summary_keeps_the_opening_and_names_the_rest() {
         let report = "# T\nhead\n\n## Executive Summary\n\nsum\n\n```\n## not a section\n```\n\n## Timeline\n\nt\n\n## Fix\n\nf\n";
         let s = summary(report, "p.md", "https://x/a/1");
-        assert!(s.starts_with("# T\nhead\n\n## Executive Summary\n\nsum\n\n```\n## not a section\n```\n\n---"), "{s}");
+        assert!(
+            s.starts_with(
+                "# T\nhead\n\n## Executive Summary\n\nsum\n\n```\n## not a section\n```\n\n---"
+            ),
+            "{s}"
+        );
         assert!(s.contains("[p.md](https://x/a/1)"), "{s}");
         assert!(s.ends_with("It also holds: Timeline, Fix.\n"), "{s}");
     }
@@ -740,9 +751,15 @@ mod tests {
     #[test]
     fn links_are_found_in_adf_and_wiki_bodies() {
         let adf = adf::from_markdown("see [p-1.md](https://x/content/10)\n");
-        assert_eq!(find_link(&adf, "p-1.md").as_deref(), Some("https://x/content/10"));
+        assert_eq!(
+            find_link(&adf, "p-1.md").as_deref(),
+            Some("https://x/content/10")
+        );
         let wiki = Value::String(wiki::from_markdown("see [p-1.md](https://x/content/10)\n"));
-        assert_eq!(find_link(&wiki, "p-1.md").as_deref(), Some("https://x/content/10"));
+        assert_eq!(
+            find_link(&wiki, "p-1.md").as_deref(),
+            Some("https://x/content/10")
+        );
         assert_eq!(find_link(&wiki, "other.md"), None);
     }
 }

@@ -265,21 +265,21 @@ impl Reader {
 
     fn block(&mut self, block: Block) {
         self.end_implicit();
-        match self.stack.last_mut() {
-            Some(
-                Open::Doc(blocks)
-                | Open::Quote(blocks)
-                | Open::Item(blocks)
-                | Open::Details(_, blocks),
-            ) => blocks.push(block),
-            // A block inside inline content (a rule in a cell): close the inline content first.
-            Some(Open::Paragraph(_) | Open::Heading(..) | Open::Cell(_)) | None => {
-                if self.stack.len() > 1 {
-                    self.close();
-                    self.block(block);
-                }
-            }
-            _ => {}
+        // A block where only inline content or rows can be (the parser never makes one): the
+        // open blocks close until one can hold it; the document always can.
+        while self.stack.len() > 1
+            && !matches!(
+                self.stack.last(),
+                Some(Open::Quote(_) | Open::Item(_) | Open::Details(..))
+            )
+        {
+            self.close();
+        }
+        if let Some(
+            Open::Doc(blocks) | Open::Quote(blocks) | Open::Item(blocks) | Open::Details(_, blocks),
+        ) = self.stack.last_mut()
+        {
+            blocks.push(block);
         }
     }
 

@@ -355,23 +355,33 @@ pub fn publish(report: &str, opts: &Options, creds: &Credentials) -> Result<Outc
             repo,
             number,
         } => {
-            let token = need(creds.github.as_ref(), "GitHub", GITHUB_TOKEN_VARS, opts.dry_run)?;
+            let token = need(
+                creds.github.as_ref(),
+                "GitHub",
+                GITHUB_TOKEN_VARS,
+                opts.dry_run,
+            )?;
             let base = api_base(opts, github::DEFAULT_API)?;
             Box::new(github::GitHub::new(
                 &base, owner, repo, *number, token, opts,
             )?)
         }
         Ticket::GitLab { project, iid } => {
-            let token = need(creds.gitlab.as_ref(), "GitLab", GITLAB_TOKEN_VARS, opts.dry_run)?;
+            let token = need(
+                creds.gitlab.as_ref(),
+                "GitLab",
+                GITLAB_TOKEN_VARS,
+                opts.dry_run,
+            )?;
             let base = api_base(opts, gitlab::DEFAULT_API)?;
             Box::new(gitlab::GitLab::new(&base, project, *iid, token, opts)?)
         }
         Ticket::Jira { key: issue } => return jira::publish(&text, &key, issue, opts, creds),
         ticket @ Ticket::Linear { .. } => {
             return Err(Error::Publish(format!(
-                "publishing to {} ({ticket}) is not supported yet (issue #19): GitHub and GitLab are",
-                ticket.system().name()
-            )))
+            "publishing to {} ({ticket}) is not supported yet (issue #19): GitHub and GitLab are",
+            ticket.system().name()
+        )))
         }
     };
     let bodies = bodies(&text, &key, tracker.limit());

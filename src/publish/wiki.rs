@@ -189,7 +189,8 @@ pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for (i, &c) in chars.iter().enumerate() {
         let word = |j: Option<&char>| j.is_some_and(|c| c.is_alphanumeric());
-        let boundary = !word(i.checked_sub(1).and_then(|j| chars.get(j))) || !word(chars.get(i + 1));
+        let boundary =
+            !word(i.checked_sub(1).and_then(|j| chars.get(j))) || !word(chars.get(i + 1));
         let escape = match c {
             '\\' | '{' | '}' | '[' | ']' | '|' | '!' => true,
             '*' | '_' | '-' | '+' | '^' | '~' | '?' | '#' => boundary,

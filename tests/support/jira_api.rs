@@ -105,10 +105,7 @@ pub fn base64(bytes: &[u8]) -> String {
 }
 
 fn errors(status: u16, messages: &[&str], fields: Value) -> Response {
-    Response::json(
-        status,
-        json!({"errorMessages": messages, "errors": fields}),
-    )
+    Response::json(status, json!({"errorMessages": messages, "errors": fields}))
 }
 
 fn not_found() -> Response {
@@ -144,7 +141,13 @@ fn multipart(req: &crate::tickets_api::Request) -> Option<(String, String)> {
 
 /// Jira for one issue, `KEY`, holding `issue`. `email` is Cloud's login; Data Center takes
 /// `token` as a Bearer personal access token.
-pub fn jira(flavor: Flavor, email: &str, token: &str, key: &str, issue: Arc<Mutex<Issue>>) -> Server {
+pub fn jira(
+    flavor: Flavor,
+    email: &str,
+    token: &str,
+    key: &str,
+    issue: Arc<Mutex<Issue>>,
+) -> Server {
     let auth = match flavor {
         Flavor::Cloud => format!("Basic {}", base64(format!("{email}:{token}").as_bytes())),
         Flavor::DataCenter => format!("Bearer {token}"),
@@ -162,7 +165,10 @@ pub fn jira(flavor: Flavor, email: &str, token: &str, key: &str, issue: Arc<Mute
                 status: 401,
                 headers: vec![
                     ("content-type".into(), "text/plain;charset=UTF-8".into()),
-                    ("www-authenticate".into(), "Basic realm=\"protected-area\"".into()),
+                    (
+                        "www-authenticate".into(),
+                        "Basic realm=\"protected-area\"".into(),
+                    ),
                 ],
                 body: "Client must be authenticated to access this resource.".into(),
             };
@@ -197,24 +203,37 @@ pub fn jira(flavor: Flavor, email: &str, token: &str, key: &str, issue: Arc<Mute
             )
         };
         let valid = |body: &Value| match flavor {
-            Flavor::Cloud => body.get("type") == Some(&json!("doc")) && body.get("version") == Some(&json!(1)),
+            Flavor::Cloud => {
+                body.get("type") == Some(&json!("doc")) && body.get("version") == Some(&json!(1))
+            }
             Flavor::DataCenter => body.is_string(),
         };
         if req.path == comments_path && req.method == "GET" {
-            let start: usize = req.param("startAt").and_then(|s| s.parse().ok()).unwrap_or(0);
+            let start: usize = req
+                .param("startAt")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
             let max = req
                 .param("maxResults")
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(5000usize)
                 .min(2);
-            let page: Vec<Value> = t.comments.iter().skip(start).take(max).map(|c| view(c, false)).collect();
+            let page: Vec<Value> = t
+                .comments
+                .iter()
+                .skip(start)
+                .take(max)
+                .map(|c| view(c, false))
+                .collect();
             return Response::json(
                 200,
                 json!({"startAt": start, "maxResults": max, "total": t.comments.len(), "comments": page}),
             );
         }
         if req.path == format!("{api}/comment/list") && req.method == "POST" {
-            let expand = req.param("expand").is_some_and(|e| e.split(',').any(|x| x == "properties"));
+            let expand = req
+                .param("expand")
+                .is_some_and(|e| e.split(',').any(|x| x == "properties"));
             let ids: Vec<i64> = req
                 .json()
                 .get("ids")
@@ -237,12 +256,20 @@ pub fn jira(flavor: Flavor, email: &str, token: &str, key: &str, issue: Arc<Mute
         }
         if req.path == comments_path && req.method == "POST" {
             if !t.can_comment {
-                return errors(403, &["You do not have the permission to comment on this issue."], json!({}));
+                return errors(
+                    403,
+                    &["You do not have the permission to comment on this issue."],
+                    json!({}),
+                );
             }
             let request = req.json();
             let body = request.get("body").cloned().unwrap_or_default();
             if !valid(&body) {
-                return errors(400, &[], json!({"comment": "Comment body can not be empty!"}));
+                return errors(
+                    400,
+                    &[],
+                    json!({"comment": "Comment body can not be empty!"}),
+                );
             }
             if size(&body) > LIMIT {
                 return too_long();
@@ -264,18 +291,30 @@ pub fn jira(flavor: Flavor, email: &str, token: &str, key: &str, issue: Arc<Mute
             return Response::json(201, v);
         }
         if let Some(id) = req.path.strip_prefix(&format!("{comments_path}/")) {
-            let Some(at) = id.parse::<i64>().ok().and_then(|id| t.comments.iter().position(|c| c.id == id)) else {
+            let Some(at) = id
+                .parse::<i64>()
+                .ok()
+                .and_then(|id| t.comments.iter().position(|c| c.id == id))
+            else {
                 return errors(404, &["Can not find a comment for the id."], json!({}));
             };
             if req.method != "PUT" {
                 return not_found();
             }
             if t.comments[at].author != ME {
-                return errors(400, &["You do not have the permission to edit this comment."], json!({}));
+                return errors(
+                    400,
+                    &["You do not have the permission to edit this comment."],
+                    json!({}),
+                );
             }
             let body = req.json().get("body").cloned().unwrap_or_default();
             if !valid(&body) {
-                return errors(400, &[], json!({"comment": "Comment body can not be empty!"}));
+                return errors(
+                    400,
+                    &[],
+                    json!({"comment": "Comment body can not be empty!"}),
+                );
             }
             if size(&body) > LIMIT {
                 return too_long();
@@ -292,7 +331,11 @@ pub fn jira(flavor: Flavor, email: &str, token: &str, key: &str, issue: Arc<Mute
                 };
             }
             if !t.can_attach {
-                return errors(403, &["You do not have permission to create attachments for this issue."], json!({}));
+                return errors(
+                    403,
+                    &["You do not have permission to create attachments for this issue."],
+                    json!({}),
+                );
             }
             let Some((filename, content)) = multipart(req) else {
                 return errors(400, &["No file was attached."], json!({}));
@@ -300,7 +343,11 @@ pub fn jira(flavor: Flavor, email: &str, token: &str, key: &str, issue: Arc<Mute
             let id = t.next_id;
             t.next_id += 1;
             let size = content.len();
-            t.attachments.push(Attachment { id, filename: filename.clone(), content });
+            t.attachments.push(Attachment {
+                id,
+                filename: filename.clone(),
+                content,
+            });
             return Response::json(
                 200,
                 json!([{
