@@ -553,6 +553,32 @@ fn dry_run_prints_the_requests_and_the_adf_and_sends_nothing() {
     );
     assert!(server.requests().is_empty());
     insta::assert_snapshot!("publish_jira_dry_run", stdout.replace(&api, "http://API"));
+
+    // Over the limit: the plan names the upload, and the comment links a placeholder.
+    std::fs::write(dir.path().join("BIG.md"), report(600, "long")).unwrap();
+    let out = binary(
+        &[
+            "publish",
+            "BIG.md",
+            "--to",
+            "jira:OPS-7",
+            "--dry-run",
+            "--new",
+            "--api-url",
+            &api,
+        ],
+        dir.path(),
+        &[("JIRA_API_TOKEN", TOKEN), ("JIRA_USER_EMAIL", EMAIL)],
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let upload = format!("POST {api}/rest/api/3/issue/OPS-7/attachments (X-Atlassian-Token: no-check, multipart, postmortem-render-deployment-failure-analysis-api-");
+    assert!(stdout.contains(&upload), "{stdout}");
+    assert!(
+        stdout.contains("--new: existing comments are not looked up"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(r#""href":"ATTACHMENT-URL""#), "{stdout}");
+    assert!(server.requests().is_empty());
 }
 
 fn validator() -> (boon::Schemas, boon::SchemaIndex) {
@@ -690,6 +716,13 @@ fn the_schema_check_refuses_what_atlassian_refuses() {
         "<details>\n<summary>Raw logs</summary>\n\n```\nlog\n```\n\n- a\n  > quote in a list\n\n</details>\n",
         "- \n-\n  - nested first\n\n>\n",
         "Line one<br>line two  \nthree <!-- hidden --> ![img](https://e.x/i.png)\n",
+        "<details>\n\nnever closed\n\n## heading in it\n",
+        "</details>\n<summary>stray</summary>\n\n<!-- unclosed\ncomment\n",
+        "> - a\n>   > deeper\n> - b\n>\n> | t |\n> |---|\n> | u |\n",
+        "1. a\n\n   ---\n\n   <details><summary>in a list</summary>\n\n   text\n\n   </details>\n2. b\n",
+        "| a | b |\n|---|---|\n| x<br>y | [l **b** `c`](https://e.x) |\n",
+        "```\n```\n\n~~~mermaid\n~~~\n\n    indented\n",
+        "é ünïcödé — ✓\n\n* * *\n\n<div align=\"center\">html kept as text</div>\n",
     ] {
         let doc = adf::from_markdown(md);
         if let Err(e) = schemas.validate(&doc, index) {
@@ -709,4 +742,57 @@ fn details_content_is_kept_in_an_expand() {
             {"type": "paragraph", "content": [{"type": "text", "text": "line one"}]}
         ]})
     );
+}
+
+#[test]
+fn every_markdown_file_of_this_repository_converts_to_valid_adf() {
+    // Real markdown written by people (README, docs, templates): the converter's output must be
+    // ADF that Atlassian's schema accepts, whatever the input holds.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    for dir in ["docs", "templates"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.to_string_lossy();
+            if name.ends_with(".md") || name.ends_with(".md.tera") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let (schemas, index) = validator();
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let doc = adf::from_markdown(&text);
+        if let Err(e) = schemas.validate(&doc, index) {
+            panic!("{}: invalid ADF: {e:#}", path.display());
+        }
+        assert!(!wiki::from_markdown(&text).is_empty());
+    }
+}
+
+#[test]
+fn nothing_visible_is_lost_in_either_format() {
+    for (md, words) in [
+        ("<details>\n\nnever closed\n", &["never closed"][..]),
+        (
+            "<div align=\"center\">html kept as text</div>\n",
+            &["html kept as text"][..],
+        ),
+        ("> - a\n>   > deeper\n", &["deeper"][..]),
+        (
+            "1. a\n\n   | t |\n   |---|\n   | cell |\n2. b\n",
+            &["cell", "b"][..],
+        ),
+    ] {
+        let adf = adf::from_markdown(md).to_string();
+        let wiki = wiki::from_markdown(md);
+        for w in words {
+            assert!(adf.contains(w), "{w:?} lost from the ADF of {md:?}: {adf}");
+            assert!(
+                wiki.contains(w),
+                "{w:?} lost from the wiki markup of {md:?}: {wiki}"
+            );
+        }
+    }
 }

@@ -431,10 +431,7 @@ fn split_parts(report: &str, flavor: Flavor) -> Result<Vec<Body>> {
 /// What one run sends: the bodies, and the attachment when the report is too long.
 enum Plan {
     Whole(Body),
-    Attach {
-        filename: String,
-        summary_of: fn(&str, &str, &str) -> String,
-    },
+    Attach { filename: String },
     Parts(Vec<Body>),
 }
 
@@ -447,10 +444,7 @@ fn plan(report: &str, key: &str, flavor: Flavor, site: &str) -> Result<Plan> {
     // A link as long as any Jira gives, to be sure the summary fits with the real one.
     let probe = format!("{site}/rest/api/3/attachment/content/{}", "9".repeat(24));
     if Body::convert(flavor, &summary(report, &filename, &probe)).size() <= LIMIT {
-        return Ok(Plan::Attach {
-            filename,
-            summary_of: summary,
-        });
+        return Ok(Plan::Attach { filename });
     }
     Ok(Plan::Parts(split_parts(report, flavor)?))
 }
@@ -478,10 +472,7 @@ pub(crate) fn publish(
     let bodies = match plan {
         Plan::Whole(b) => vec![b],
         Plan::Parts(parts) => parts,
-        Plan::Attach {
-            filename,
-            summary_of,
-        } => {
+        Plan::Attach { filename } => {
             let linked = ours.get(&1).and_then(|o| find_link(&o.body, &filename));
             let link = match linked.clone() {
                 Some(link) => {
@@ -502,7 +493,7 @@ pub(crate) fn publish(
                     }
                     vec![Body::convert(
                         jira.flavor,
-                        &summary_of(report, &filename, &link),
+                        &summary(report, &filename, &link),
                     )]
                 }
                 Err(why) => {
@@ -674,10 +665,7 @@ fn dry_run(jira: &Jira, auth: &Auth, report: &str, key: &str, plan: &Plan, new: 
             ));
             parts.clone()
         }
-        Plan::Attach {
-            filename,
-            summary_of,
-        } => {
+        Plan::Attach { filename } => {
             lines.push(format!(
                 "the report is over {LIMIT} characters in {format}: POST {}/issue/{issue}/attachments (X-Atlassian-Token: no-check, multipart, {filename}, {} bytes) unless our comment already links it; if Jira refuses the attachment, numbered comments instead",
                 jira.api,
@@ -685,7 +673,7 @@ fn dry_run(jira: &Jira, auth: &Auth, report: &str, key: &str, plan: &Plan, new: 
             ));
             vec![Body::convert(
                 jira.flavor,
-                &summary_of(report, filename, "ATTACHMENT-URL"),
+                &summary(report, filename, "ATTACHMENT-URL"),
             )]
         }
     };
