@@ -358,8 +358,8 @@ Tokens, read as each system's own CLI reads them (never printed, logged or store
 to the API's own host):\n  \
 GitHub: GH_TOKEN, else GITHUB_TOKEN\n  \
 GitLab: GITLAB_TOKEN, else GITLAB_ACCESS_TOKEN\n  \
-Jira:   Cloud: JIRA_USER_EMAIL with JIRA_API_TOKEN (Basic, REST v3, ADF); Data Center: \
-JIRA_API_TOKEN alone, a personal access token (Bearer, REST v2, wiki markup)\n  \
+Jira:   JIRA_USER_EMAIL with JIRA_API_TOKEN for Jira Cloud (Basic auth; REST v3, ADF),\n          \
+JIRA_API_TOKEN alone for a Data Center personal access token (Bearer; REST v2, wiki)\n  \
 Linear: LINEAR_API_KEY (not supported yet)"
 )]
 pub struct PublishArgs {

@@ -419,6 +419,9 @@ pub fn status_error(method: &Method, url: &Url, reply: &Reply, ctx: &Context<'_>
             "{system} found no {ticket} (404 Not Found): either the ticket does not exist, or the token in {var} may not see it ({system} answers 404 for both): check the ticket, and that the token can read it{said}"
         ),
         410 => format!("{system}: {ticket} was deleted (410 Gone){said}"),
+        413 => format!(
+            "{system} refused {method} {url} (413 Payload Too Large): the body is too large, or {ticket} has reached its limit of comments or attachments{said}"
+        ),
         422 | 400 => format!(
             "{system} refused {method} {url} ({}){said}",
             reply.status
