@@ -349,14 +349,27 @@ fn data_center_takes_wiki_markup_through_v2_with_a_bearer_token() {
         .requests()
         .iter()
         .all(|r| r.header("authorization") == Some(bearer.as_str())));
+    // A Jira without POST /comment/list: the properties come with the comments instead.
+    issue.lock().unwrap().comment_list = false;
+    server.clear();
+    publish::publish(&report(2, "dc3"), &opts, &data_center()).unwrap();
+    assert_eq!(
+        server.lines()[2..],
+        [
+            "POST /rest/api/2/comment/list?expand=properties",
+            "GET /rest/api/2/issue/OPS-7/comment?startAt=0&maxResults=100&orderBy=created&expand=properties",
+            "PUT /rest/api/2/issue/OPS-7/comment/20000?notifyUsers=false",
+        ]
+    );
     let t = issue.lock().unwrap();
+    assert_eq!(t.ours().len(), 1);
     let body = t.ours()[0].body.as_str().unwrap().to_string();
     assert!(
         body.starts_with("h1. Render Deployment Failure Analysis: api\n"),
         "{body}"
     );
     assert!(
-        body.contains("* dc2 fact 1: the deploy failed because of a *migration*."),
+        body.contains("* dc3 fact 1: the deploy failed because of a *migration*."),
         "{body}"
     );
 

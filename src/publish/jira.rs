@@ -161,15 +161,17 @@ impl Jira {
         )
     }
 
-    /// Our comments on the issue, by part: the token's comments whose property has our key.
-    fn ours(&self, key: &str, me: Option<&str>) -> Result<BTreeMap<usize, Ours>> {
+    /// The token's comments on the issue (everyone's when `me` is unknown), every page, with
+    /// their properties when `expand`.
+    fn list(&self, me: Option<&str>, expand: bool) -> Result<Vec<Value>> {
         let http = self.http()?;
-        let mut ids: Vec<i64> = Vec::new();
+        let mut out = Vec::new();
         let mut start = 0usize;
         loop {
             let page = format!(
-                "{}?startAt={start}&maxResults=100&orderBy=created",
-                self.comments_url()
+                "{}?startAt={start}&maxResults=100&orderBy=created{}",
+                self.comments_url(),
+                if expand { "&expand=properties" } else { "" }
             );
             let value = http
                 .send(Method::GET, &url(&page)?, None, &self.ctx())?
@@ -179,65 +181,88 @@ impl Jira {
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();
-            for c in &comments {
-                let author = c.get("author").and_then(|a| a.get(self.id_field()));
-                if me.is_some() && author.and_then(Value::as_str) != me {
-                    continue;
-                }
-                if let Some(id) = c.get("id").and_then(|v| match v {
-                    Value::String(s) => s.parse().ok(),
-                    other => other.as_i64(),
-                }) {
-                    ids.push(id);
-                }
-            }
-            let total = value.get("total").and_then(Value::as_u64).unwrap_or(0) as usize;
             start += comments.len();
-            if comments.is_empty() || start >= total {
-                break;
+            let total = value.get("total").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let last = comments.is_empty() || start >= total;
+            out.extend(comments.into_iter().filter(|c| {
+                let author = c.get("author").and_then(|a| a.get(self.id_field()));
+                me.is_none() || author.and_then(Value::as_str) == me
+            }));
+            if last {
+                return Ok(out);
             }
         }
-        let mut ours = BTreeMap::new();
+    }
+
+    /// Our comments on the issue, by part: the token's comments whose property has our key.
+    /// Their properties come from `POST /comment/list?expand=properties`; a Jira without that
+    /// endpoint (404 or 405: an older Data Center) is asked for the comments again with
+    /// `expand=properties`.
+    fn ours(&self, key: &str, me: Option<&str>) -> Result<BTreeMap<usize, Ours>> {
+        let http = self.http()?;
+        let ids: Vec<i64> = self
+            .list(me, false)?
+            .iter()
+            .filter_map(|c| match c.get("id") {
+                Some(Value::String(s)) => s.parse().ok(),
+                Some(other) => other.as_i64(),
+                None => None,
+            })
+            .collect();
+        let mut found = Vec::new();
         for chunk in ids.chunks(1000) {
-            let value = http
-                .send(
-                    Method::POST,
-                    &url(&format!("{}/comment/list?expand=properties", self.api))?,
-                    Some(&json!({ "ids": chunk })),
-                    &self.ctx(),
-                )?
-                .json("Jira comments by id")?;
-            for c in value
-                .get("values")
+            let reply = http.send_allowing(
+                Method::POST,
+                &url(&format!("{}/comment/list?expand=properties", self.api))?,
+                Some(&json!({ "ids": chunk })),
+                &self.ctx(),
+                &[404, 405],
+            )?;
+            if reply.status != 200 {
+                found = self.list(me, true)?;
+                break;
+            }
+            let value = reply.json("Jira comments by id")?;
+            found.extend(
+                value
+                    .get("values")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+        }
+        let number = |c: &Value| match c.get("id") {
+            Some(Value::String(s)) => s.parse::<i64>().unwrap_or(i64::MAX),
+            Some(other) => other.as_i64().unwrap_or(i64::MAX),
+            None => i64::MAX,
+        };
+        // The oldest wins when there are duplicates: ids grow with time.
+        found.sort_by_key(number);
+        let mut ours = BTreeMap::new();
+        for c in found {
+            let Some(prop) = c
+                .get("properties")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-            {
-                let Some(prop) = c
-                    .get("properties")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .find(|p| p.get("key").and_then(Value::as_str) == Some(PROPERTY))
-                else {
-                    continue;
-                };
-                let value = prop.get("value").cloned().unwrap_or_default();
-                if value.get("key").and_then(Value::as_str) != Some(key) {
-                    continue;
-                }
-                let part = value.get("part").and_then(Value::as_u64).unwrap_or(1) as usize;
-                let id = match c.get("id") {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(other) => other.to_string(),
-                    None => continue,
-                };
-                // The oldest wins when there are duplicates: ids grow with time.
-                ours.entry(part.max(1)).or_insert(Ours {
-                    id,
-                    body: c.get("body").cloned().unwrap_or_default(),
-                });
+                .find(|p| p.get("key").and_then(Value::as_str) == Some(PROPERTY))
+            else {
+                continue;
+            };
+            let value = prop.get("value").cloned().unwrap_or_default();
+            if value.get("key").and_then(Value::as_str) != Some(key) {
+                continue;
             }
+            let part = value.get("part").and_then(Value::as_u64).unwrap_or(1) as usize;
+            let id = match c.get("id") {
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => continue,
+            };
+            ours.entry(part.max(1)).or_insert(Ours {
+                id,
+                body: c.get("body").cloned().unwrap_or_default(),
+            });
         }
         Ok(ours)
     }

@@ -5,7 +5,8 @@
 //! It behaves as `reference/tickets-api.md` records: `GET /myself`; comments paged with
 //! `startAt`/`maxResults` (served two at a time, whatever is asked, so that paging happens)
 //! as `{startAt, maxResults, total, comments}`; comment properties set on create and read back
-//! with `POST /comment/list?expand=properties` `{"ids": [...]}`; `PUT …/comment/{id}` (400 for
+//! with `POST /comment/list?expand=properties` `{"ids": [...]}` (or, with `comment_list` off,
+//! 404 there and the properties on the listing with `expand=properties`); `PUT …/comment/{id}` (400 for
 //! someone else's comment); attachments as multipart `file` with `X-Atlassian-Token:
 //! no-check` (403 `XSRF check failed` without it) answering `[{id, filename, size, mimeType,
 //! content}]`; a body over 32,767 characters refused with 400 and Jira's message; 401 for bad
@@ -52,6 +53,8 @@ pub struct Issue {
     pub can_attach: bool,
     /// Add comments permission.
     pub can_comment: bool,
+    /// Serves `POST /comment/list` (off: 404, as a Jira without the endpoint answers).
+    pub comment_list: bool,
 }
 
 impl Issue {
@@ -71,6 +74,7 @@ impl Issue {
             next_id: 20_000,
             can_attach: true,
             can_comment: true,
+            comment_list: true,
         }))
     }
 
@@ -209,6 +213,9 @@ pub fn jira(
             Flavor::DataCenter => body.is_string(),
         };
         if req.path == comments_path && req.method == "GET" {
+            let expand = req
+                .param("expand")
+                .is_some_and(|e| e.split(',').any(|x| x == "properties"));
             let start: usize = req
                 .param("startAt")
                 .and_then(|s| s.parse().ok())
@@ -223,14 +230,14 @@ pub fn jira(
                 .iter()
                 .skip(start)
                 .take(max)
-                .map(|c| view(c, false))
+                .map(|c| view(c, expand))
                 .collect();
             return Response::json(
                 200,
                 json!({"startAt": start, "maxResults": max, "total": t.comments.len(), "comments": page}),
             );
         }
-        if req.path == format!("{api}/comment/list") && req.method == "POST" {
+        if req.path == format!("{api}/comment/list") && req.method == "POST" && t.comment_list {
             let expand = req
                 .param("expand")
                 .is_some_and(|e| e.split(',').any(|x| x == "properties"));
