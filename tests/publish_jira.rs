@@ -698,6 +698,21 @@ fn the_seed_reports_adf_is_valid_by_atlassians_schema_and_snapshotted() {
         assert!(body.contains("Executive Summary") && !body.contains("Timeline (UTC)\""));
     }
 
+    // With attachments refused: numbered comments, each valid ADF within the limit.
+    let issue = Issue::with_others(0);
+    issue.lock().unwrap().can_attach = false;
+    let server = jira_api::jira(Flavor::Cloud, EMAIL, TOKEN, "OPS-7", issue.clone());
+    publish::publish(&report, &options("jira:OPS-7", &server.origin), &cloud()).unwrap();
+    let parts = issue.lock().unwrap().ours();
+    assert!(parts.len() >= 3, "{} parts", parts.len());
+    for p in &parts {
+        assert!(p.body.to_string().chars().count() <= jira_api::LIMIT);
+        if let Err(e) = schemas.validate(&p.body, index) {
+            panic!("a part of the seed report is not valid ADF: {e:#}");
+        }
+    }
+    eprintln!("seed report without attachments: {} comments", parts.len());
+
     let shown = adf::lines(&doc);
     assert_eq!(serde_json::from_str::<Value>(&shown).unwrap(), doc);
     insta::assert_snapshot!("seed_report_adf", shown);
