@@ -485,7 +485,10 @@ fn rate_limits_are_waited_out_within_the_budget_then_a_clear_error() {
     server.push_once("GET", "/myself", limited("3600", "2026-12-02T13:00:00Z"));
     let e = error("jira:OPS-7", &server.origin, &cloud());
     assert!(started.elapsed() < Duration::from_secs(3));
-    assert!(e.contains("Jira: rate limited (429)"), "{e}");
+    assert!(
+        e.contains("Jira: rate limited (429) (jira-per-issue-on-write)"),
+        "{e}"
+    );
     assert!(e.contains("asks to wait 3600 s"), "{e}");
 
     // Without Retry-After, the ISO-8601 X-RateLimit-Reset says how long.

@@ -285,8 +285,12 @@ impl Http {
             if let Some(wait) = limited {
                 let left = self.policy.max_total_wait.saturating_sub(waited);
                 if wait > left || attempt >= self.policy.max_attempts {
+                    // Jira names the limit that was hit (`jira-per-issue-on-write`, …).
+                    let reason = header(&reply, "ratelimit-reason")
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default();
                     return Err(Error::Publish(format!(
-                        "{}: rate limited ({status}); the server asks to wait {} s, beyond the {} s this run may still wait (--max-wait {}): try again later",
+                        "{}: rate limited ({status}){reason}; the server asks to wait {} s, beyond the {} s this run may still wait (--max-wait {}): try again later",
                         ctx.system,
                         wait.as_secs(),
                         left.as_secs(),

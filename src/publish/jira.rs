@@ -11,8 +11,8 @@
 //! ADF has no hidden node, so instead of a marker each comment carries the property
 //! `postmortem` = `{"key", "part", "parts"}`, set when it is created. A re-run reads the
 //! token's own comments (`GET /myself`, every page of `GET …/comment`) with their properties
-//! (`POST /comment/list?expand=properties`) and updates the ones with its key, with
-//! `notifyUsers=false`.
+//! (`POST /comment/list?expand=properties`, or `expand=properties` on the listing where that
+//! endpoint is missing) and updates the ones with its key, with `notifyUsers=false`.
 //!
 //! A body over 32,767 characters (Jira's limit; counted on the serialized body, since what
 //! Jira counts for ADF is not documented) is not cut: the comment gets the report's opening
