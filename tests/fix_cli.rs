@@ -1,0 +1,158 @@
+//! `postmortem fix`: the seed migration's computed fix as a diff, `--write` on a copy of the
+//! seed's repository, the refusal to write over a file that changed since the evidence was
+//! collected, and a finding that no reorder fixes (alternatives, no diff).
+
+#[path = "support/seed.rs"]
+mod seed;
+
+use std::path::Path;
+use std::process::Output;
+
+const MIGRATION: &str =
+    "backend/alembic/versions/36b3e62b4148_add_deals_and_pipeline_stages_tables.py";
+
+fn postmortem(dir: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_postmortem"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RENDER_SERVICE_ID")
+        .env_remove("RENDER_API_KEY")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn seed_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    seed::build(dir.path());
+    dir
+}
+
+#[test]
+fn the_seed_migration_gets_a_diff_that_passes_the_schema_rules() {
+    let repo = seed_repo();
+    let out = postmortem(repo.path(), &["fix"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("re-simulated: passes every schema rule"),
+        "{}",
+        stderr(&out)
+    );
+    insta::assert_snapshot!("seed_fix_diff", stdout(&out));
+    // Naming the revision gives the same diff.
+    let named = postmortem(repo.path(), &["fix", "36b3e62b4148"]);
+    assert_eq!(stdout(&named), stdout(&out));
+}
+
+#[test]
+fn write_applies_the_fix_and_the_gate_then_passes_the_schema_rules() {
+    let repo = seed_repo();
+    let before = std::fs::read_to_string(repo.path().join(MIGRATION)).unwrap();
+    let out = postmortem(repo.path(), &["fix", "--write"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    let after = std::fs::read_to_string(repo.path().join(MIGRATION)).unwrap();
+    assert_ne!(before, after);
+    // Only lines moved: the same lines, another order.
+    let mut a: Vec<&str> = before.lines().collect();
+    let mut b: Vec<&str> = after.lines().collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+
+    let check = postmortem(repo.path(), &["check", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let rules: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert!(!rules.contains(&"fk-type-mismatch"), "{rules:?}");
+    assert!(!rules.contains(&"alter-referenced-column"), "{rules:?}");
+
+    let again = postmortem(repo.path(), &["fix"]);
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(stdout(&again), "");
+    assert!(
+        stderr(&again).contains("nothing to fix"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn write_refuses_a_file_changed_since_the_evidence_was_collected() {
+    let repo = seed_repo();
+    let evidence = repo.path().join("evidence.json");
+    let collected = postmortem(repo.path(), &["collect", "-o", &evidence.to_string_lossy()]);
+    // No Render service: the evidence is partial (exit 3), its repository side complete.
+    assert_eq!(collected.status.code(), Some(3), "{}", stderr(&collected));
+
+    let file = repo.path().join(MIGRATION);
+    let edited = std::fs::read_to_string(&file).unwrap() + "# edited after the evidence\n";
+    std::fs::write(&file, &edited).unwrap();
+    let out = postmortem(
+        repo.path(),
+        &["fix", "--evidence", &evidence.to_string_lossy(), "--write"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("changed since the evidence was collected"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), edited);
+
+    // Unchanged, the same evidence's fix is written.
+    let original = edited.trim_end_matches("# edited after the evidence\n");
+    std::fs::write(&file, original).unwrap();
+    let out = postmortem(
+        repo.path(),
+        &["fix", "--evidence", &evidence.to_string_lossy(), "--write"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_ne!(std::fs::read_to_string(&file).unwrap(), original);
+}
+
+/// The n2 neighbour: the foreign key comes from an earlier revision, so no order of the
+/// failing revision's statements helps.
+#[test]
+fn a_finding_no_reorder_fixes_gets_alternatives_and_no_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = git2::Repository::init(dir.path()).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/migrations/neighbours/n2_alter_referenced");
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&fixtures)
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            (
+                format!(
+                    "alembic/versions/{}",
+                    path.file_name().unwrap().to_string_lossy()
+                ),
+                std::fs::read_to_string(&path).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files.push((
+        "alembic.ini".into(),
+        "[alembic]\nscript_location = alembic\n".into(),
+    ));
+    seed::commit_files(&repo, &files, chrono::DateTime::UNIX_EPOCH, "migrations");
+
+    let out = postmortem(dir.path(), &["fix"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.contains("+++"), "{text}");
+    insta::assert_snapshot!("n2_fix_alternatives", text);
+}
