@@ -122,26 +122,13 @@ fn write_refuses_a_file_changed_since_the_evidence_was_collected() {
     assert_ne!(std::fs::read_to_string(&file).unwrap(), original);
 }
 
-/// The n2 neighbour: the foreign key comes from an earlier revision, so no order of the
-/// failing revision's statements helps.
-#[test]
-fn a_finding_no_reorder_fixes_gets_alternatives_and_no_diff() {
+/// A repository holding `files` (path, text) under `alembic/versions/`, with an alembic.ini.
+fn alembic_repo(files: Vec<(String, String)>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let repo = git2::Repository::init(dir.path()).unwrap();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/migrations/neighbours/n2_alter_referenced");
-    let mut files: Vec<(String, String)> = std::fs::read_dir(&fixtures)
-        .unwrap()
-        .map(|e| {
-            let path = e.unwrap().path();
-            (
-                format!(
-                    "alembic/versions/{}",
-                    path.file_name().unwrap().to_string_lossy()
-                ),
-                std::fs::read_to_string(&path).unwrap(),
-            )
-        })
+    let mut files: Vec<(String, String)> = files
+        .into_iter()
+        .map(|(name, text)| (format!("alembic/versions/{name}"), text))
         .collect();
     files.sort();
     files.push((
@@ -149,10 +136,88 @@ fn a_finding_no_reorder_fixes_gets_alternatives_and_no_diff() {
         "[alembic]\nscript_location = alembic\n".into(),
     ));
     seed::commit_files(&repo, &files, chrono::DateTime::UNIX_EPOCH, "migrations");
+    dir
+}
 
+fn neighbour(name: &str) -> Vec<(String, String)> {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/migrations/neighbours")
+        .join(name);
+    std::fs::read_dir(&fixtures)
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&path).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The n2 neighbour: the foreign key comes from an earlier revision, so no order of the
+/// failing revision's statements helps.
+#[test]
+fn a_finding_no_reorder_fixes_gets_alternatives_and_no_diff() {
+    let dir = alembic_repo(neighbour("n2_alter_referenced"));
     let out = postmortem(dir.path(), &["fix"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(!text.contains("+++"), "{text}");
     insta::assert_snapshot!("n2_fix_alternatives", text);
+}
+
+/// The n2 neighbour, with a revision that does drop and re-create the key, but drops it after
+/// the type change: moving the drop first fixes it (the order is searched, then re-checked),
+/// and `downgrade()` follows.
+#[test]
+fn a_constraint_dropped_too_late_moves_before_the_type_change() {
+    let mut files: Vec<(String, String)> = neighbour("n2_alter_referenced")
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("cccc"))
+        .collect();
+    files.push((
+        "cccc00000003_case.py".into(),
+        r#"""" keys become strings
+
+Revision ID: cccc00000003
+Revises: bbbb00000002
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "cccc00000003"
+down_revision = "bbbb00000002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Keys become strings.
+    op.alter_column("users", "id", existing_type=sa.UUID(), type_=sa.String(length=36), postgresql_using="id::text")
+    op.alter_column("deals", "owner_id", existing_type=sa.UUID(), type_=sa.String(length=36), postgresql_using="owner_id::text")
+
+    # The key goes and comes back.
+    op.drop_constraint("deals_owner_id_fkey", "deals", type_="foreignkey")
+    op.create_foreign_key("deals_owner_id_fkey", "deals", "users", ["owner_id"], ["id"])
+
+
+def downgrade() -> None:
+    op.drop_constraint("deals_owner_id_fkey", "deals", type_="foreignkey")
+    op.create_foreign_key("deals_owner_id_fkey", "deals", "users", ["owner_id"], ["id"])
+    op.alter_column("deals", "owner_id", existing_type=sa.String(length=36), type_=sa.UUID(), postgresql_using="owner_id::uuid")
+    op.alter_column("users", "id", existing_type=sa.String(length=36), type_=sa.UUID(), postgresql_using="id::uuid")
+"#
+        .into(),
+    ));
+    let dir = alembic_repo(files);
+    let check = postmortem(dir.path(), &["check", "--format", "json"]);
+    assert!(
+        stdout(&check).contains("alter-referenced-column"),
+        "{}",
+        stdout(&check)
+    );
+    let out = postmortem(dir.path(), &["fix", "cccc00000003"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!("drop_constraint_moved_diff", stdout(&out));
 }

@@ -62,7 +62,8 @@ fn at_parent(set: &MigrationSet, label: &str) -> Database {
         .iter()
         .find(|r| r.id == "a1b2c3d4e5f6")
         .expect("parent revision");
-    db.run_transaction(&sql(&base.upgrade)).expect("base upgrade");
+    db.run_transaction(&sql(&base.upgrade))
+        .expect("base upgrade");
     db.run_transaction(&[
         "INSERT INTO users (id, email, organization_id, is_active, role) VALUES ('c4f6a651-a5d0-4250-81be-e77f1744a7f7', 'a@x.io', 'ce43a63c-b84f-470d-8345-0134c2c77a9c', true, 'member')".to_string(),
         "INSERT INTO users (id, email, is_active, role) VALUES ('646829c3-924c-4d5f-8376-f2ddab449a41', 'b@x.io', true, 'member')".to_string(),
@@ -76,11 +77,11 @@ fn the_patched_seed_migration_upgrades_downgrades_and_upgrades_on_postgres() {
     let evidence = seed_evidence();
     let set = &evidence.migration_sets[0];
     let revision = set.revisions.iter().find(|r| r.id == SEED).unwrap();
-    let text = std::fs::read_to_string(seed_folder().join("versions").join(
-        Path::new(&revision.file)
-            .file_name()
-            .expect("a file name"),
-    ))
+    let text = std::fs::read_to_string(
+        seed_folder()
+            .join("versions")
+            .join(Path::new(&revision.file).file_name().expect("a file name")),
+    )
     .unwrap();
     let fix = patch::build(&evidence, SEED, &text).expect("a patch");
     assert!(fix.passes, "{}", fix.verdict);
