@@ -328,7 +328,7 @@ pub struct FixArgs {
     pub source: RepoArgs,
     /// Write the fix into the file, like `ruff --fix`; refused when the file is not the one
     /// analysed (its git blob ID differs)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "output")]
     pub write: bool,
     /// Compute the fix from an evidence snapshot (`postmortem collect`) instead of reading
     /// the repository's migrations; --write then refuses a file that changed since the

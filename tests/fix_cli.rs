@@ -165,6 +165,21 @@ fn a_finding_no_reorder_fixes_gets_alternatives_and_no_diff() {
     let text = stdout(&out);
     assert!(!text.contains("+++"), "{text}");
     insta::assert_snapshot!("n2_fix_alternatives", text);
+
+    // The report says the same offline, from the evidence: no diff, the alternatives.
+    let evidence = dir.path().join("evidence.json");
+    let collected = postmortem(dir.path(), &["collect", "-o", &evidence.to_string_lossy()]);
+    assert_eq!(collected.status.code(), Some(3), "{}", stderr(&collected));
+    let report = postmortem(dir.path(), &["render", &evidence.to_string_lossy()]);
+    assert_eq!(report.status.code(), Some(0), "{}", stderr(&report));
+    let report = stdout(&report);
+    let section = report
+        .split("## Recommended Fix")
+        .nth(1)
+        .and_then(|s| s.split("\n---").next())
+        .unwrap_or_default();
+    assert!(!section.contains("```diff"), "{section}");
+    insta::assert_snapshot!("n2_report_recommended_fix", section);
 }
 
 /// The n2 neighbour, with a revision that does drop and re-create the key, but drops it after

@@ -604,7 +604,8 @@ fn alternatives(
                         how: if statements.is_empty() {
                             help
                         } else {
-                            format!("{help} In SQL: {}.", statements.join("; "))
+                            // The title says what; the finding's help says it again.
+                            format!("In this order: {}.", statements.join("; "))
                         },
                         tradeoff: "Fixes the file for every database; both tables are rewritten, and locked, while their column types change.".to_string(),
                     });
@@ -658,6 +659,7 @@ fn alternatives(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::migrations::testkit;
 
     fn statement(first_line: u32, end_line: u32, ops: Vec<OperationAt>) -> Statement {
         Statement {
@@ -666,6 +668,79 @@ mod tests {
             end_line,
             ops,
         }
+    }
+
+    fn drop_table(t: &str) -> Operation {
+        Operation::DropTable { table: t.into() }
+    }
+
+    fn create(t: &str) -> Operation {
+        testkit::create_table(t, vec![], vec![], &[])
+    }
+
+    fn one(line: u32, op: Operation) -> Statement {
+        statement(line, line, vec![testkit::at(line, line, op)])
+    }
+
+    #[test]
+    fn downgrade_statements_that_undo_moved_ones_run_in_reverse() {
+        // upgrade: a, b, c; moved to c, a, b. downgrade: drop a, unrelated, drop b, drop c.
+        let ups = [
+            one(1, create("a")),
+            one(2, create("b")),
+            one(3, create("c")),
+        ];
+        let downs = [
+            one(10, drop_table("a")),
+            one(11, drop_table("x")),
+            one(12, drop_table("b")),
+            one(13, drop_table("c")),
+        ];
+        // New upgrade order c, a, b: undo b, then a, then c; `x` keeps its slot.
+        assert_eq!(
+            reversed_downgrade(&ups, &[2, 0, 1], &downs),
+            Some(vec![2, 1, 0, 3])
+        );
+        // Already the reverse: nothing to change.
+        let downs = [
+            one(10, drop_table("c")),
+            one(11, drop_table("b")),
+            one(12, drop_table("a")),
+        ];
+        assert_eq!(reversed_downgrade(&ups, &[0, 1, 2], &downs), None);
+    }
+
+    #[test]
+    fn operations_map_onto_whole_statements_or_not_at_all() {
+        let a = testkit::at(1, 1, create("a"));
+        let b = testkit::at(2, 2, create("b"));
+        let c = testkit::at(3, 3, create("c"));
+        let ops = [a.clone(), b.clone(), c.clone()];
+        let apart = [
+            statement(1, 1, vec![a.clone()]),
+            statement(2, 2, vec![b.clone()]),
+            statement(3, 3, vec![c.clone()]),
+        ];
+        assert_eq!(statements_in(&apart, &ops, &[2, 0, 1]), Some(vec![2, 0, 1]));
+        assert_eq!(statements_in(&apart, &ops, &[0, 1, 2]), None);
+        // `a` and `b` in one statement (a loop, a batch block): `c` cannot go between them.
+        let joined = [statement(1, 2, vec![a, b]), statement(3, 3, vec![c])];
+        assert_eq!(statements_in(&joined, &ops, &[0, 2, 1]), None);
+        assert_eq!(statements_in(&joined, &ops, &[2, 0, 1]), Some(vec![1, 0]));
+    }
+
+    #[test]
+    fn undo_pairs() {
+        assert!(undoes(&drop_table("a"), &create("a")));
+        assert!(!undoes(&drop_table("a"), &create("b")));
+        let to_text =
+            testkit::alter_type("users", "id", testkit::uuid(), testkit::varchar(36), None);
+        let back = testkit::alter_type("users", "id", testkit::varchar(36), testkit::uuid(), None);
+        assert!(undoes(&back, &to_text));
+        assert!(!undoes(
+            &back,
+            &testkit::alter_type("users", "org", testkit::uuid(), testkit::varchar(36), None)
+        ));
     }
 
     #[test]
