@@ -176,17 +176,45 @@ fn reorder(set: &MigrationSet, recorded: &Revision, text: &str) -> Result<Reorde
     if run.conflicts.is_empty() {
         return Err("the simulation finds no conflict in this text of the file".to_string());
     }
-    let order = proposed_order(run)
-        .or_else(|| searched_order(run.before.as_ref()?, &original))
-        .ok_or_else(|| why_no_order(&original, &run.conflicts))?;
+    // The order the fk-type-mismatch rule proposes (what the report lists), else one searched
+    // for; the first whose file passes the rules is kept.
+    let mut failed = None;
+    if let Some(order) = proposed_order(run) {
+        match apply_order(set, recorded, text, &original, &original_set, &order) {
+            Ok(done) => return Ok(done),
+            Err(why) => failed = Some(why),
+        }
+    }
+    if let Some(order) = run
+        .before
+        .as_ref()
+        .and_then(|before| searched_order(before, &original))
+    {
+        match apply_order(set, recorded, text, &original, &original_set, &order) {
+            Ok(done) => return Ok(done),
+            Err(why) => failed = failed.or(Some(why)),
+        }
+    }
+    Err(failed.unwrap_or_else(|| why_no_order(&original, &run.conflicts)))
+}
 
+/// The file with `upgrade()`'s operations in `order` (and `downgrade()` to match), if it
+/// passes every schema rule.
+fn apply_order(
+    set: &MigrationSet,
+    recorded: &Revision,
+    text: &str,
+    original: &Revision,
+    original_set: &MigrationSet,
+    order: &[usize],
+) -> Result<Reordered, String> {
     let (_, ups) = function_statements(text, "upgrade")
         .map_err(|e| format!("the file does not parse ({e})"))?
         .ok_or("the file has no `upgrade()`")?;
     if !statements_apart(&ups) {
         return Err("statements of `upgrade()` share a line, so they cannot be moved as lines; move them by hand".to_string());
     }
-    let statement_order = statements_in(&ups, &original.upgrade, &order).ok_or(
+    let statement_order = statements_in(&ups, &original.upgrade, order).ok_or(
         "a statement of `upgrade()` does several of the operations to move (a loop or a batch block); split it by hand",
     )?;
     let mut patched = permute(text, &ups, &statement_order);
@@ -208,7 +236,7 @@ fn reorder(set: &MigrationSet, recorded: &Revision, text: &str) -> Result<Reorde
     let fixed = parse_revision(&recorded.file, patched.as_bytes())
         .map_err(|e| format!("the reordered file does not parse ({e})"))?;
     let fixed_set = with_revision(set, &fixed);
-    let before = schema_findings(&original_set);
+    let before = schema_findings(original_set);
     let after = schema_findings(&fixed_set);
     let known: BTreeSet<(String, Option<String>, Option<u32>)> = before
         .iter()
@@ -519,7 +547,7 @@ fn reversed_downgrade(
         }
     }
     let mut by_position = matched.clone();
-    by_position.sort_by(|a, b| b.1.cmp(&a.1));
+    by_position.sort_by_key(|m| std::cmp::Reverse(m.1));
     let mut order: Vec<usize> = (0..downs.len()).collect();
     for ((slot, _), (statement, _)) in matched.iter().zip(&by_position) {
         order[*slot] = *statement;
