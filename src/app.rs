@@ -338,9 +338,12 @@ fn fix_cmd(args: FixArgs, clock: DateTime<Utc>, quiet: bool) -> Result<Status> {
     let revision = match args.revision {
         Some(revision) => revision,
         None => {
+            // Only a cause the deploys showed blames a revision; a finding's prediction is one
+            // of the candidates, not a choice among them.
             let blamed = crate::analyze::analyze(&evidence, None)
                 .root_causes
                 .iter()
+                .filter(|c| c.observed)
                 .find_map(|c| c.revision.clone());
             match patch::default_revision(&evidence, blamed.as_deref()) {
                 Some(revision) => revision,

@@ -236,3 +236,38 @@ def downgrade() -> None:
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     insta::assert_snapshot!("drop_constraint_moved_diff", stdout(&out));
 }
+
+#[test]
+fn several_flagged_revisions_and_none_named_is_an_error_listing_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = git2::Repository::init(dir.path()).unwrap();
+    let mut files = Vec::new();
+    for (app, case) in [("one", "n1_fk_int_varchar"), ("two", "n2_alter_referenced")] {
+        for (name, text) in neighbour(case) {
+            files.push((format!("{app}/alembic/versions/{name}"), text));
+        }
+    }
+    files.sort();
+    seed::commit_files(&repo, &files, chrono::DateTime::UNIX_EPOCH, "two apps");
+    let out = postmortem(dir.path(), &["fix"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "postmortem: error: several revisions have schema findings; name one: \
+         bbbb00000002 (one/alembic/versions/bbbb00000002_case.py), \
+         cccc00000003 (two/alembic/versions/cccc00000003_case.py)\n"
+    );
+    assert_eq!(stdout(&out), "");
+
+    // n1: an integer column references a varchar key, and nothing in the revision changes
+    // either type. Putting `tags` after `deal_tags` would hide the mismatch from the simulation
+    // (the referenced table is not there yet) and is not offered.
+    let n1 = postmortem(dir.path(), &["fix", "bbbb00000002"]);
+    assert_eq!(n1.status.code(), Some(1), "{}", stderr(&n1));
+    let text = stdout(&n1);
+    assert!(text.starts_with("one/alembic/versions/bbbb00000002_case.py: revision bbbb00000002 (fk-type-mismatch): no order of `upgrade()` fixes it: a foreign key pairs deal_tags.tag_code (integer) with tags.code (character varying) (line 17), and no statement of the revision changes either column to a type that pairs"), "{text}");
+    assert!(
+        text.contains("Declare the foreign key's columns with types that pair"),
+        "{text}"
+    );
+}

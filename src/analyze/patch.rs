@@ -179,17 +179,19 @@ fn reorder(set: &MigrationSet, recorded: &Revision, text: &str) -> Result<Reorde
     // The order the fk-type-mismatch rule proposes (what the report lists), else one searched
     // for; the first whose file passes the rules is kept.
     let mut failed = None;
-    if let Some(order) = proposed_order(run) {
+    let Some(before) = run.before.as_ref() else {
+        return Err("the schema before the revision is not known".to_string());
+    };
+    if let Some(order) = proposed_order(run).filter(|order| {
+        let identity: Vec<usize> = (0..original.upgrade.len()).collect();
+        dangling(before, &original, order).is_subset(&dangling(before, &original, &identity))
+    }) {
         match apply_order(set, recorded, text, &original, &original_set, &order) {
             Ok(done) => return Ok(done),
             Err(why) => failed = Some(why),
         }
     }
-    if let Some(order) = run
-        .before
-        .as_ref()
-        .and_then(|before| searched_order(before, &original))
-    {
+    if let Some(order) = searched_order(before, &original) {
         match apply_order(set, recorded, text, &original, &original_set, &order) {
             Ok(done) => return Ok(done),
             Err(why) => failed = failed.or(Some(why)),
@@ -296,11 +298,18 @@ fn searched_order(before: &Schema, revision: &Revision) -> Option<Vec<usize>> {
     if ops.len() > MAX_SEARCHED_OPS {
         return None;
     }
+    let identity: Vec<usize> = (0..ops.len()).collect();
+    let dangling_before = dangling(before, revision, &identity);
+    // Orders that use a table or column before it exists are not candidates: the simulation
+    // does not judge what it cannot see, PostgreSQL would.
     let count = |order: &[usize]| {
+        if !dangling(before, revision, order).is_subset(&dangling_before) {
+            return usize::MAX;
+        }
         let list: Vec<&OperationAt> = order.iter().filter_map(|&i| ops.get(i)).collect();
         replay_ops(before, revision, &list).len()
     };
-    let mut order: Vec<usize> = (0..ops.len()).collect();
+    let mut order = identity.clone();
     let mut best = count(&order);
     while best > 0 {
         let mut improved: Option<(usize, Vec<usize>)> = None;
@@ -322,12 +331,102 @@ fn searched_order(before: &Schema, revision: &Revision) -> Option<Vec<usize>> {
     Some(order)
 }
 
+/// What an operation needs to exist before it runs: tables, and `(table, column)` pairs.
+fn references(op: &Operation) -> Vec<(&str, Option<&str>)> {
+    use Operation as O;
+    let mut out: Vec<(&str, Option<&str>)> = Vec::new();
+    match op {
+        O::CreateTable {
+            table,
+            foreign_keys,
+            ..
+        } => {
+            for fk in foreign_keys.iter().filter(|fk| &fk.ref_table != table) {
+                out.extend(
+                    fk.ref_columns
+                        .iter()
+                        .map(|c| (fk.ref_table.as_str(), Some(c.as_str()))),
+                );
+            }
+        }
+        O::AddColumn {
+            table,
+            foreign_keys,
+            ..
+        } => {
+            out.push((table, None));
+            for fk in foreign_keys {
+                out.extend(
+                    fk.ref_columns
+                        .iter()
+                        .map(|c| (fk.ref_table.as_str(), Some(c.as_str()))),
+                );
+            }
+        }
+        O::DropColumn { table, column } | O::AlterColumn { table, column, .. } => {
+            out.push((table, Some(column)))
+        }
+        O::CreateForeignKey { table, foreign_key } => {
+            out.extend(
+                foreign_key
+                    .columns
+                    .iter()
+                    .map(|c| (table.as_str(), Some(c.as_str()))),
+            );
+            out.extend(
+                foreign_key
+                    .ref_columns
+                    .iter()
+                    .map(|c| (foreign_key.ref_table.as_str(), Some(c.as_str()))),
+            );
+        }
+        O::DropConstraint { table, .. } | O::DropTable { table } | O::CreateIndex { table, .. } => {
+            out.push((table, None))
+        }
+        O::RenameTable { from, .. } => out.push((from, None)),
+        O::DropIndex { table, .. } => out.extend(table.as_deref().map(|t| (t, None))),
+        O::Opaque { .. } => {}
+    }
+    out
+}
+
+/// `(operation index, table, column)` for every reference of the operations, run in `order`
+/// from `before`, to a table or column that does not exist (or is unknown) when it runs.
+fn dangling(
+    before: &Schema,
+    revision: &Revision,
+    order: &[usize],
+) -> BTreeSet<(usize, String, Option<String>)> {
+    let origin = Origin {
+        revision: &revision.id,
+        file: &revision.file,
+    };
+    let mut schema = before.clone();
+    let mut out = BTreeSet::new();
+    for &i in order {
+        let Some(op) = revision.upgrade.get(i) else {
+            continue;
+        };
+        for (table, column) in references(&op.op) {
+            let missing = schema.is_unknown(table)
+                || column.is_some_and(|c| schema.column_type(table, c).is_none());
+            if missing {
+                out.insert((i, table.to_string(), column.map(str::to_string)));
+            }
+        }
+        schema.apply(&op.op, origin);
+    }
+    out
+}
+
 fn conflict_text(conflict: &Conflict) -> String {
     match conflict {
         Conflict::FkTypeMismatch(m) => match m.rejected() {
             Some((a, at, b, bt)) => format!(
-                "a foreign key pairs {a} ({}) with {b} ({})",
+                "a foreign key pairs {}.{a} ({}) with {}.{b} ({})",
+                m.source.table,
                 at.kind.pg_name(),
+                m.target.table,
                 bt.kind.pg_name()
             ),
             None => "a foreign key pairs types PostgreSQL refuses".to_string(),
