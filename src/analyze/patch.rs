@@ -182,10 +182,11 @@ fn reorder(set: &MigrationSet, recorded: &Revision, text: &str) -> Result<Reorde
     let Some(before) = run.before.as_ref() else {
         return Err("the schema before the revision is not known".to_string());
     };
-    if let Some(order) = proposed_order(run).filter(|order| {
-        let identity: Vec<usize> = (0..original.upgrade.len()).collect();
-        dangling(before, &original, order).is_subset(&dangling(before, &original, &identity))
-    }) {
+    let identity: Vec<usize> = (0..original.upgrade.len()).collect();
+    let dangling_before = dangling(before, &original, &identity);
+    if let Some(order) =
+        proposed_order(run).filter(|order| admissible(before, &original, order, &dangling_before))
+    {
         match apply_order(set, recorded, text, &original, &original_set, &order) {
             Ok(done) => return Ok(done),
             Err(why) => failed = Some(why),
@@ -216,9 +217,7 @@ fn apply_order(
     if !statements_apart(&ups) {
         return Err("statements of `upgrade()` share a line, so they cannot be moved as lines; move them by hand".to_string());
     }
-    let statement_order = statements_in(&ups, &original.upgrade, order).ok_or(
-        "a statement of `upgrade()` does several of the operations to move (a loop or a batch block); split it by hand",
-    )?;
+    let statement_order = statements_in(&ups, &original.upgrade, order)?;
     let mut patched = permute(text, &ups, &statement_order);
 
     let mut downgrade = None;
@@ -303,7 +302,7 @@ fn searched_order(before: &Schema, revision: &Revision) -> Option<Vec<usize>> {
     // Orders that use a table or column before it exists are not candidates: the simulation
     // does not judge what it cannot see, PostgreSQL would.
     let count = |order: &[usize]| {
-        if !dangling(before, revision, order).is_subset(&dangling_before) {
+        if !admissible(before, revision, order, &dangling_before) {
             return usize::MAX;
         }
         let list: Vec<&OperationAt> = order.iter().filter_map(|&i| ops.get(i)).collect();
@@ -329,6 +328,30 @@ fn searched_order(before: &Schema, revision: &Revision) -> Option<Vec<usize>> {
         order = next;
     }
     Some(order)
+}
+
+/// Whether an order may be offered at all: it uses no table or column before it exists (beyond
+/// what the file's own order already does), and no operation changes sides with an opaque one
+/// (`op.execute` of DDL, a helper): what those do is not known, so neither is what they need.
+fn admissible(
+    before: &Schema,
+    revision: &Revision,
+    order: &[usize],
+    dangling_before: &BTreeSet<(usize, String, Option<String>)>,
+) -> bool {
+    let opaque_in_place = order.iter().enumerate().all(|(slot, &i)| {
+        let is_opaque = revision
+            .upgrade
+            .get(i)
+            .is_some_and(|op| matches!(op.op, Operation::Opaque { .. }));
+        if !is_opaque {
+            return true;
+        }
+        let mut earlier: Vec<usize> = order.get(..slot).unwrap_or_default().to_vec();
+        earlier.sort_unstable();
+        earlier == (0..i).collect::<Vec<_>>()
+    });
+    opaque_in_place && dangling(before, revision, order).is_subset(dangling_before)
 }
 
 /// What an operation needs to exist before it runs: tables, and `(table, column)` pairs.
@@ -476,13 +499,14 @@ fn statements_apart(statements: &[Statement]) -> bool {
 }
 
 /// The statement order that puts the operations in `order`: statements keep the position of
-/// their first moved operation; statements without operations stay where they are. `None`
-/// when the operations do not map onto whole statements.
+/// their first moved operation; statements without operations stay where they are. An error
+/// says why the operations cannot be moved as whole statements.
 fn statements_in(
     statements: &[Statement],
     ops: &[OperationAt],
     order: &[usize],
-) -> Option<Vec<usize>> {
+) -> Result<Vec<usize>, String> {
+    let split = "a statement of `upgrade()` does several of the operations to move (a loop or a batch block); split it by hand";
     let mut owner = Vec::with_capacity(ops.len());
     for (s, statement) in statements.iter().enumerate() {
         owner.extend(std::iter::repeat_n(s, statement.ops.len()));
@@ -492,14 +516,14 @@ fn statements_in(
         .flat_map(|s| s.ops.iter().map(|o| (o.line, o.end_line)))
         .eq(ops.iter().map(|o| (o.line, o.end_line)));
     if !same_ops {
-        return None;
+        return Err("the file's `upgrade()` reads differently from the recorded revision".into());
     }
     let mut moved: Vec<usize> = Vec::new();
     for &i in order {
-        let s = *owner.get(i)?;
+        let s = *owner.get(i).ok_or(split)?;
         if moved.last() != Some(&s) {
             if moved.contains(&s) {
-                return None;
+                return Err(split.into());
             }
             moved.push(s);
         }
@@ -515,9 +539,26 @@ fn statements_in(
                 next.next()
             }
         })
-        .collect::<Option<_>>()?;
-    let identity = result.iter().enumerate().all(|(i, &s)| i == s);
-    (!identity).then_some(result)
+        .collect::<Option<_>>()
+        .ok_or(split)?;
+    // A statement that is not a schema operation (a data update, `bind = op.get_bind()`)
+    // keeps its place; no statement may cross it, since it may depend on what ran before.
+    for (slot, statement) in statements.iter().enumerate() {
+        if statement.ops.is_empty() && !statement.inert {
+            let mut now: Vec<usize> = result.get(..slot).unwrap_or_default().to_vec();
+            now.sort_unstable();
+            if now != (0..slot).collect::<Vec<_>>() {
+                return Err(format!(
+                    "the statements to move would cross line {}, which is not a schema operation (data or a connection may depend on the order); reorder by hand",
+                    statement.line
+                ));
+            }
+        }
+    }
+    if result.iter().enumerate().all(|(i, &s)| i == s) {
+        return Err("the order found is the file's own".into());
+    }
+    Ok(result)
 }
 
 /// `text`'s lines, each with its line ending.
@@ -794,6 +835,7 @@ mod tests {
             line: first_line,
             end_line,
             ops,
+            inert: false,
         }
     }
 
@@ -848,12 +890,74 @@ mod tests {
             statement(2, 2, vec![b.clone()]),
             statement(3, 3, vec![c.clone()]),
         ];
-        assert_eq!(statements_in(&apart, &ops, &[2, 0, 1]), Some(vec![2, 0, 1]));
-        assert_eq!(statements_in(&apart, &ops, &[0, 1, 2]), None);
+        assert_eq!(statements_in(&apart, &ops, &[2, 0, 1]), Ok(vec![2, 0, 1]));
+        assert!(statements_in(&apart, &ops, &[0, 1, 2]).is_err());
+        // A data statement between them stays, and nothing crosses it.
+        let with_data = [
+            statement(1, 1, vec![a.clone()]),
+            statement(2, 2, vec![b.clone()]),
+            statement(3, 3, vec![]),
+            statement(4, 4, vec![c.clone()]),
+        ];
+        assert_eq!(
+            statements_in(&with_data, &ops, &[1, 0, 2]),
+            Ok(vec![1, 0, 2, 3])
+        );
+        let crossing = statements_in(&with_data, &ops, &[2, 0, 1]).unwrap_err();
+        assert!(crossing.contains("cross line 3"), "{crossing}");
         // `a` and `b` in one statement (a loop, a batch block): `c` cannot go between them.
         let joined = [statement(1, 2, vec![a, b]), statement(3, 3, vec![c])];
-        assert_eq!(statements_in(&joined, &ops, &[0, 2, 1]), None);
-        assert_eq!(statements_in(&joined, &ops, &[2, 0, 1]), Some(vec![1, 0]));
+        assert!(statements_in(&joined, &ops, &[0, 2, 1]).is_err());
+        assert_eq!(statements_in(&joined, &ops, &[2, 0, 1]), Ok(vec![1, 0]));
+    }
+
+    #[test]
+    fn orders_that_use_what_is_not_there_yet_or_cross_opaque_calls_are_refused() {
+        let users = testkit::create_table(
+            "users",
+            vec![testkit::pk_col("id", testkit::uuid(), 2)],
+            vec![],
+            &[],
+        );
+        let deals = testkit::create_table(
+            "deals",
+            vec![testkit::col("owner_id", testkit::uuid(), Some(true), 4)],
+            vec![testkit::fk(&["owner_id"], "users", &["id"], 4)],
+            &[],
+        );
+        let opaque = Operation::Opaque {
+            call: "op.execute(...)".into(),
+            tables: vec![],
+        };
+        let before = Schema::new();
+        let plain = testkit::revision(
+            "r1",
+            None,
+            "r1.py",
+            vec![
+                testkit::at(1, 1, users.clone()),
+                testkit::at(3, 3, deals.clone()),
+            ],
+        );
+        let base = dangling(&before, &plain, &[0, 1]);
+        assert!(admissible(&before, &plain, &[0, 1], &base));
+        // `deals` before `users`: its foreign key names a table that is not there yet.
+        assert!(!admissible(&before, &plain, &[1, 0], &base));
+
+        let with_call = testkit::revision(
+            "r1",
+            None,
+            "r1.py",
+            vec![
+                testkit::at(1, 1, users),
+                testkit::at(2, 2, opaque),
+                testkit::at(3, 3, deals),
+            ],
+        );
+        let base = dangling(&before, &with_call, &[0, 1, 2]);
+        assert!(admissible(&before, &with_call, &[0, 1, 2], &base));
+        // `users` after the opaque call: what the call needs is unknown.
+        assert!(!admissible(&before, &with_call, &[1, 0, 2], &base));
     }
 
     #[test]

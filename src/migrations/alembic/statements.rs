@@ -20,6 +20,10 @@ pub struct Statement {
     pub end_line: u32,
     /// What it does to the schema, as `Revision::upgrade` records it for `upgrade()`.
     pub ops: Vec<OperationAt>,
+    /// `pass`, a docstring or `...`: nothing that depends on where it runs. A statement with no
+    /// schema operation that is not inert (`op.execute("UPDATE ...")`, `bind = op.get_bind()`)
+    /// may depend on the statements around it.
+    pub inert: bool,
 }
 
 /// The statements of the module-level function `name` (`upgrade`, `downgrade`); `Ok(None)`
@@ -80,6 +84,15 @@ fn statements_on_this_stack(
             line,
             end_line,
             ops: ops::read_upgrade(&module, std::slice::from_ref(stmt)),
+            inert: match stmt {
+                Stmt::Pass(_) => true,
+                Stmt::Expr(e) => matches!(
+                    *e.value,
+                    ruff_python_ast::Expr::StringLiteral(_)
+                        | ruff_python_ast::Expr::EllipsisLiteral(_)
+                ),
+                _ => false,
+            },
         });
     }
     Ok(Some((def_line, out)))
