@@ -589,19 +589,34 @@ fn permute(text: &str, statements: &[Statement], order: &[usize]) -> String {
             .unwrap_or_default()
             .concat(),
     );
-    for (slot, statement) in statements.iter().enumerate() {
-        if let Some(moved) = order.get(slot).and_then(|&s| statements.get(s)) {
-            out.push_str(&block(moved));
-        }
-        let gap_end = statements
-            .get(slot + 1)
-            .map_or(statement.end_line as usize, |n| n.first_line as usize - 1);
-        out.push_str(
-            &lines
-                .get(statement.end_line as usize..gap_end)
+    // The blank lines before a statement travel with it, so paragraphs stay paragraphs; the
+    // statement moved to the top trades its blank lines with the one it displaced, so no
+    // function starts with a blank line and the line count stays.
+    let lead = |k: usize| -> String {
+        match (
+            k.checked_sub(1).and_then(|p| statements.get(p)),
+            statements.get(k),
+        ) {
+            (Some(previous), Some(statement)) => lines
+                .get(previous.end_line as usize..statement.first_line as usize - 1)
                 .unwrap_or_default()
                 .concat(),
-        );
+            _ => String::new(),
+        }
+    };
+    let first_placed = order.first().copied().unwrap_or(0);
+    for &moved in order {
+        let gap = if moved == first_placed {
+            0
+        } else if moved == 0 {
+            first_placed
+        } else {
+            moved
+        };
+        out.push_str(&lead(gap));
+        if let Some(statement) = statements.get(moved) {
+            out.push_str(&block(statement));
+        }
     }
     let last = statements.last().map_or(0, |s| s.end_line as usize);
     out.push_str(&lines.get(last..).unwrap_or_default().concat());
@@ -975,7 +990,7 @@ mod tests {
     }
 
     #[test]
-    fn permuting_moves_whole_blocks_and_keeps_the_gaps() {
+    fn permuting_moves_whole_blocks_with_the_blank_lines_before_them() {
         let text = "def f():\n    # a\n    a()\n\n    b()\n    c()\nend\n";
         let stmts = [
             statement(2, 3, vec![]),
@@ -984,7 +999,7 @@ mod tests {
         ];
         assert_eq!(
             permute(text, &stmts, &[2, 0, 1]),
-            "def f():\n    c()\n\n    # a\n    a()\n    b()\nend\n"
+            "def f():\n    c()\n    # a\n    a()\n\n    b()\nend\n"
         );
     }
 }
