@@ -140,8 +140,12 @@ fn alembic_repo(files: Vec<(String, String)>) -> tempfile::TempDir {
 }
 
 fn neighbour(name: &str) -> Vec<(String, String)> {
+    fixture_folder(&format!("neighbours/{name}"))
+}
+
+fn fixture_folder(name: &str) -> Vec<(String, String)> {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/migrations/neighbours")
+        .join("tests/fixtures/migrations")
         .join(name);
     std::fs::read_dir(&fixtures)
         .unwrap()
@@ -182,49 +186,12 @@ fn a_finding_no_reorder_fixes_gets_alternatives_and_no_diff() {
     insta::assert_snapshot!("n2_report_recommended_fix", section);
 }
 
-/// The n2 neighbour, with a revision that does drop and re-create the key, but drops it after
-/// the type change: moving the drop first fixes it (the order is searched, then re-checked),
+/// The n2 neighbour (`fix-drop-too-late/`), with a revision that does drop and re-create the
+/// key, but drops it after the type change: moving the drop first fixes it (the order is searched, then re-checked),
 /// and `downgrade()` follows.
 #[test]
 fn a_constraint_dropped_too_late_moves_before_the_type_change() {
-    let mut files: Vec<(String, String)> = neighbour("n2_alter_referenced")
-        .into_iter()
-        .filter(|(name, _)| !name.starts_with("cccc"))
-        .collect();
-    files.push((
-        "cccc00000003_case.py".into(),
-        r#"""" keys become strings
-
-Revision ID: cccc00000003
-Revises: bbbb00000002
-"""
-from alembic import op
-import sqlalchemy as sa
-
-revision = "cccc00000003"
-down_revision = "bbbb00000002"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    # Keys become strings.
-    op.alter_column("users", "id", existing_type=sa.UUID(), type_=sa.String(length=36), postgresql_using="id::text")
-    op.alter_column("deals", "owner_id", existing_type=sa.UUID(), type_=sa.String(length=36), postgresql_using="owner_id::text")
-
-    # The key goes and comes back.
-    op.drop_constraint("deals_owner_id_fkey", "deals", type_="foreignkey")
-    op.create_foreign_key("deals_owner_id_fkey", "deals", "users", ["owner_id"], ["id"])
-
-
-def downgrade() -> None:
-    op.drop_constraint("deals_owner_id_fkey", "deals", type_="foreignkey")
-    op.create_foreign_key("deals_owner_id_fkey", "deals", "users", ["owner_id"], ["id"])
-    op.alter_column("deals", "owner_id", existing_type=sa.String(length=36), type_=sa.UUID(), postgresql_using="owner_id::uuid")
-    op.alter_column("users", "id", existing_type=sa.String(length=36), type_=sa.UUID(), postgresql_using="id::uuid")
-"#
-        .into(),
-    ));
+    let files = fixture_folder("fix-drop-too-late");
     let dir = alembic_repo(files);
     let check = postmortem(dir.path(), &["check", "--format", "json"]);
     assert!(

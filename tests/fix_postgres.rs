@@ -29,7 +29,11 @@ fn seed_folder() -> std::path::PathBuf {
 }
 
 fn seed_evidence() -> Evidence {
-    let (sets, failures) = load_dir(&seed_folder()).expect("fixture folder reads");
+    evidence_of(&seed_folder())
+}
+
+fn evidence_of(folder: &Path) -> Evidence {
+    let (sets, failures) = load_dir(folder).expect("fixture folder reads");
     assert_eq!(failures, Vec::new());
     let mut evidence = Evidence::new(Service::default());
     evidence.migration_sets = sets;
@@ -111,5 +115,51 @@ fn the_patched_seed_migration_upgrades_downgrades_and_upgrades_on_postgres() {
     let (_, error) = db
         .run_transaction(&sql(&downgrade_ops(&text)))
         .expect_err("the old downgrade fails after the new upgrade");
+    assert_eq!(error.sqlstate, "42804", "{error:?}");
+}
+
+/// `fix-drop-too-late/`: the key from an earlier revision is dropped after the type change it
+/// guards; the patch drops it first. With a row on each side of the key, the casts run too.
+#[test]
+fn the_patched_drop_too_late_revision_round_trips_on_postgres() {
+    let folder =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/migrations/fix-drop-too-late");
+    let evidence = evidence_of(&folder);
+    let set = &evidence.migration_sets[0];
+    let revision = set
+        .revisions
+        .iter()
+        .find(|r| r.id == "cccc00000003")
+        .unwrap();
+    let text = std::fs::read_to_string(folder.join("cccc00000003_case.py")).unwrap();
+    let fix = patch::build(&evidence, "cccc00000003", &text).expect("a patch");
+    assert!(fix.passes, "{}", fix.verdict);
+    let patched = fix.patched.expect("patched text");
+    let fixed = parse_revision(&revision.file, patched.as_bytes()).expect("parses");
+
+    let at_parent = |label: &str| {
+        let db = server().database(label);
+        for r in set.revisions.iter().filter(|r| r.id != "cccc00000003") {
+            db.run_transaction(&sql(&r.upgrade))
+                .expect("earlier revisions");
+        }
+        db.run_transaction(&[
+            "INSERT INTO users (id, email, is_active, role) VALUES ('c4f6a651-a5d0-4250-81be-e77f1744a7f7', 'a@x.io', true, 'member')".to_string(),
+            "INSERT INTO deals (id, owner_id) VALUES ('d1', 'c4f6a651-a5d0-4250-81be-e77f1744a7f7')".to_string(),
+        ])
+        .expect("rows");
+        db
+    };
+    let db = at_parent("fix_drop_patched");
+    let up = sql(&fixed.upgrade);
+    let down = sql(&downgrade_ops(&patched));
+    assert_eq!(db.run_transaction(&up), Ok(()), "upgrade");
+    assert_eq!(db.run_transaction(&down), Ok(()), "downgrade");
+    assert_eq!(db.run_transaction(&up), Ok(()), "upgrade again");
+
+    let db = at_parent("fix_drop_unpatched");
+    let (_, error) = db
+        .run_transaction(&sql(&revision.upgrade))
+        .expect_err("the type change under the key fails");
     assert_eq!(error.sqlstate, "42804", "{error:?}");
 }
