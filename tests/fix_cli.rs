@@ -202,6 +202,22 @@ fn a_constraint_dropped_too_late_moves_before_the_type_change() {
     let out = postmortem(dir.path(), &["fix", "cccc00000003"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     insta::assert_snapshot!("drop_constraint_moved_diff", stdout(&out));
+
+    // The report shows the same diff, from the evidence alone.
+    let evidence = dir.path().join("evidence.json");
+    postmortem(dir.path(), &["collect", "-o", &evidence.to_string_lossy()]);
+    let report = stdout(&postmortem(
+        dir.path(),
+        &["render", &evidence.to_string_lossy()],
+    ));
+    assert!(
+        report.contains("(revision `cccc00000003`) so that no column changes type while a foreign key uses it; re-simulated: passes every schema rule"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("```diff\n{}", stdout(&out))),
+        "{report}"
+    );
 }
 
 #[test]
