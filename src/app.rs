@@ -324,7 +324,13 @@ fn check_cmd(
 /// the evidence snapshot): a file edited since would be overwritten with a patch of old text.
 fn fix_cmd(args: FixArgs, clock: DateTime<Utc>, quiet: bool) -> Result<Status> {
     use crate::analyze::patch;
-    let source: crate::cli::SourceArgs = args.source.clone().into();
+    let source = crate::cli::SourceArgs {
+        config: args.config.clone(),
+        repo: args.repo.clone(),
+        migrations: args.migrations.clone(),
+        disable: args.disable.clone(),
+        ..Default::default()
+    };
     let config = Config::resolve(&source, None, None, clock)?;
     let root = pipeline::repo_root(&config)?;
     let (evidence, read_when) = match &args.evidence {

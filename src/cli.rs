@@ -324,8 +324,18 @@ pub struct FixArgs {
     /// revision a schema rule flags]
     #[arg(value_name = "REVISION")]
     pub revision: Option<String>,
-    #[command(flatten)]
-    pub source: RepoArgs,
+    /// Config file to read [default: postmortem.yaml in --repo or a parent, up to the repository root]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Git repository (or a folder inside one), which the file paths are relative to [default: .]
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+    /// Migration folder (repeatable) [default: discovered from alembic.ini or **/alembic/versions]
+    #[arg(long = "migrations", value_name = "DIR")]
+    pub migrations: Vec<PathBuf>,
+    /// Disable a rule (repeatable); see `postmortem check --list-rules`
+    #[arg(long, value_name = "RULE")]
+    pub disable: Vec<String>,
     /// Write the fix into the file, like `ruff --fix`; refused when the file is not the one
     /// analysed (its git blob ID differs)
     #[arg(long, conflicts_with = "output")]

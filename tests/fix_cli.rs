@@ -110,6 +110,21 @@ fn write_refuses_a_file_changed_since_the_evidence_was_collected() {
         stderr(&out)
     );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), edited);
+    // Printing only: the fix of the text the evidence recorded, said to be stale.
+    let printed = postmortem(
+        repo.path(),
+        &["fix", "--evidence", &evidence.to_string_lossy()],
+    );
+    assert_eq!(printed.status.code(), Some(0), "{}", stderr(&printed));
+    assert!(
+        stderr(&printed).contains(
+            "changed since the evidence was collected: the diff below is against the text then"
+        ),
+        "{}",
+        stderr(&printed)
+    );
+    let from_repo = postmortem(seed_repo().path(), &["fix"]);
+    assert_eq!(stdout(&printed), stdout(&from_repo));
 
     // Unchanged, the same evidence's fix is written.
     let original = edited.trim_end_matches("# edited after the evidence\n");
