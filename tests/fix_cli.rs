@@ -78,6 +78,21 @@ fn write_applies_the_fix_and_the_gate_then_passes_the_schema_rules() {
     assert!(!rules.contains(&"fk-type-mismatch"), "{rules:?}");
     assert!(!rules.contains(&"alter-referenced-column"), "{rules:?}");
 
+    // The printed diff is a patch git applies, to the same file `--write` writes.
+    let other = seed_repo();
+    let diff = postmortem(other.path(), &["fix"]).stdout;
+    let git = git2::Repository::open(other.path()).unwrap();
+    git.apply(
+        &git2::Diff::from_buffer(&diff).unwrap(),
+        git2::ApplyLocation::WorkDir,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(other.path().join(MIGRATION)).unwrap(),
+        after
+    );
+
     let again = postmortem(repo.path(), &["fix"]);
     assert_eq!(again.status.code(), Some(0));
     assert_eq!(stdout(&again), "");

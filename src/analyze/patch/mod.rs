@@ -317,16 +317,19 @@ fn downgrade_conflicts(set: &MigrationSet, revision: &Revision, text: &str) -> V
         .collect()
 }
 
+/// A diff as `git diff` prints it: `git apply`, libgit2 (which wants the `diff --git` line)
+/// and `patch -p1` all take it.
 fn unified_diff(file: &str, old: &str, new: &str) -> String {
     // Patience matches the unique lines (the calls) first, so a moved statement reads as one
     // block removed and one added rather than as shifted closing parentheses.
-    similar::TextDiff::configure()
+    let hunks = similar::TextDiff::configure()
         .algorithm(similar::Algorithm::Patience)
         .diff_lines(old, new)
         .unified_diff()
         .context_radius(3)
         .header(&format!("a/{file}"), &format!("b/{file}"))
-        .to_string()
+        .to_string();
+    format!("diff --git a/{file} b/{file}\n{hunks}")
 }
 
 /// The other ways out, as the hand-written postmortem weighed them: what the findings
