@@ -152,33 +152,94 @@ fn render(block: &Block, prefix: &str, out: &mut Vec<String>) {
     }
 }
 
+/// Inline runs as wiki text. Neighbouring runs that share an effect share its markers
+/// (`*bold {{code}} bold*`, not `*bold **{{code}}*`), a link wraps all the runs it covers, and
+/// spaces stay outside the markers, where Jira looks for them.
 fn inline(inl: &[Inline]) -> String {
+    let link_of = |i: &Inline| match i {
+        Inline::Text { marks, .. } => marks.iter().find_map(|m| match m {
+            Mark::Link(h) => Some(h.clone()),
+            _ => None,
+        }),
+        Inline::Break => None,
+    };
     let mut s = String::new();
+    let mut at = 0;
+    while at < inl.len() {
+        let link = link_of(&inl[at]);
+        let mut end = at + 1;
+        while end < inl.len() && link_of(&inl[end]) == link {
+            end += 1;
+        }
+        let text = effects(&inl[at..end]);
+        match link {
+            Some(href) => s.push_str(&format!(
+                "[{text}|{}]",
+                href.replace('|', "%7C").replace(']', "%5D")
+            )),
+            None => s.push_str(&text),
+        }
+        at = end;
+    }
+    s
+}
+
+fn marker(m: &Mark) -> char {
+    match m {
+        Mark::Strong => '*',
+        Mark::Em => '_',
+        _ => '-',
+    }
+}
+
+/// Closes `marker` before any trailing spaces of `s`.
+fn close(s: &mut String, marker: char) {
+    let trimmed = s.trim_end_matches(' ').len();
+    let spaces = s.len() - trimmed;
+    s.truncate(trimmed);
+    s.push(marker);
+    s.push_str(&" ".repeat(spaces));
+}
+
+fn effects(inl: &[Inline]) -> String {
+    let mut s = String::new();
+    let mut open: Vec<Mark> = Vec::new();
     for i in inl {
-        match i {
-            Inline::Break => s.push_str(" \\\\ "),
-            Inline::Text { text, marks } => {
-                let mut t = escape(text);
-                if marks.contains(&Mark::Code) {
-                    t = format!("{{{{{t}}}}}");
-                }
-                for m in marks {
-                    t = match m {
-                        Mark::Strong => format!("*{t}*"),
-                        Mark::Em => format!("_{t}_"),
-                        Mark::Strike => format!("-{t}-"),
-                        Mark::Code | Mark::Link(_) => t,
-                    };
-                }
-                if let Some(href) = marks.iter().find_map(|m| match m {
-                    Mark::Link(h) => Some(h),
-                    _ => None,
-                }) {
-                    t = format!("[{t}|{}]", href.replace('|', "%7C").replace(']', "%5D"));
-                }
-                s.push_str(&t);
+        let (text, marks) = match i {
+            Inline::Break => {
+                s.push_str(" \\\\ ");
+                continue;
+            }
+            Inline::Text { text, marks } => (text, marks),
+        };
+        // Outermost first, as the parser opened them.
+        let wanted: Vec<Mark> = marks
+            .iter()
+            .filter(|m| matches!(m, Mark::Strong | Mark::Em | Mark::Strike))
+            .cloned()
+            .collect();
+        let keep = open.iter().zip(&wanted).take_while(|(a, b)| a == b).count();
+        while open.len() > keep {
+            let m = open.pop().expect("an open effect");
+            close(&mut s, marker(&m));
+        }
+        let mut t = escape(text);
+        if marks.contains(&Mark::Code) {
+            t = format!("{{{{{t}}}}}");
+        }
+        if wanted.len() > keep {
+            let body = t.trim_start_matches(' ');
+            s.push_str(&t[..t.len() - body.len()]);
+            t = body.to_string();
+            for m in &wanted[keep..] {
+                s.push(marker(m));
+                open.push(m.clone());
             }
         }
+        s.push_str(&t);
+    }
+    while let Some(m) = open.pop() {
+        close(&mut s, marker(&m));
     }
     s
 }
@@ -207,6 +268,18 @@ pub fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn neighbouring_runs_share_their_markers() {
+        assert_eq!(
+            from_markdown("**Fix it by hand, then `alembic stamp`** and *a **b** c*\n"),
+            "*Fix it by hand, then {{alembic stamp}}* and _a *b* c_\n"
+        );
+        assert_eq!(
+            from_markdown("[see **this** page](https://e.x) **bold** x\n"),
+            "[see *this* page|https://e.x] *bold* x\n"
+        );
+    }
 
     #[test]
     fn wiki_markup_for_each_block() {
