@@ -352,13 +352,14 @@ pub struct InitArgs {
 #[derive(Debug, Args)]
 #[command(
     after_help = "Tickets: owner/repo#123 or a GitHub issue/PR URL; gitlab:group/project#12 or a \
-GitLab issue URL. jira:PROJ-123 and linear:ENG-42 are recognised but not supported yet.\n\n\
+GitLab issue URL; linear:ENG-42 or a Linear issue URL. jira:PROJ-123 is recognised but not \
+supported yet.\n\n\
 Tokens, read as each system's own CLI reads them (never printed, logged or stored, and sent only \
 to the API's own host):\n  \
 GitHub: GH_TOKEN, else GITHUB_TOKEN\n  \
 GitLab: GITLAB_TOKEN, else GITLAB_ACCESS_TOKEN\n  \
 Jira:   JIRA_API_TOKEN with JIRA_USER_EMAIL (not supported yet)\n  \
-Linear: LINEAR_API_KEY (not supported yet)"
+Linear: LINEAR_API_KEY (a personal API key, sent as is; an OAuth token as `Bearer …`)"
 )]
 pub struct PublishArgs {
     /// The rendered postmortem (markdown), e.g. written by `postmortem report -o REPORT.md`, or
@@ -367,11 +368,12 @@ pub struct PublishArgs {
     #[arg(value_name = "REPORT.md")]
     pub report: PathBuf,
     /// The ticket: owner/repo#123, a GitHub issue or PR URL, gitlab:group/project#12, a GitLab
-    /// issue URL
+    /// issue URL, linear:ENG-42, a Linear issue URL
     #[arg(long, value_name = "TICKET")]
     pub to: String,
     /// API base URL, for GitHub Enterprise (https://HOST/api/v3), self-managed GitLab
-    /// (https://HOST/api/v4) [default: the ticket URL's host, else api.github.com / gitlab.com]
+    /// (https://HOST/api/v4); for Linear the GraphQL endpoint [default: the ticket URL's host,
+    /// else api.github.com / gitlab.com / api.linear.app/graphql]
     #[arg(long, value_name = "URL", env = "POSTMORTEM_PUBLISH_API_URL")]
     pub api_url: Option<String>,
     /// Add new comments even when this postmortem's comments are already on the ticket

@@ -7,8 +7,9 @@
 //! -->`) at line boundaries, fenced code closed and reopened across a split, so that nothing is
 //! cut. Every body passes [`crate::redact::redact_document`] before it is sent.
 //!
-//! GitHub and GitLab are supported. Jira and Linear are recognised in `--to` but publishing to
-//! them is not built yet (issue #19): they answer a clear error, never a pretend success.
+//! GitHub, GitLab and Linear are supported (Linear marks its comments with a visible footer
+//! instead, see [`linear`]). Jira is recognised in `--to` but publishing to it is not built yet
+//! (issue #19): it answers a clear error, never a pretend success.
 //!
 //! Credentials come in as [`Credentials`], read from the environment by the binary; this module
 //! never reads the environment, and a token leaves only as a header to the API's own origin.
@@ -16,6 +17,7 @@
 mod github;
 mod gitlab;
 pub mod http;
+mod linear;
 pub mod ticket;
 
 use std::fmt;
@@ -157,6 +159,31 @@ pub(crate) trait Tracker {
     fn update(&self, id: &str, body: &str) -> Result<Posted>;
     /// For `--dry-run`: the list request, the create request, the update request (with `{id}`).
     fn describe(&self) -> [String; 3];
+    /// The bodies to send: by default each starts with the hidden marker.
+    fn bodies(&self, report: &str, key: &str) -> Vec<String> {
+        bodies(report, key, self.limit())
+    }
+    /// Which part of ours `body` holds, if it is ours.
+    fn part_of(&self, body: &str, key: &str) -> Option<usize> {
+        our_part(body, key)
+    }
+    /// How `--dry-run` says ours are told apart.
+    fn lookup_note(&self, key: &str) -> String {
+        format!(
+            "for {}s by the token's user starting with {}",
+            self.noun(),
+            marker(key, None).replace(" -->", " [part=I/N] -->")
+        )
+    }
+    /// The body left in a comment that held part `part` of an earlier, longer version.
+    fn unused_body(&self, key: &str, part: usize, n: usize) -> String {
+        format!(
+            "{}\n_This {} held part {part} of an earlier, longer version of this postmortem; it now fits in {n} {}(s)._",
+            marker(key, Some((part, n))),
+            self.noun(),
+            self.noun()
+        )
+    }
 }
 
 /// The marker key from the report's first `# ` heading, or `report`: lower-case letters, digits
@@ -360,14 +387,19 @@ pub fn publish(report: &str, opts: &Options, creds: &Credentials) -> Result<Outc
             let base = api_base(opts, gitlab::DEFAULT_API)?;
             Box::new(gitlab::GitLab::new(&base, project, *iid, token, opts)?)
         }
-        ticket @ (Ticket::Jira { .. } | Ticket::Linear { .. }) => {
+        Ticket::Linear { key: issue } => {
+            let token = need(creds.linear.as_ref(), "Linear", LINEAR_TOKEN_VARS, opts.dry_run)?;
+            let endpoint = api_base(opts, linear::DEFAULT_API)?;
+            Box::new(linear::Linear::new(&endpoint, issue, token, opts)?)
+        }
+        ticket @ Ticket::Jira { .. } => {
             return Err(Error::Publish(format!(
-                "publishing to {} ({ticket}) is not supported yet (issue #19): GitHub and GitLab are",
+                "publishing to {} ({ticket}) is not supported yet (issue #19): GitHub, GitLab and Linear are",
                 ticket.system().name()
             )))
         }
     };
-    let bodies = bodies(&text, &key, tracker.limit());
+    let bodies = tracker.bodies(&text, &key);
     if opts.dry_run {
         return Ok(dry_run(
             tracker.as_ref(),
@@ -398,8 +430,8 @@ fn dry_run(
         lines.push(format!("--new: existing {noun}s are not looked up"));
     } else {
         lines.push(format!(
-            "first: {list}, every page, for {noun}s by the token's user starting with {}",
-            marker(key, None).replace(" -->", " [part=I/N] -->")
+            "first: {list}, every page, {}",
+            tracker.lookup_note(key)
         ));
     }
     for (i, body) in bodies.iter().enumerate() {
@@ -434,7 +466,7 @@ fn run(tracker: &dyn Tracker, key: &str, bodies: &[String], new: bool) -> Result
             if me.is_some() && existing.author != me {
                 continue;
             }
-            if let Some(part) = our_part(&existing.body, key) {
+            if let Some(part) = tracker.part_of(&existing.body, key) {
                 ours.entry(part).or_insert(existing.id);
             }
         }
@@ -454,10 +486,7 @@ fn run(tracker: &dyn Tracker, key: &str, bodies: &[String], new: bool) -> Result
     }
     // Parts of an earlier, longer version: kept (publishing deletes nothing), marked as unused.
     for (part, id) in ours {
-        let body = format!(
-            "{}\n_This {noun} held part {part} of an earlier, longer version of this postmortem; it now fits in {n} {noun}(s)._",
-            marker(key, Some((part, n)))
-        );
+        let body = tracker.unused_body(key, part, n);
         let posted = tracker.update(&id, &body)?;
         lines.push(format!(
             "marked {noun} {} (old part {part}) unused: {}",
