@@ -236,6 +236,32 @@ pub struct ReportArgs {
     /// writes the builtin one out to start from)
     #[arg(long, value_name = "FILE")]
     pub template: Option<PathBuf>,
+    #[command(flatten)]
+    pub publish: ReportPublishArgs,
+}
+
+/// `report --publish`: the options of `postmortem publish`, for the report just written.
+#[derive(Debug, Args, Default)]
+pub struct ReportPublishArgs {
+    /// Also put the report on this ticket, as `postmortem publish REPORT.md --to TICKET` does
+    /// (markdown only; the tokens are those `postmortem publish --help` lists)
+    #[arg(long, value_name = "TICKET")]
+    pub publish: Option<String>,
+    /// With --publish: the ticket system's API base URL (see `postmortem publish --help`)
+    #[arg(long, value_name = "URL", env = "POSTMORTEM_PUBLISH_API_URL")]
+    pub api_url: Option<String>,
+    /// With --publish: add new comments even when this postmortem's are already on the ticket
+    #[arg(long, requires = "publish")]
+    pub new: bool,
+    /// With --publish: write the report, but only print the requests publishing would make
+    #[arg(long, requires = "publish")]
+    pub dry_run: bool,
+    /// With --publish: what tells this postmortem's comments apart [default: from the title]
+    #[arg(long, value_name = "KEY", requires = "publish")]
+    pub key: Option<String>,
+    /// With --publish: seconds to wait in all for rate limits before giving up
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub max_wait: u64,
 }
 
 #[derive(Debug, Args)]
