@@ -380,6 +380,9 @@ pub struct InitArgs {
     after_help = "Tickets: owner/repo#123 or a GitHub issue/PR URL; gitlab:group/project#12 or a \
 GitLab issue URL; linear:ENG-42 or a Linear issue URL. jira:PROJ-123 is recognised but not \
 supported yet.\n\n\
+New ticket: github:owner/repo or gitlab:group/project (no number) opens a new issue titled with \
+the report's first heading and puts the report in its first comment. It opens another issue on \
+every run: to update the report later, pass the number it printed (owner/repo#N).\n\n\
 Tokens, read as each system's own CLI reads them (never printed, logged or stored, and sent only \
 to the API's own host):\n  \
 GitHub: GH_TOKEN, else GITHUB_TOKEN\n  \
@@ -394,7 +397,8 @@ pub struct PublishArgs {
     #[arg(value_name = "REPORT.md")]
     pub report: PathBuf,
     /// The ticket: owner/repo#123, a GitHub issue or PR URL, gitlab:group/project#12, a GitLab
-    /// issue URL, linear:ENG-42, a Linear issue URL
+    /// issue URL, linear:ENG-42, a Linear issue URL; github:owner/repo or gitlab:group/project
+    /// opens a new issue
     #[arg(long, value_name = "TICKET")]
     pub to: String,
     /// API base URL, for GitHub Enterprise (https://HOST/api/v3), self-managed GitLab

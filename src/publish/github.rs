@@ -31,18 +31,7 @@ impl GitHub {
         opts: &Options,
     ) -> Result<GitHub> {
         let root = base.as_str().trim_end_matches('/').to_string();
-        let http = Http::new(
-            base,
-            "authorization",
-            format!("Bearer {}", token.secret.expose()),
-            token.secret.clone(),
-            &[
-                ("accept", "application/vnd.github+json"),
-                ("x-github-api-version", "2022-11-28"),
-            ],
-            opts.policy,
-            opts.clock,
-        )?;
+        let http = http(base, &token, opts)?;
         Ok(GitHub {
             http,
             comments: format!("{root}/repos/{owner}/{repo}/issues/{number}/comments"),
@@ -74,6 +63,22 @@ impl GitHub {
                 .map(str::to_string),
         })
     }
+}
+
+/// A client for GitHub's REST API at `base`, with its headers.
+pub(super) fn http(base: &Url, token: &Token, opts: &Options) -> Result<Http> {
+    Http::new(
+        base,
+        "authorization",
+        format!("Bearer {}", token.secret.expose()),
+        token.secret.clone(),
+        &[
+            ("accept", "application/vnd.github+json"),
+            ("x-github-api-version", "2022-11-28"),
+        ],
+        opts.policy,
+        opts.clock,
+    )
 }
 
 fn url(s: &str) -> Result<Url> {

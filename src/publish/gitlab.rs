@@ -31,18 +31,8 @@ impl GitLab {
         opts: &Options,
     ) -> Result<GitLab> {
         let root = base.as_str().trim_end_matches('/').to_string();
-        let http = Http::new(
-            base,
-            "private-token",
-            token.secret.expose().to_string(),
-            token.secret.clone(),
-            &[],
-            opts.policy,
-            opts.clock,
-        )?;
-        // The project path, URL-encoded as one segment; `ticket::parse` allows only
-        // `[A-Za-z0-9._-]` and `/` in it.
-        let encoded = project.replace('/', "%2F");
+        let http = http(base, &token, opts)?;
+        let encoded = encode(project);
         Ok(GitLab {
             http,
             notes: format!("{root}/projects/{encoded}/issues/{iid}/notes"),
@@ -60,6 +50,25 @@ impl GitLab {
                 "it needs the api scope and at least the Reporter role, or Planner, on the project",
         }
     }
+}
+
+/// A client for GitLab's REST API at `base`, with `PRIVATE-TOKEN`.
+pub(super) fn http(base: &Url, token: &Token, opts: &Options) -> Result<Http> {
+    Http::new(
+        base,
+        "private-token",
+        token.secret.expose().to_string(),
+        token.secret.clone(),
+        &[],
+        opts.policy,
+        opts.clock,
+    )
+}
+
+/// The project path, URL-encoded as one segment; `ticket::parse` allows only `[A-Za-z0-9._-]`
+/// and `/` in it.
+pub(super) fn encode(project: &str) -> String {
+    project.replace('/', "%2F")
 }
 
 fn url(s: &str) -> Result<Url> {

@@ -18,6 +18,7 @@ mod github;
 mod gitlab;
 pub mod http;
 mod linear;
+mod newissue;
 pub mod ticket;
 
 use std::fmt;
@@ -371,6 +372,9 @@ pub fn publish(report: &str, opts: &Options, creds: &Credentials) -> Result<Outc
     let text = crate::redact::redact_document(report);
     let key = sanitize_key(&opts.key);
     let tracker: Box<dyn Tracker> = match &opts.target.ticket {
+        Ticket::GitHubNew { .. } | Ticket::GitLabNew { .. } => {
+            return newissue::publish(&text, &key, opts, creds)
+        }
         Ticket::GitHub {
             owner,
             repo,

@@ -8,7 +8,9 @@
 //! for a read-only token and 404 `Not Found` for an unknown issue. GitLab checks `PRIVATE-TOKEN`
 //! (401 `401 Unauthorized`), takes the URL-encoded project path, pages notes with `per_page`
 //! (default 20) and `x-next-page`/`Link`, sorts by `sort=asc|desc` (default desc) and includes
-//! system notes. Both record every request, and serve queued one-off answers (429 with the
+//! system notes. Both create an issue (`POST …/issues`, GitHub `title`+`body` → 201 with
+//! `number` and `html_url`; GitLab `title`+`description` → 201 with `iid` and `web_url`), handing
+//! out the number they serve. Both record every request, and serve queued one-off answers (429 with the
 //! real headers, say) before the normal ones.
 #![allow(dead_code)]
 
@@ -252,6 +254,9 @@ pub struct Comment {
 pub struct Ticket {
     pub comments: Vec<Comment>,
     pub next_id: i64,
+    /// Title and description of the issues created (`POST …/issues`): the server hands out the
+    /// number it serves.
+    pub created: Vec<(String, String)>,
 }
 
 impl Ticket {
@@ -268,6 +273,7 @@ impl Ticket {
         Arc::new(Mutex::new(Ticket {
             comments,
             next_id: 5000,
+            created: Vec::new(),
         }))
     }
 
@@ -291,6 +297,7 @@ pub fn github(
     writable: bool,
 ) -> Server {
     let token = token.to_string();
+    let repo = repo.to_string();
     let comments_path = format!("/repos/{repo}/issues/{number}/comments");
     let comment_prefix = format!("/repos/{repo}/issues/comments/");
     let html = format!("https://github.com/{repo}/issues/{number}");
@@ -336,6 +343,29 @@ pub fn github(
             );
         }
         let mut t = ticket.lock().unwrap();
+        if req.path == format!("/repos/{repo}/issues") && req.method == "POST" {
+            if !writable {
+                return forbidden();
+            }
+            let v = req.json();
+            let Some(title) = v
+                .get("title")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+            else {
+                return Response::json(
+                    422,
+                    json!({"message": "Validation Failed", "errors": [{"resource": "Issue", "code": "missing_field", "field": "title"}], "status": "422"}),
+                );
+            };
+            let body = v.get("body").and_then(Value::as_str).unwrap_or_default();
+            t.created.push((title.to_string(), body.to_string()));
+            return Response::json(
+                201,
+                json!({"id": 9000, "node_id": "I_1", "number": number, "title": title, "body": body, "state": "open", "html_url": html, "user": {"login": "postmortem-bot"}}),
+            )
+            .with("location", &format!("{origin}/repos/{repo}/issues/{number}"));
+        }
         if req.path == comments_path && req.method == "GET" {
             let per_page = req
                 .param("per_page")
@@ -445,6 +475,9 @@ pub fn gitlab(token: &str, project: &str, iid: u64, ticket: Arc<Mutex<Ticket>>) 
         "/api/v4/projects/{}/issues/{iid}/notes",
         project.replace('/', "%2F")
     );
+    let issues_path = format!("/api/v4/projects/{}/issues", project.replace('/', "%2F"));
+    let web_url = format!("https://gitlab.example.com/{project}/-/issues/{iid}");
+    let project = project.to_string();
     Server::start(Box::new(move |req, origin| {
         match req.header("private-token").or_else(|| {
             req.header("authorization")
@@ -458,6 +491,25 @@ pub fn gitlab(token: &str, project: &str, iid: u64, ticket: Arc<Mutex<Ticket>>) 
             return Response::json(200, json!({"id": 1, "username": "postmortem-bot"}));
         }
         let mut t = ticket.lock().unwrap();
+        if req.path == issues_path && req.method == "POST" {
+            let v = req.json();
+            let Some(title) = v
+                .get("title")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+            else {
+                return Response::json(400, json!({"error": "title is missing"}));
+            };
+            let description = v
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            t.created.push((title.to_string(), description.to_string()));
+            return Response::json(
+                201,
+                json!({"id": 84, "iid": iid, "project_id": 3, "title": title, "description": description, "state": "opened", "web_url": web_url, "references": {"short": format!("#{iid}"), "full": format!("{project}#{iid}")}}),
+            );
+        }
         if req.path == notes_path && req.method == "GET" {
             let per_page = req
                 .param("per_page")
