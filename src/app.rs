@@ -195,6 +195,7 @@ fn report_cmd(
             api_url: p.api_url,
             key: p.key,
             new: p.new,
+            gist: p.gist,
             dry_run: p.dry_run,
             max_wait: p.max_wait,
         };
@@ -668,6 +669,7 @@ fn publish_cmd(
         api_url: args.api_url,
         key: args.key,
         new: args.new,
+        gist: args.gist,
         dry_run: args.dry_run,
         max_wait: args.max_wait,
     };
@@ -684,6 +686,7 @@ struct PublishRequest<'a> {
     api_url: Option<String>,
     key: Option<String>,
     new: bool,
+    gist: bool,
     dry_run: bool,
     max_wait: u64,
 }
@@ -729,6 +732,7 @@ fn publish_text(
         api_url: request.api_url.or(file_api_url),
         key: request.key.unwrap_or_else(|| publish::default_key(report)),
         new: request.new,
+        gist: request.gist,
         dry_run: request.dry_run,
         policy: RetryPolicy {
             max_total_wait: std::time::Duration::from_secs(request.max_wait),

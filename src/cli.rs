@@ -253,6 +253,9 @@ pub struct ReportPublishArgs {
     /// With --publish: add new comments even when this postmortem's are already on the ticket
     #[arg(long, requires = "publish")]
     pub new: bool,
+    /// With --publish: over GitHub's comment limit, the whole report in a secret gist
+    #[arg(long, requires = "publish")]
+    pub gist: bool,
     /// With --publish: write the report, but only print the requests publishing would make
     #[arg(long, requires = "publish")]
     pub dry_run: bool,
@@ -409,6 +412,10 @@ pub struct PublishArgs {
     /// Add new comments even when this postmortem's comments are already on the ticket
     #[arg(long)]
     pub new: bool,
+    /// GitHub: a report over the comment limit goes whole into a secret gist (the token needs
+    /// the gist scope), with its summary sections in the comment, instead of numbered comments
+    #[arg(long)]
+    pub gist: bool,
     /// Print the requests it would make (method, URL, size; no token) and the bodies; send nothing
     #[arg(long)]
     pub dry_run: bool,

@@ -40,6 +40,7 @@ fn options(to: &str, server: &Server) -> Options {
         api_url: Some(format!("{}/graphql", server.origin)),
         key: "incident-42".into(),
         new: false,
+        gist: false,
         dry_run: false,
         policy: RetryPolicy {
             max_total_wait: Duration::from_secs(5),

@@ -37,6 +37,7 @@ fn options(to: &str, api_url: &str) -> Options {
         api_url: Some(api_url.to_string()),
         key: publish::default_key(REPORT),
         new: false,
+        gist: false,
         dry_run: false,
         policy: RetryPolicy {
             max_total_wait: Duration::from_secs(5),

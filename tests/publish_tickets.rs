@@ -38,6 +38,7 @@ fn options(to: &str, api_url: &str) -> Options {
         api_url: Some(api_url.to_string()),
         key: "incident-42".into(),
         new: false,
+        gist: false,
         dry_run: false,
         policy: RetryPolicy {
             max_total_wait: Duration::from_secs(5),

@@ -5,16 +5,20 @@ use reqwest::{Method, Url};
 use serde_json::{json, Value};
 
 use super::http::{next_link, Context, Http};
-use super::{Existing, Options, Posted, Token, Tracker};
+use super::{Attached, Existing, Options, Posted, Token, Tracker};
 use crate::{Error, Result};
 
 pub const DEFAULT_API: &str = "https://api.github.com";
 /// Not documented by GitHub (UNVERIFIED); it is the figure in its 422 "Body is too long
 /// (maximum is 65536 characters)".
 pub const LIMIT: usize = 65_536;
+/// The file name of the whole report in a gist.
+const GIST_FILE: &str = "postmortem.md";
 
 pub struct GitHub {
     http: Http,
+    /// `--gist`: the API root, where `/gists` is.
+    gist: Option<String>,
     comments: String,
     comment_base: String,
     user: String,
@@ -34,6 +38,7 @@ impl GitHub {
         let http = http(base, &token, opts)?;
         Ok(GitHub {
             http,
+            gist: opts.gist.then(|| root.clone()),
             comments: format!("{root}/repos/{owner}/{repo}/issues/{number}/comments"),
             comment_base: format!("{root}/repos/{owner}/{repo}/issues/comments"),
             user: format!("{root}/user"),
@@ -145,6 +150,72 @@ impl Tracker for GitHub {
             &self.ctx(),
         )?;
         self.posted(reply.json("GitHub comment")?)
+    }
+
+    fn attach_plan(&self) -> Option<String> {
+        let root = self.gist.as_ref()?;
+        Some(format!(
+            "--gist: the whole report goes to a secret gist (POST {root}/gists, or PATCH {root}/gists/{{id}} for the one an earlier run made)"
+        ))
+    }
+
+    fn attach(&self, report: &str, previous: Option<&str>) -> Result<Attached> {
+        let root = self
+            .gist
+            .as_ref()
+            .ok_or_else(|| Error::Publish("GitHub: --gist was not given".into()))?;
+        let ctx = Context {
+            system: "GitHub",
+            token_var: "GH_TOKEN/GITHUB_TOKEN",
+            ticket: "a secret gist",
+            permission: "a classic token needs the gist scope; a fine-grained token the Gists: Read and write account permission",
+        };
+        let files = json!({ GIST_FILE: { "content": report } });
+        let description = format!("Postmortem for {}", self.ticket);
+        let mut verb = "updated";
+        let mut reply = None;
+        if let Some(id) = previous {
+            // A gist deleted since, or the token's user changed: make a new one.
+            let r = self.http.send_allowing(
+                Method::PATCH,
+                &url(&format!("{root}/gists/{id}"))?,
+                Some(&json!({ "description": description, "files": files })),
+                &ctx,
+                &[404],
+            )?;
+            if r.status != 404 {
+                reply = Some(r);
+            }
+        }
+        let reply = match reply {
+            Some(r) => r,
+            None => {
+                verb = "created";
+                self.http.send(
+                    Method::POST,
+                    &url(&format!("{root}/gists"))?,
+                    Some(&json!({ "description": description, "public": false, "files": files })),
+                    &ctx,
+                )?
+            }
+        };
+        let gist = reply.json("GitHub gist")?;
+        let (Some(id), Some(html)) = (
+            gist.get("id").and_then(Value::as_str),
+            gist.get("html_url").and_then(Value::as_str),
+        ) else {
+            return Err(Error::Publish(
+                "GitHub: the gist answer has no id or html_url".into(),
+            ));
+        };
+        Ok(Attached {
+            reference: id.to_string(),
+            link: format!("[a secret gist]({html})"),
+            said: format!(
+                "{verb} secret gist {html} with the whole report ({} characters)",
+                report.chars().count()
+            ),
+        })
     }
 
     fn describe(&self) -> [String; 3] {

@@ -61,6 +61,13 @@ impl Reply {
     }
 }
 
+#[derive(Clone, Copy)]
+enum Body<'a> {
+    Json(&'a Value),
+    /// A content type and the bytes.
+    Raw(&'a str, &'a str),
+}
+
 pub struct Http {
     client: Client,
     origin: String,
@@ -182,6 +189,38 @@ impl Http {
         ctx: &Context<'_>,
         allow: &[u16],
     ) -> Result<Reply, Error> {
+        self.send_body(method, url, body.map(Body::Json), ctx, allow)
+    }
+
+    /// POSTs one file as `multipart/form-data` in the form field `field` (GitLab's uploads).
+    pub fn send_file(
+        &self,
+        url: &Url,
+        field: &str,
+        filename: &str,
+        content: &str,
+        ctx: &Context<'_>,
+    ) -> Result<Reply, Error> {
+        // A boundary that the content does not contain.
+        let mut boundary = String::from("postmortem-boundary");
+        while content.contains(&boundary) {
+            boundary.push('x');
+        }
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: text/markdown; charset=utf-8\r\n\r\n{content}\r\n--{boundary}--\r\n"
+        );
+        let kind = format!("multipart/form-data; boundary={boundary}");
+        self.send_body(Method::POST, url, Some(Body::Raw(&kind, &body)), ctx, &[])
+    }
+
+    fn send_body(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<Body<'_>>,
+        ctx: &Context<'_>,
+        allow: &[u16],
+    ) -> Result<Reply, Error> {
         if origin_of(url) != self.origin {
             return Err(Error::Publish(format!(
                 "{}: refusing to send the token to {} (the API is at {}): a link in an answer pointed elsewhere",
@@ -205,8 +244,14 @@ impl Http {
             for (k, v) in &self.extra {
                 request = request.header(k.clone(), v.clone());
             }
-            if let Some(body) = body {
-                request = request.json(body);
+            match body {
+                Some(Body::Json(value)) => request = request.json(value),
+                Some(Body::Raw(kind, text)) => {
+                    request = request
+                        .header(reqwest::header::CONTENT_TYPE, kind)
+                        .body(text.to_string())
+                }
+                None => {}
             }
             let response = request.send().map_err(|e| {
                 // reqwest's message names the URL, never the headers.

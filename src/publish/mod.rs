@@ -14,6 +14,7 @@
 //! Credentials come in as [`Credentials`], read from the environment by the binary; this module
 //! never reads the environment, and a token leaves only as a header to the API's own origin.
 
+mod attach;
 mod github;
 mod gitlab;
 pub mod http;
@@ -117,6 +118,8 @@ pub struct Options {
     pub key: String,
     /// Create new comments even when ours exist.
     pub new: bool,
+    /// GitHub, over the comment limit: the whole report in a secret gist, not split.
+    pub gist: bool,
     pub dry_run: bool,
     pub policy: RetryPolicy,
     /// The wall clock at start (rate-limit resets are epochs).
@@ -136,6 +139,17 @@ pub(crate) struct Existing {
     pub body: String,
     /// The author's user name.
     pub author: Option<String>,
+}
+
+/// The whole report stored outside the comment.
+#[derive(Debug, Clone)]
+pub(crate) struct Attached {
+    /// What a later run passes back as `previous`: a gist id, an upload's URL.
+    pub reference: String,
+    /// The markdown link to put in the comment.
+    pub link: String,
+    /// What was done, for the outcome ("created secret gist …").
+    pub said: String,
 }
 
 /// A comment written: its id and, where the API gives one, its web address.
@@ -175,6 +189,19 @@ pub(crate) trait Tracker {
             self.noun(),
             marker(key, None).replace(" -->", " [part=I/N] -->")
         )
+    }
+    /// Where a report over the limit can go whole instead of being split (a secret gist with
+    /// `--gist`, a GitLab upload), for `--dry-run`; `None` when nowhere.
+    fn attach_plan(&self) -> Option<String> {
+        None
+    }
+    /// Stores the whole report where [`Tracker::attach_plan`] says, replacing `previous` (what
+    /// an earlier run stored, read back from our comment) when the system allows it.
+    fn attach(&self, _report: &str, _previous: Option<&str>) -> Result<Attached> {
+        Err(Error::Publish(format!(
+            "{}s cannot carry an attachment here",
+            self.noun()
+        )))
     }
     /// The body left in a comment that held part `part` of an earlier, longer version.
     fn unused_body(&self, key: &str, part: usize, n: usize) -> String {
@@ -403,17 +430,28 @@ pub fn publish(report: &str, opts: &Options, creds: &Credentials) -> Result<Outc
             )))
         }
     };
-    let bodies = tracker.bodies(&text, &key);
-    if opts.dry_run {
-        return Ok(dry_run(
-            tracker.as_ref(),
-            &opts.target.ticket,
-            &key,
-            &bodies,
-            opts.new,
-        ));
+    send(tracker.as_ref(), &opts.target.ticket, &text, &key, opts)
+}
+
+/// The bodies of `text` onto the ticket (or, with `--dry-run`, the plan): split, or over the
+/// limit the whole report attached where the tracker can, with its summary in the comment.
+fn send(
+    tracker: &dyn Tracker,
+    ticket: &Ticket,
+    text: &str,
+    key: &str,
+    opts: &Options,
+) -> Result<Outcome> {
+    let bodies = tracker.bodies(text, key);
+    if bodies.len() > 1 {
+        if let Some(plan) = tracker.attach_plan() {
+            return attach::publish(tracker, ticket, text, key, opts, &plan);
+        }
     }
-    run(tracker.as_ref(), &key, &bodies, opts.new)
+    if opts.dry_run {
+        return Ok(dry_run(tracker, ticket, key, &bodies, opts.new));
+    }
+    run(tracker, key, &bodies, opts.new)
 }
 
 fn dry_run(
@@ -459,22 +497,47 @@ fn dry_run(
 }
 
 fn run(tracker: &dyn Tracker, key: &str, bodies: &[String], new: bool) -> Result<Outcome> {
-    let noun = tracker.noun();
-    // Part number → id of our comment holding it; the oldest wins when there are duplicates.
-    let mut ours: std::collections::BTreeMap<usize, String> = Default::default();
-    if !new {
-        // Someone else's comment that starts with our marker (pasted, or planted) is not ours:
-        // updating it would change what another person wrote.
-        let me = tracker.me()?;
-        for existing in tracker.list()? {
-            if me.is_some() && existing.author != me {
-                continue;
-            }
-            if let Some(part) = tracker.part_of(&existing.body, key) {
-                ours.entry(part).or_insert(existing.id);
-            }
+    let ours = if new {
+        Default::default()
+    } else {
+        find_ours(tracker, key)?
+    };
+    write(
+        tracker,
+        key,
+        bodies,
+        ours.into_iter().map(|(part, e)| (part, e.id)).collect(),
+    )
+}
+
+/// Our comments on the ticket by part number; the oldest wins when there are duplicates.
+fn find_ours(
+    tracker: &dyn Tracker,
+    key: &str,
+) -> Result<std::collections::BTreeMap<usize, Existing>> {
+    let mut ours = std::collections::BTreeMap::new();
+    // Someone else's comment that starts with our marker (pasted, or planted) is not ours:
+    // updating it would change what another person wrote.
+    let me = tracker.me()?;
+    for existing in tracker.list()? {
+        if me.is_some() && existing.author != me {
+            continue;
+        }
+        if let Some(part) = tracker.part_of(&existing.body, key) {
+            ours.entry(part).or_insert(existing);
         }
     }
+    Ok(ours)
+}
+
+/// Writes `bodies`, updating the comments in `ours` (part number → id) and creating the rest.
+fn write(
+    tracker: &dyn Tracker,
+    key: &str,
+    bodies: &[String],
+    mut ours: std::collections::BTreeMap<usize, String>,
+) -> Result<Outcome> {
+    let noun = tracker.noun();
     let n = bodies.len();
     let mut lines = Vec::new();
     for (i, body) in bodies.iter().enumerate() {

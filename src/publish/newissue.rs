@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::http::Context;
 use super::{
-    api_base, dry_run, github, gitlab, need, run, Credentials, Options, Outcome, Ticket, Tracker,
+    api_base, github, gitlab, need, send, Credentials, Options, Outcome, Ticket, Tracker,
     GITHUB_TOKEN_VARS, GITLAB_TOKEN_VARS,
 };
 use crate::{Error, Result};
@@ -144,16 +144,20 @@ pub(super) fn publish(
         _ => unreachable!("checked above"),
     };
 
+    // A new issue has no comments of ours: nothing to look up.
+    let fresh = Options {
+        new: true,
+        ..opts.clone()
+    };
     if opts.dry_run {
         // The comments go to the issue about to be made: its number stands in the URLs.
         let tracker = tracker_for(1)?;
-        let bodies = tracker.bodies(text, key);
         let plan_line = format!(
             "first: POST {} (a new issue titled {title:?}, {} characters of description); then, on the new issue:",
             plan.create_url,
             description(&again).chars().count()
         );
-        let mut outcome = dry_run(tracker.as_ref(), &opts.target.ticket, key, &bodies, true);
+        let mut outcome = send(tracker.as_ref(), &opts.target.ticket, text, key, &fresh)?;
         for line in &mut outcome.lines {
             *line = if line.starts_with("--new: ") {
                 format!("a new issue has no {}s: none are looked up", tracker.noun())
@@ -194,9 +198,7 @@ pub(super) fn publish(
         .map(str::to_string)
         .unwrap_or_else(|| format!("{again}#{number}"));
     let tracker = tracker_for(number)?;
-    let bodies = tracker.bodies(text, key);
-    // A new issue has no comments of ours: nothing to look up.
-    let mut outcome = run(tracker.as_ref(), key, &bodies, true)?;
+    let mut outcome = send(tracker.as_ref(), &opts.target.ticket, text, key, &fresh)?;
     outcome.lines.insert(
         0,
         format!(

@@ -257,6 +257,10 @@ pub struct Ticket {
     /// Title and description of the issues created (`POST …/issues`): the server hands out the
     /// number it serves.
     pub created: Vec<(String, String)>,
+    /// GitHub gists made with `POST /gists`: id, description, `postmortem.md`'s content, public.
+    pub gists: Vec<(String, String, String, bool)>,
+    /// GitLab uploads: the file's content, as sent in the multipart body.
+    pub uploads: Vec<String>,
 }
 
 impl Ticket {
@@ -274,6 +278,8 @@ impl Ticket {
             comments,
             next_id: 5000,
             created: Vec::new(),
+            gists: Vec::new(),
+            uploads: Vec::new(),
         }))
     }
 
@@ -287,6 +293,7 @@ impl Ticket {
 }
 
 pub const GITHUB_LIMIT: usize = 65_536;
+pub const GITLAB_LIMIT: usize = 1_000_000;
 
 /// GitHub for one issue, `owner/repo#number`. `writable: false` is a read-only token.
 pub fn github(
@@ -343,6 +350,48 @@ pub fn github(
             );
         }
         let mut t = ticket.lock().unwrap();
+        if req.path == "/gists" && req.method == "POST" {
+            let v = req.json();
+            let content = v["files"]["postmortem.md"]["content"].as_str();
+            let Some(content) = content.filter(|c| !c.is_empty()) else {
+                return Response::json(
+                    422,
+                    json!({"message": "Validation Failed", "errors": [{"resource": "Gist", "code": "missing_field", "field": "files"}]}),
+                );
+            };
+            let id = format!("{:032x}", 0xa1b2c3 + t.gists.len());
+            t.gists.push((
+                id.clone(),
+                v["description"].as_str().unwrap_or_default().to_string(),
+                content.to_string(),
+                v["public"].as_bool().unwrap_or(false),
+            ));
+            return Response::json(
+                201,
+                json!({"id": id, "html_url": format!("https://gist.github.com/postmortem-bot/{id}"), "public": v["public"], "files": {"postmortem.md": {"filename": "postmortem.md", "size": content.len()}}}),
+            )
+            .with("location", &format!("{origin}/gists/{id}"));
+        }
+        if let Some(id) = req.path.strip_prefix("/gists/") {
+            let Some(at) = t.gists.iter().position(|g| g.0 == id) else {
+                return not_found();
+            };
+            if req.method != "PATCH" {
+                return not_found();
+            }
+            let v = req.json();
+            if let Some(c) = v["files"]["postmortem.md"]["content"].as_str() {
+                t.gists[at].2 = c.to_string();
+            }
+            if let Some(d) = v["description"].as_str() {
+                t.gists[at].1 = d.to_string();
+            }
+            let g = t.gists[at].clone();
+            return Response::json(
+                200,
+                json!({"id": g.0, "html_url": format!("https://gist.github.com/postmortem-bot/{}", g.0), "public": g.3}),
+            );
+        }
         if req.path == format!("/repos/{repo}/issues") && req.method == "POST" {
             if !writable {
                 return forbidden();
@@ -476,6 +525,7 @@ pub fn gitlab(token: &str, project: &str, iid: u64, ticket: Arc<Mutex<Ticket>>) 
         project.replace('/', "%2F")
     );
     let issues_path = format!("/api/v4/projects/{}/issues", project.replace('/', "%2F"));
+    let uploads_path = format!("/api/v4/projects/{}/uploads", project.replace('/', "%2F"));
     let web_url = format!("https://gitlab.example.com/{project}/-/issues/{iid}");
     let project = project.to_string();
     Server::start(Box::new(move |req, origin| {
@@ -491,6 +541,32 @@ pub fn gitlab(token: &str, project: &str, iid: u64, ticket: Arc<Mutex<Ticket>>) 
             return Response::json(200, json!({"id": 1, "username": "postmortem-bot"}));
         }
         let mut t = ticket.lock().unwrap();
+        if req.path == uploads_path && req.method == "POST" {
+            let kind = req.header("content-type").unwrap_or_default();
+            let Some(boundary) = kind
+                .strip_prefix("multipart/form-data; boundary=")
+                .map(str::to_string)
+            else {
+                return Response::json(400, json!({"error": "file is missing"}));
+            };
+            // One part, field `file`: its headers end at the blank line.
+            let body = &req.body;
+            let part = body
+                .strip_prefix(&format!("--{boundary}\r\n"))
+                .and_then(|b| b.strip_suffix(&format!("\r\n--{boundary}--\r\n")));
+            let Some((head, content)) = part.and_then(|p| p.split_once("\r\n\r\n")) else {
+                return Response::json(400, json!({"error": "file is invalid"}));
+            };
+            if !head.contains("name=\"file\"; filename=\"postmortem.md\"") {
+                return Response::json(400, json!({"error": "file is missing"}));
+            }
+            t.uploads.push(content.to_string());
+            let secret = format!("{:032x}", 0x5ec7 + t.uploads.len());
+            return Response::json(
+                201,
+                json!({"id": t.uploads.len(), "alt": "postmortem", "url": format!("/uploads/{secret}/postmortem.md"), "full_path": format!("/-/project/3/uploads/{secret}/postmortem.md"), "markdown": format!("[postmortem.md](/uploads/{secret}/postmortem.md)")}),
+            );
+        }
         if req.path == issues_path && req.method == "POST" {
             let v = req.json();
             let Some(title) = v
@@ -566,6 +642,12 @@ pub fn gitlab(token: &str, project: &str, iid: u64, ticket: Arc<Mutex<Ticket>>) 
                 return Response::json(
                     400,
                     json!({"message": "400 Bad request - Note {:note=>[\"can't be blank\"]}"}),
+                );
+            }
+            if body.chars().count() > GITLAB_LIMIT {
+                return Response::json(
+                    400,
+                    json!({"message": {"note": ["is too long (maximum is 1000000 characters)"]}}),
                 );
             }
             let id = t.next_id;
