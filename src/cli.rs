@@ -388,7 +388,9 @@ the report's first heading and puts the report in its first comment. It opens an
 every run: to update the report later, pass the number it printed (owner/repo#N).\n\n\
 Tokens, read as each system's own CLI reads them (never printed, logged or stored, and sent only \
 to the API's own host):\n  \
-GitHub: GH_TOKEN, else GITHUB_TOKEN\n  \
+GitHub: GH_TOKEN, else GITHUB_TOKEN (github.com and *.ghe.com)\n  \
+GitHub Enterprise Server: GH_ENTERPRISE_TOKEN, else GITHUB_ENTERPRISE_TOKEN\n  \
+GitHub host of owner/repo#N: GH_HOST [default: github.com]\n  \
 GitLab: GITLAB_TOKEN, else GITLAB_ACCESS_TOKEN\n  \
 Jira:   JIRA_API_TOKEN with JIRA_USER_EMAIL (not supported yet)\n  \
 Linear: LINEAR_API_KEY (a personal API key, sent as is; an OAuth token as `Bearer …`)"

@@ -474,8 +474,12 @@ fn binary(args: &[&str], cwd: &std::path::Path, env: &[(&str, &str)]) -> std::pr
     for var in [
         "GH_TOKEN",
         "GITHUB_TOKEN",
+        "GH_ENTERPRISE_TOKEN",
+        "GITHUB_ENTERPRISE_TOKEN",
+        "GH_HOST",
         "GITLAB_TOKEN",
         "GITLAB_ACCESS_TOKEN",
+        "LINEAR_API_KEY",
         "POSTMORTEM_PUBLISH_API_URL",
     ] {
         cmd.env_remove(var);
@@ -612,6 +616,9 @@ fn help_lists_the_token_variables() {
         "JIRA_API_TOKEN",
         "JIRA_USER_EMAIL",
         "LINEAR_API_KEY",
+        "GH_ENTERPRISE_TOKEN",
+        "GITHUB_ENTERPRISE_TOKEN",
+        "GH_HOST",
         "POSTMORTEM_PUBLISH_API_URL",
     ] {
         assert!(help.contains(var), "{var} missing from:\n{help}");

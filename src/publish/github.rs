@@ -5,7 +5,10 @@ use reqwest::{Method, Url};
 use serde_json::{json, Value};
 
 use super::http::{next_link, Context, Http};
-use super::{Attached, Existing, Options, Posted, Token, Tracker};
+use super::{
+    api_base, need, Attached, Credentials, Existing, Options, Posted, Token, Tracker,
+    GITHUB_ENTERPRISE_TOKEN_VARS, GITHUB_TOKEN_VARS,
+};
 use crate::{Error, Result};
 
 pub const DEFAULT_API: &str = "https://api.github.com";
@@ -17,6 +20,7 @@ const GIST_FILE: &str = "postmortem.md";
 
 pub struct GitHub {
     http: Http,
+    token_var: &'static str,
     /// `--gist`: the API root, where `/gists` is.
     gist: Option<String>,
     comments: String,
@@ -38,6 +42,7 @@ impl GitHub {
         let http = http(base, &token, opts)?;
         Ok(GitHub {
             http,
+            token_var: token_label(&token),
             gist: opts.gist.then(|| root.clone()),
             comments: format!("{root}/repos/{owner}/{repo}/issues/{number}/comments"),
             comment_base: format!("{root}/repos/{owner}/{repo}/issues/comments"),
@@ -49,7 +54,7 @@ impl GitHub {
     fn ctx(&self) -> Context<'_> {
         Context {
             system: "GitHub",
-            token_var: "GH_TOKEN/GITHUB_TOKEN",
+            token_var: self.token_var,
             ticket: &self.ticket,
             permission: "a fine-grained token needs Issues: Read and write, or Pull requests for a pull request; a classic token needs the repo scope, or public_repo",
         }
@@ -67,6 +72,87 @@ impl GitHub {
                 .and_then(Value::as_str)
                 .map(str::to_string),
         })
+    }
+}
+
+/// Whether gh takes `host` for GitHub Enterprise Server (go-gh `IsEnterprise`): not github.com
+/// or a subdomain of it (`api.github.com`), not github.localhost, not a `*.ghe.com` tenancy.
+pub fn is_enterprise(host: &str) -> bool {
+    let h = host.trim().trim_end_matches('.').to_ascii_lowercase();
+    let under = |domain: &str| h == domain || h.ends_with(&format!(".{domain}"));
+    !(under("github.com") || under("github.localhost") || h.ends_with(".ghe.com"))
+}
+
+/// The REST API base for a GitHub host, as gh derives it: api.github.com, `api.TENANT.ghe.com`,
+/// or `https://HOST/api/v3` for Enterprise Server.
+pub fn api_for_host(host: &str) -> String {
+    let h = host.trim().trim_end_matches('/').to_ascii_lowercase();
+    if h.ends_with(".ghe.com") {
+        let tenant = h.strip_prefix("api.").unwrap_or(&h);
+        format!("https://api.{tenant}")
+    } else if is_enterprise(&h) {
+        format!("https://{h}/api/v3")
+    } else {
+        DEFAULT_API.to_string()
+    }
+}
+
+/// The token and API base for a GitHub ticket. The host is the one the ticket's URL named, else
+/// `GH_HOST`, else github.com; it picks the token as gh does (`GH_ENTERPRISE_TOKEN` /
+/// `GITHUB_ENTERPRISE_TOKEN` for Enterprise Server, so that a github.com token never goes to
+/// another host by default) and, unless `--api-url` or the ticket's URL says otherwise, the API.
+pub(super) fn access(opts: &Options, creds: &Credentials) -> Result<(Token, Url)> {
+    let from_url = opts
+        .target
+        .api_url
+        .as_deref()
+        .and_then(|u| Url::parse(u).ok())
+        .and_then(|u| u.host_str().map(str::to_string));
+    let host = match (from_url, creds.gh_host.as_deref()) {
+        (Some(h), _) => h,
+        (None, Some(raw)) => {
+            let h = raw
+                .trim()
+                .trim_start_matches("https://")
+                .trim_start_matches("http://")
+                .trim_end_matches('/');
+            let plain = h
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+            if h.is_empty() || !plain {
+                return Err(Error::Usage(format!(
+                    "GH_HOST {raw:?} is not a host name (like ghe.example.com)"
+                )));
+            }
+            h.to_string()
+        }
+        (None, None) => "github.com".to_string(),
+    };
+    let base = api_base(opts, &api_for_host(&host))?;
+    let token = if is_enterprise(&host) {
+        need(
+            creds.github_enterprise.as_ref(),
+            &format!("GitHub Enterprise Server ({host})"),
+            GITHUB_ENTERPRISE_TOKEN_VARS,
+            opts.dry_run,
+        )?
+    } else {
+        need(
+            creds.github.as_ref(),
+            "GitHub",
+            GITHUB_TOKEN_VARS,
+            opts.dry_run,
+        )?
+    };
+    Ok((token, base))
+}
+
+/// The variables a token came from, for errors.
+pub(super) fn token_label(token: &Token) -> &'static str {
+    if GITHUB_ENTERPRISE_TOKEN_VARS.contains(&token.var) {
+        "GH_ENTERPRISE_TOKEN/GITHUB_ENTERPRISE_TOKEN"
+    } else {
+        "GH_TOKEN/GITHUB_TOKEN"
     }
 }
 
@@ -166,7 +252,7 @@ impl Tracker for GitHub {
             .ok_or_else(|| Error::Publish("GitHub: --gist was not given".into()))?;
         let ctx = Context {
             system: "GitHub",
-            token_var: "GH_TOKEN/GITHUB_TOKEN",
+            token_var: self.token_var,
             ticket: "a secret gist",
             permission: "a classic token needs the gist scope; a fine-grained token the Gists: Read and write account permission",
         };

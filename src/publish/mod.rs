@@ -34,6 +34,10 @@ use crate::{Error, Result};
 
 /// The environment variables each system's own CLI reads, in the order they are tried.
 pub const GITHUB_TOKEN_VARS: &[&str] = &["GH_TOKEN", "GITHUB_TOKEN"];
+/// gh's variables for a GitHub Enterprise Server host (any host but github.com, github.localhost
+/// and a `*.ghe.com` tenancy).
+pub const GITHUB_ENTERPRISE_TOKEN_VARS: &[&str] =
+    &["GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN"];
 pub const GITLAB_TOKEN_VARS: &[&str] = &["GITLAB_TOKEN", "GITLAB_ACCESS_TOKEN"];
 pub const JIRA_TOKEN_VARS: &[&str] = &["JIRA_API_TOKEN", "JIRA_USER_EMAIL"];
 pub const LINEAR_TOKEN_VARS: &[&str] = &["LINEAR_API_KEY"];
@@ -78,6 +82,10 @@ pub struct Token {
 #[derive(Debug, Clone, Default)]
 pub struct Credentials {
     pub github: Option<Token>,
+    /// For a GitHub Enterprise Server host, as gh reads it.
+    pub github_enterprise: Option<Token>,
+    /// `GH_HOST`: the GitHub host of a ticket given as `owner/repo#N`, as in gh.
+    pub gh_host: Option<String>,
     pub gitlab: Option<Token>,
     pub jira_token: Option<Token>,
     pub jira_email: Option<String>,
@@ -100,6 +108,8 @@ impl Credentials {
         };
         Credentials {
             github: first(GITHUB_TOKEN_VARS),
+            github_enterprise: first(GITHUB_ENTERPRISE_TOKEN_VARS),
+            gh_host: get("GH_HOST").filter(|v| !v.trim().is_empty()),
             gitlab: first(GITLAB_TOKEN_VARS),
             jira_token: first(&["JIRA_API_TOKEN"]),
             jira_email: get("JIRA_USER_EMAIL").filter(|v| !v.trim().is_empty()),
@@ -407,8 +417,7 @@ pub fn publish(report: &str, opts: &Options, creds: &Credentials) -> Result<Outc
             repo,
             number,
         } => {
-            let token = need(creds.github.as_ref(), "GitHub", GITHUB_TOKEN_VARS, opts.dry_run)?;
-            let base = api_base(opts, github::DEFAULT_API)?;
+            let (token, base) = github::access(opts, creds)?;
             Box::new(github::GitHub::new(
                 &base, owner, repo, *number, token, opts,
             )?)

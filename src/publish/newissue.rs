@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::http::Context;
 use super::{
     api_base, github, gitlab, need, send, Credentials, Options, Outcome, Ticket, Tracker,
-    GITHUB_TOKEN_VARS, GITLAB_TOKEN_VARS,
+    GITLAB_TOKEN_VARS,
 };
 use crate::{Error, Result};
 
@@ -65,13 +65,7 @@ pub(super) fn publish(
     let title = title(text);
     let (plan, token, base) = match &opts.target.ticket {
         Ticket::GitHubNew { owner, repo } => {
-            let token = need(
-                creds.github.as_ref(),
-                "GitHub",
-                GITHUB_TOKEN_VARS,
-                opts.dry_run,
-            )?;
-            let base = api_base(opts, github::DEFAULT_API)?;
+            let (token, base) = github::access(opts, creds)?;
             let root = base.as_str().trim_end_matches('/').to_string();
             let plan = Plan {
                 create_url: format!("{root}/repos/{owner}/{repo}/issues"),
@@ -83,7 +77,7 @@ pub(super) fn publish(
                 web_field: "html_url",
                 ctx_ticket: format!("github:{owner}/{repo}"),
                 system: "GitHub",
-                token_var: "GH_TOKEN/GITHUB_TOKEN",
+                token_var: github::token_label(&token),
                 permission: "a fine-grained token needs Issues: Read and write; a classic token the repo scope, or public_repo",
             };
             (plan, token, base)

@@ -313,7 +313,10 @@ fn parse_url(s: &str) -> Result<Target, String> {
         if matches!(*kind, "issues" | "pull") {
             let ticket = github_path(&format!("{owner}/{repo}#{num}"))?;
             let api_url = match host.as_str() {
-                "github.com" | "www.github.com" => None,
+                // Named, so that GH_HOST (for short forms) does not apply to a github.com URL.
+                "github.com" | "www.github.com" => Some("https://api.github.com".to_string()),
+                // A GHE.com tenancy serves its API on a subdomain, as gh knows it.
+                h if h.ends_with(".ghe.com") => Some(format!("https://api.{h}")),
                 _ => Some(format!("{}/api/v3", origin(&url))),
             };
             return Ok(Target { ticket, api_url });
@@ -352,7 +355,7 @@ mod tests {
             t,
             Target {
                 ticket: gh("acme", "api", 123),
-                api_url: None
+                api_url: Some("https://api.github.com".into())
             }
         );
         let t = ok("https://github.com/acme/api/pull/45/files#diff-1");
@@ -361,6 +364,8 @@ mod tests {
         assert_eq!(t.ticket, gh("acme", "api", 9));
         let t = ok("https://ghe.example.com/acme/api/issues/3");
         assert_eq!(t.api_url.as_deref(), Some("https://ghe.example.com/api/v3"));
+        let t = ok("https://octo.ghe.com/acme/api/issues/3");
+        assert_eq!(t.api_url.as_deref(), Some("https://api.octo.ghe.com"));
     }
 
     #[test]
