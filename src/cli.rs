@@ -393,7 +393,7 @@ GitHub Enterprise Server: GH_ENTERPRISE_TOKEN, else GITHUB_ENTERPRISE_TOKEN\n  \
 GitHub host of owner/repo#N: GH_HOST [default: github.com]\n  \
 GitLab: GITLAB_TOKEN, else GITLAB_ACCESS_TOKEN\n  \
 Jira:   JIRA_API_TOKEN with JIRA_USER_EMAIL (not supported yet)\n  \
-Linear: LINEAR_API_KEY (a personal API key, sent as is; an OAuth token as `Bearer …`)"
+Linear: LINEAR_API_KEY (a personal API key, sent as is; for an OAuth token, set it to `Bearer <token>`)"
 )]
 pub struct PublishArgs {
     /// The rendered postmortem (markdown), e.g. written by `postmortem report -o REPORT.md`, or

@@ -5,10 +5,13 @@
 //! the ticket's comments, finds the ones that start with its marker and updates them. A report
 //! over the system's size limit is split into numbered comments (`<!-- postmortem:KEY part=2/3
 //! -->`) at line boundaries, fenced code closed and reopened across a split, so that nothing is
-//! cut. Every body passes [`crate::redact::redact_document`] before it is sent.
+//! cut. Where the system can hold the whole file (a secret gist on GitHub with `--gist`, a
+//! GitLab upload), that happens instead and the comment keeps the summary sections (`attach.rs`).
+//! `--to github:owner/repo` (no number) opens a new issue first (`newissue.rs`). Every body passes
+//! [`crate::redact::redact_document`] before it is sent.
 //!
 //! GitHub, GitLab and Linear are supported (Linear marks its comments with a visible footer
-//! instead, see [`linear`]). Jira is recognised in `--to` but publishing to it is not built yet
+//! instead, see `linear.rs`). Jira is recognised in `--to` but publishing to it is not built yet
 //! (issue #19): it answers a clear error, never a pretend success.
 //!
 //! Credentials come in as [`Credentials`], read from the environment by the binary; this module
