@@ -235,3 +235,16 @@ fn dry_run_with_gist_shows_the_plan_and_the_summary_comment() {
         out.lines.join("\n").replace(&server.origin, "http://API")
     );
 }
+
+#[test]
+fn gist_is_refused_for_a_tracker_without_gists() {
+    let mut opts = options("gitlab:ops/app#3", "http://127.0.0.1:9/api/v4");
+    opts.dry_run = true;
+    let e = publish::publish("# T\n", &opts, &creds())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "--gist is for GitHub tickets, not GitLab (gitlab:ops/app#3): GitLab uploads a report over its limit by itself, and other trackers split it into numbered comments"
+    );
+}

@@ -338,3 +338,38 @@ fn dry_run_prints_the_operations_and_the_body_and_sends_nothing() {
     let text = out.lines.join("\n").replace(&server.origin, "http://API");
     insta::assert_snapshot!("publish_linear_dry_run", text);
 }
+
+#[test]
+fn the_binary_reads_linear_api_key_and_prints_what_it_did() {
+    let ticket = Ticket::with_others(0);
+    let server = linear_api::linear(KEY, "ENG-42", UUID, ticket.clone(), true);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("REPORT.md"), report(2, "bin")).unwrap();
+    let api = format!("{}/graphql", server.origin);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_postmortem"))
+        .args([
+            "publish",
+            "REPORT.md",
+            "--to",
+            "linear:eng-42",
+            "--api-url",
+            &api,
+        ])
+        .current_dir(dir.path())
+        .env_remove("POSTMORTEM_PUBLISH_API_URL")
+        .env("LINEAR_API_KEY", KEY)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        stdout,
+        format!("created comment 1 of 1: {}\n", https_comment(5000))
+    );
+    assert!(!stdout.contains(KEY));
+    assert_eq!(ticket.lock().unwrap().by(linear_api::ME).len(), 1);
+}

@@ -411,6 +411,13 @@ fn need(token: Option<&Token>, system: &str, vars: &[&str], dry_run: bool) -> Re
 pub fn publish(report: &str, opts: &Options, creds: &Credentials) -> Result<Outcome> {
     let text = crate::redact::redact_document(report);
     let key = sanitize_key(&opts.key);
+    if opts.gist && opts.target.ticket.system() != System::GitHub {
+        return Err(Error::Usage(format!(
+            "--gist is for GitHub tickets, not {} ({}): GitLab uploads a report over its limit by itself, and other trackers split it into numbered comments",
+            opts.target.ticket.system().name(),
+            opts.target.ticket
+        )));
+    }
     let tracker: Box<dyn Tracker> = match &opts.target.ticket {
         Ticket::GitHubNew { .. } | Ticket::GitLabNew { .. } => {
             return newissue::publish(&text, &key, opts, creds)
