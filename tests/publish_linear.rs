@@ -273,6 +273,17 @@ fn rejected_key_missing_permission_and_unknown_issue_are_told_apart() {
     .unwrap_err()
     .to_string();
     assert_eq!(e, "publishing to Linear needs a token: set LINEAR_API_KEY");
+
+    // --api-url without /graphql: the fake answers 404 with no GraphQL error.
+    let mut wrong = options("linear:ENG-42", &rw);
+    wrong.api_url = Some(format!("{}/v1", rw.origin));
+    let e = publish::publish(&report(2, "x"), &wrong, &creds())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        format!("publish: Linear: {}/v1 answered 404 without a GraphQL error: it is not Linear's GraphQL endpoint (check --api-url; Linear's is https://api.linear.app/graphql)", rw.origin)
+    );
     assert!(rw.requests().iter().all(|r| !r.body.contains(KEY)));
 }
 

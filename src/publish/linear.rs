@@ -109,6 +109,8 @@ impl Linear {
             .and_then(Value::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| match status {
+                // No GraphQL error at all: not Linear's endpoint.
+                404 | 405 => "not the endpoint".into(),
                 403 => "forbidden".into(),
                 429 => "ratelimited".into(),
                 400..=499 => "authentication error".into(),
@@ -149,6 +151,10 @@ impl Linear {
             ),
             "invalid input" if not_found => format!(
                 "Linear found no issue {issue}: either it does not exist, or the key in LINEAR_API_KEY may not see its team (check the identifier, and the key's team access){said}"
+            ),
+            "not the endpoint" => format!(
+                "Linear: {} answered {status} without a GraphQL error: it is not Linear's GraphQL endpoint (check --api-url; Linear's is {DEFAULT_API})",
+                self.endpoint
             ),
             other => format!("Linear refused to {doing} on {issue} ({other}, {status}){said}"),
         };

@@ -94,7 +94,11 @@ pub fn linear(
     let issue_url = format!("{TEAM_URL}/{identifier}/deploy-failed");
     Server::start(Box::new(move |req: &Request, _origin| {
         if req.path != "/graphql" || req.method != "POST" {
-            return Response::json(404, json!({"errors": [{"message": "Not found"}]}));
+            return Response {
+                status: 404,
+                headers: vec![("content-type".into(), "text/plain".into())],
+                body: format!("Cannot {} {}", req.method, req.path),
+            };
         }
         if req.header("authorization") != Some(key.as_str()) {
             return auth_error();
