@@ -101,6 +101,7 @@ pub fn api_for_host(host: &str) -> String {
 /// `GH_HOST`, else github.com; it picks the token as gh does (`GH_ENTERPRISE_TOKEN` /
 /// `GITHUB_ENTERPRISE_TOKEN` for Enterprise Server, so that a github.com token never goes to
 /// another host by default) and, unless `--api-url` or the ticket's URL says otherwise, the API.
+/// `--api-url` moves the requests only: the token stays the one of the ticket's host.
 pub(super) fn access(opts: &Options, creds: &Credentials) -> Result<(Token, Url)> {
     let from_url = opts
         .target
