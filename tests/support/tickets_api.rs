@@ -10,7 +10,9 @@
 //! (default 20) and `x-next-page`/`Link`, sorts by `sort=asc|desc` (default desc) and includes
 //! system notes. Both create an issue (`POST …/issues`, GitHub `title`+`body` → 201 with
 //! `number` and `html_url`; GitLab `title`+`description` → 201 with `iid` and `web_url`), handing
-//! out the number they serve. Both record every request, and serve queued one-off answers (429 with the
+//! out the number they serve. GitHub keeps gists (`POST /gists` → 201 `id`, `html_url`;
+//! `PATCH /gists/{id}`), GitLab project uploads (`POST …/uploads`, multipart field `file` → 201
+//! `url`, `full_path`, `markdown`) and refuses a note over 1,000,000 characters. Both record every request, and serve queued one-off answers (429 with the
 //! real headers, say) before the normal ones.
 #![allow(dead_code)]
 
