@@ -283,13 +283,16 @@ fn the_logged_and_predicted_migration_ranks_first_with_its_evidence() {
         "{}",
         top.summary
     );
+    // The prediction is cited, not appended to the summary: a candidate reads as one fact.
+    assert!(!top.summary.contains("predicted"), "{}", top.summary);
     assert!(
-        top.summary.contains(&format!(
-            "the analysis predicted this: fk-type-mismatch at {MIGRATION}:50"
-        )),
-        "{}",
-        top.summary
+        top.evidence[0]
+            .text
+            .starts_with("the analysis predicted this: fk-type-mismatch: "),
+        "{:?}",
+        top.evidence[0]
     );
+    assert_eq!(top.evidence[0].source, format!("{MIGRATION}:50"));
     let sources: Vec<&str> = top.evidence.iter().map(|c| c.source.as_str()).collect();
     for expected in [
         "dep-f00",

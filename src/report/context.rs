@@ -270,10 +270,17 @@ impl View {
             .filter(|f| f.rule == "sqlite-tests-postgres-prod")
             .cloned()
             .collect();
+        // The summary states the streak, and the root cause section the logs of the revision
+        // it explains: a table row repeating them would say the same fact twice.
         let shown_elsewhere = |f: &Finding| {
             f.rule == "phantom-migration"
                 || f.rule == "sqlite-tests-postgres-prod"
                 || Some(f) == root_finding.as_ref()
+                || (f.rule == "failed-deploy-streak" && analysis.streak.is_some())
+                || (f.rule == "migration-failed-in-logs"
+                    && root_finding
+                        .as_ref()
+                        .is_some_and(|r| r.revision.is_some() && r.revision == f.revision))
         };
         let other_findings: Vec<Finding> = findings
             .iter()
@@ -296,6 +303,9 @@ impl View {
                 related.insert(script.clone());
             }
         }
+        if let Some(file) = analysis.failure_point.as_ref().and_then(|p| p.file.clone()) {
+            related.insert(file);
+        }
         for fact in &evidence.database_facts {
             if fact.role == DatabaseRole::Test {
                 if let Some((file, _)) = fact.source.rsplit_once(':') {
@@ -308,13 +318,7 @@ impl View {
         }
 
         let (lessons, lessons_are_suggested) = if evidence.incident.lessons.is_empty() {
-            let mut seen = BTreeSet::new();
-            let lessons: Vec<String> = findings
-                .iter()
-                .filter(|f| seen.insert(f.rule.clone()))
-                .map(|f| f.help.clone())
-                .collect();
-            (lessons, true)
+            (analysis.lessons.clone(), true)
         } else {
             (evidence.incident.lessons.clone(), false)
         };
