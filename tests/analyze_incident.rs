@@ -333,15 +333,46 @@ fn timeline_is_sorted_cites_sources_and_flags_impossible_orderings() {
     assert!(tl.windows(2).all(|w| w[0].at <= w[1].at));
     assert!(tl.iter().all(|row| !row.source.is_empty()));
     let kinds = |k: &str| tl.iter().filter(|r| r.kind == k).count();
-    assert_eq!(kinds("deploy"), 16, "good + 14 failed + canceled");
-    assert_eq!(kinds("event"), 14);
-    assert_eq!(kinds("commit"), 14);
-    assert_eq!(kinds("migration"), 1);
+    // The good deploy and the canceled one stand alone; the canceled one splits the fourteen
+    // identical failures into two runs, each one row holding its deploys' events.
+    assert_eq!(kinds("deploy"), 2, "good + canceled");
+    assert_eq!(kinds("deploys"), 2, "{tl:#?}");
+    let grouped: Vec<&str> = tl
+        .iter()
+        .flat_map(|r| r.deploys.iter().map(String::as_str))
+        .collect();
+    assert_eq!(grouped.len(), 14, "{grouped:?}");
+    assert_eq!(kinds("event"), 0, "every event is on its deploy's row");
+    // Only the commit that started the failures keeps a row (with the migration it added);
+    // the others are listed with the deploys that ran them.
+    assert_eq!(kinds("commit"), 1);
+    assert!(tl.iter().any(|r| r.kind == "commit"
+        && r.text.contains("first failed deploy's commit")
+        && r.text
+            .contains("36b3e62b4148_add_deals_and_pipeline_stages_tables.py added")));
     assert_eq!(kinds("log"), 1, "one distinct log error");
     assert_eq!(kinds("status"), 1);
+    let first = tl.iter().find(|r| r.kind == "deploys").unwrap();
+    assert_eq!(
+        (first.source.as_str(), first.also.as_slice(), first.until),
+        ("dep-f00", &["dep-f06".to_string()][..], Some(t(16, 43)))
+    );
+    assert!(
+        first.text.starts_with(
+            "7 deploys of 7 commits failed the same way: deploy update failed at start, exit 1"
+        ),
+        "{}",
+        first.text
+    );
+    // The impossible ordering is kept on the row that holds the deploy, naming it.
     let flagged: Vec<_> = tl.iter().filter(|r| r.flag.is_some()).collect();
     assert_eq!(flagged.len(), 1);
-    assert_eq!(flagged[0].source, "dep-f05");
+    assert!(flagged[0].deploys.contains(&"dep-f05".to_string()));
+    assert!(flagged[0]
+        .flag
+        .as_deref()
+        .unwrap()
+        .starts_with("dep-f05: finished"));
     assert!(flagged[0]
         .flag
         .as_deref()

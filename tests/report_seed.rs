@@ -203,7 +203,10 @@ fn seed_report_is_no_longer_than_the_hand_written_one() {
         .iter()
         .find(|r| r.contains("14 deploys of 12 commits failed the same way"))
         .unwrap_or_else(|| panic!("{timeline}"));
-    assert!(group.starts_with("| 2025-11-10 15:43:08–18:06:14 |"), "{group}");
+    assert!(
+        group.starts_with("| 2025-11-10 15:43:08–18:06:14 |"),
+        "{group}"
+    );
     assert!(!timeline.contains("event deploy\\_ended"), "{timeline}");
 
     // Each phantom commit's SHA, date and message once; no table repeating the summary.
@@ -459,4 +462,38 @@ fn progress_draws_only_on_a_terminal_and_erases_itself() {
         "the spinner line was not erased: {screen:?}"
     );
     assert!(!screen.contains(seed::API_KEY));
+}
+
+/// `--diagrams none` leaves Mermaid out, for trackers that show it as source (Jira); the
+/// default draws it, and `render` takes the same option.
+#[test]
+fn diagrams_can_be_left_out() {
+    let r = setup();
+    let (_, with) = run(&r, &["report"]);
+    assert_eq!(with.matches("```mermaid").count(), 2, "{with}");
+    let (_, without) = run(&r, &["report", "--diagrams", "none"]);
+    assert!(!without.contains("mermaid"), "{without}");
+    assert!(!without.contains("## Migration Graph"), "{without}");
+    // Nothing else changes.
+    assert!(
+        without.contains("## Failure Evidence") && without.contains("14 deploys of 12 commits")
+    );
+
+    let (_, evidence) = run(&r, &["collect"]);
+    let snapshot = r.repo.parent().unwrap().join("evidence-diagrams.json");
+    std::fs::write(&snapshot, &evidence).unwrap();
+    let out = r.repo.parent().unwrap().join("rendered-none.md");
+    let cli = Cli::parse_from([
+        "postmortem",
+        "render",
+        snapshot.to_str().unwrap(),
+        "--diagrams",
+        "none",
+        "--now",
+        "2025-11-10T18:15:00Z",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(app::run(cli, r.now, None).unwrap(), Status::Ok);
+    assert_eq!(std::fs::read_to_string(out).unwrap(), without);
 }

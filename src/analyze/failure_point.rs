@@ -129,7 +129,10 @@ mod tests {
         );
         assert_eq!(p.file.as_deref(), Some("backend/entrypoint.sh"));
         assert_eq!(p.line, Some(39));
-        assert_eq!(p.run_by.as_deref(), Some("backend/Dockerfile:10 ENTRYPOINT"));
+        assert_eq!(
+            p.run_by.as_deref(),
+            Some("backend/Dockerfile:10 ENTRYPOINT")
+        );
 
         let nested = point(
             &upgrade(
@@ -143,13 +146,26 @@ mod tests {
         assert_eq!(nested.run_by.as_deref(), Some("bin/release.sh"));
 
         let root = point(
-            &upgrade("render.yaml", 5, "render.yaml:5 preDeployCommand", "pre-deploy"),
+            &upgrade(
+                "render.yaml",
+                5,
+                "render.yaml:5 preDeployCommand",
+                "pre-deploy",
+            ),
             "pre-deploy",
         );
-        assert_eq!((root.file.as_deref(), root.run_by), (Some("render.yaml"), None));
+        assert_eq!(
+            (root.file.as_deref(), root.run_by),
+            (Some("render.yaml"), None)
+        );
 
         let own = point(
-            &upgrade("render:startCommand", 0, "the Render service's startCommand", "start"),
+            &upgrade(
+                "render:startCommand",
+                0,
+                "the Render service's startCommand",
+                "start",
+            ),
             "start",
         );
         assert_eq!((own.file, own.line), (None, None));

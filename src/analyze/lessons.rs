@@ -3,7 +3,7 @@
 //! the Recommended Fix (which says what to change in this incident), so it names no line,
 //! operation or value of the fix.
 
-use crate::analyze::{RootCause, Streak};
+use crate::analyze::{LogFailure, RootCause, Streak};
 use crate::evidence::{short_sha, Evidence};
 
 /// Rules `postmortem check` runs on the migration files alone: a CI gate would have stopped
@@ -22,6 +22,7 @@ pub fn suggest(
     evidence: &Evidence,
     streak: Option<&Streak>,
     causes: &[RootCause],
+    log_failures: &[LogFailure],
 ) -> Vec<String> {
     let mut out = Vec::new();
     let fired = |rule: &str| evidence.findings.iter().any(|f| f.rule == rule);
@@ -58,6 +59,9 @@ pub fn suggest(
         ),
         Some("health_check") => out.push(
             "What would have caught it: a smoke test that starts the service as Render does and requests its health check path. Nothing exercised that path before the deploy.".to_string(),
+        ),
+        Some("start") if log_failures.iter().any(|f| f.env_var.is_some()) => out.push(
+            "What would have caught it: starting the app in CI with only the environment variables the Render service defines. The code reads one the service does not set.".to_string(),
         ),
         Some("oom") => out.push(
             "What would have caught it: measuring the new version's memory at start against the plan's limit. The limit was first met in production.".to_string(),

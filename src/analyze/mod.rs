@@ -286,7 +286,7 @@ pub fn analyze_parsed(
         .and_then(|s| timeline::duration(evidence, s, now));
 
     let failure_point = failure_point::failure_point(evidence, streak.as_ref(), &root_causes);
-    let lessons = lessons::suggest(evidence, streak.as_ref(), &root_causes);
+    let lessons = lessons::suggest(evidence, streak.as_ref(), &root_causes, &log_failures);
     let failing_revision = root_causes.iter().find_map(|c| c.revision.clone());
     let diagrams = Diagrams {
         deploys: diagrams::deploy_history(evidence, streak.as_ref()),

@@ -156,6 +156,11 @@ pub fn build(
         .iter()
         .map(|d| (d.id.as_str(), d))
         .collect();
+    let deploy_of_event: HashMap<&str, &Deploy> = evidence
+        .deploys
+        .iter()
+        .filter_map(|d| Some((d.failure.as_ref()?.event_id.as_deref()?, d)))
+        .collect();
     for event in &evidence.events {
         if lower.is_some_and(|l| event.timestamp < l) {
             continue;
@@ -166,10 +171,13 @@ pub fn build(
         if !failed {
             continue;
         }
+        // A build's events name the build, not the deploy: the deploy whose failure was read
+        // from the event owns it too.
         let deploy = event
             .deploy_id
             .as_deref()
-            .and_then(|id| deploys_by_id.get(id).copied());
+            .and_then(|id| deploys_by_id.get(id).copied())
+            .or_else(|| deploy_of_event.get(event.id.as_str()).copied());
         let flag = deploy.and_then(|deploy| {
             let created = deploy.created_at?;
             (event.timestamp < created).then(|| {
@@ -187,10 +195,7 @@ pub fn build(
             let (deploy, index) = row;
             let e = &mut rows[index];
             e.also.push(event.id.clone());
-            let told = deploy
-                .failure
-                .as_ref()
-                .and_then(|f| f.event_id.as_deref())
+            let told = deploy.failure.as_ref().and_then(|f| f.event_id.as_deref())
                 == Some(event.id.as_str());
             if !told {
                 e.text
@@ -330,7 +335,10 @@ fn group_same_failures<'a>(
         deploy.status.is_failure().then(|| {
             (
                 describe_outcome(deploy),
-                error_of.get(deploy.id.as_str()).cloned().unwrap_or_default(),
+                error_of
+                    .get(deploy.id.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
             )
         })
     };
@@ -372,7 +380,10 @@ fn group_same_failures<'a>(
             format!(
                 "{} deploys{of_commits} failed the same way: {}",
                 run.len(),
-                members.first().map(|d| describe_outcome(d)).unwrap_or_default()
+                members
+                    .first()
+                    .map(|d| describe_outcome(d))
+                    .unwrap_or_default()
             ),
             first.source.clone(),
         );
@@ -384,7 +395,7 @@ fn group_same_failures<'a>(
         run.clear();
     };
     for row in rows {
-        let same = match (run.last().and_then(|r| signature(r)), signature(&row)) {
+        let same = match (run.last().and_then(&signature), signature(&row)) {
             (Some(a), Some(b)) => a == b,
             _ => false,
         };

@@ -182,7 +182,7 @@ impl Finder<'_> {
         }
     }
 
-/// Repository files a command runs: scripts named by path (`./scripts/migrate.sh`,
+    /// Repository files a command runs: scripts named by path (`./scripts/migrate.sh`,
     /// `python release.py`, `/docker-entrypoint.sh` copied into the image), and `make TARGET`.
     fn callees(&self, from: &str, command: &str) -> Vec<(String, Option<String>)> {
         let tokens: Vec<&str> = command

@@ -98,6 +98,25 @@ pub struct DeployRow {
 
 const TIME: &str = "%Y-%m-%d %H:%M:%S";
 
+/// Which diagrams the report draws. Mermaid is shown as a diagram by GitHub, GitLab and most
+/// markdown viewers, and as source text by others (Jira): a publisher for those asks for none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DiagramStyle {
+    #[default]
+    Mermaid,
+    None,
+}
+
+impl ReportContext {
+    /// The context with the diagrams `style` allows: `None` leaves them out of every template.
+    pub fn with_diagrams(mut self, style: DiagramStyle) -> Self {
+        if style == DiagramStyle::None {
+            self.analysis.diagrams = crate::analyze::Diagrams::default();
+        }
+        self
+    }
+}
+
 pub fn build(evidence: Evidence, analysis: Analysis) -> ReportContext {
     let view = View::from_parts(&evidence, &analysis);
     ReportContext {
@@ -278,9 +297,13 @@ impl View {
                 || Some(f) == root_finding.as_ref()
                 || (f.rule == "failed-deploy-streak" && analysis.streak.is_some())
                 || (f.rule == "migration-failed-in-logs"
-                    && root_finding
+                    && f.revision.is_some()
+                    && (root_finding
                         .as_ref()
-                        .is_some_and(|r| r.revision.is_some() && r.revision == f.revision))
+                        .is_some_and(|r| r.revision == f.revision)
+                        || log_failure
+                            .as_ref()
+                            .is_some_and(|l| l.revision == f.revision)))
         };
         let other_findings: Vec<Finding> = findings
             .iter()
