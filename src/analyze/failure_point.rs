@@ -116,6 +116,91 @@ mod tests {
         }
     }
 
+    fn cause(kind: &str) -> RootCause {
+        RootCause {
+            rank: 1,
+            kind: kind.to_string(),
+            summary: String::new(),
+            revision: Some("36b3e62b4148".to_string()),
+            file: None,
+            line: None,
+            finding_rule: None,
+            evidence: Vec::new(),
+            suspect: None,
+            unattributed: None,
+            observed: true,
+        }
+    }
+
+    fn failing(phase: Phase) -> Evidence {
+        use crate::evidence::{Deploy, DeployFailure, DeployStatus};
+        let mut e = Evidence::new(crate::evidence::Service::default());
+        for id in ["dep-a", "dep-b"] {
+            e.deploys.push(Deploy {
+                id: id.to_string(),
+                status: DeployStatus::UpdateFailed,
+                trigger: None,
+                commit: None,
+                image: None,
+                created_at: None,
+                started_at: None,
+                finished_at: None,
+                updated_at: None,
+                failure: Some(DeployFailure {
+                    phase,
+                    exit_code: Some(1),
+                    event_id: None,
+                    reason: None,
+                }),
+            });
+        }
+        e.upgrade_commands = vec![
+            upgrade(
+                "bin/release.sh",
+                4,
+                "render.yaml:3 preDeployCommand -> bin/release.sh",
+                "pre-deploy",
+            ),
+            upgrade(
+                "backend/entrypoint.sh",
+                39,
+                "backend/Dockerfile:13 ENTRYPOINT -> backend/entrypoint.sh",
+                "start",
+            ),
+            upgrade(
+                "render:startCommand",
+                0,
+                "the Render service's startCommand",
+                "start",
+            ),
+        ];
+        e
+    }
+
+    #[test]
+    fn the_stage_that_failed_picks_the_line() {
+        let pre = failure_point(&failing(Phase::PreDeploy), None, &[cause("migration")]).unwrap();
+        assert_eq!(
+            (pre.file.as_deref(), pre.line, pre.stage.as_str()),
+            (Some("bin/release.sh"), Some(4), "pre-deploy")
+        );
+        // At start, what Render runs is the service's own command, not the Dockerfile's.
+        let start = failure_point(&failing(Phase::Start), None, &[cause("migration")]).unwrap();
+        assert_eq!(
+            (start.file, start.run_by.as_deref()),
+            (None, Some("the Render service's startCommand"))
+        );
+        // A build failure runs no upgrade here; an OOM is not a command's failure.
+        assert_eq!(
+            failure_point(&failing(Phase::Build), None, &[cause("migration")]),
+            None
+        );
+        assert_eq!(
+            failure_point(&failing(Phase::Start), None, &[cause("oom")]),
+            None
+        );
+    }
+
     #[test]
     fn a_script_line_names_what_runs_the_script() {
         let p = point(

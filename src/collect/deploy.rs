@@ -184,7 +184,7 @@ impl Finder<'_> {
 
     /// Repository files a command runs: scripts named by path (`./scripts/migrate.sh`,
     /// `python release.py`, `/docker-entrypoint.sh` copied into the image), and `make TARGET`.
-    fn callees(&self, from: &str, command: &str) -> Vec<(String, Option<String>)> {
+    fn callees(&mut self, from: &str, command: &str) -> Vec<(String, Option<String>)> {
         let tokens: Vec<&str> = command
             .split(|c: char| c.is_whitespace() || ";&|()'\"`,[]".contains(c))
             .filter(|t| !t.is_empty())
@@ -206,8 +206,19 @@ impl Finder<'_> {
             if !script {
                 continue;
             }
-            if let Some(path) = self.resolve_script(from, token) {
-                out.push((path, None));
+            match self.resolve_script(from, token) {
+                Some(path) => out.push((path, None)),
+                // `./x.sh` is a file of the checkout: its absence is a gap, not an image's own
+                // script (`/docker-entrypoint.sh`) the repository never holds.
+                None if token.starts_with("./") => {
+                    let note = format!(
+                        "{from}: runs `{token}`, which is not in the repository: the commands it runs are not known"
+                    );
+                    if !self.notes.contains(&note) {
+                        self.notes.push(note);
+                    }
+                }
+                None => {}
             }
         }
         out
@@ -497,6 +508,140 @@ mod tests {
             make_recipe(make, "migrate"),
             vec![(4, "alembic upgrade heads".to_string())]
         );
+    }
+
+    fn write(dir: &std::path::Path, rel: &str, text: &[u8]) {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// The seed's service: Render's Docker command runs `./entrypoint.sh` from `backend`, whose
+    /// line 39 runs the upgrade right after a line that only announces it.
+    #[test]
+    fn the_services_own_command_leads_into_the_entrypoint() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "backend/entrypoint.sh",
+            include_bytes!("../../tests/fixtures/seed/entrypoint.sh"),
+        );
+        write(
+            dir.path(),
+            "render.yaml",
+            b"services:\n  - type: web\n    name: api\n    runtime: docker\n    rootDir: backend\n",
+        );
+        let service = Service {
+            start_command: Some("./entrypoint.sh".to_string()),
+            ..Service::default()
+        };
+        let found = collect(&crate::source::WorkDir::new(dir.path()), &service);
+        assert!(found.notes.is_empty(), "{:?}", found.notes);
+        assert_eq!(found.upgrades.len(), 1, "{:#?}", found.upgrades);
+        let u = &found.upgrades[0];
+        assert_eq!(
+            (
+                u.file.as_str(),
+                u.line,
+                u.command.as_str(),
+                u.stage.as_deref()
+            ),
+            (
+                "backend/entrypoint.sh",
+                39,
+                "alembic upgrade head",
+                Some("start")
+            )
+        );
+        assert_eq!(
+            u.via,
+            "the Render service's startCommand -> backend/entrypoint.sh"
+        );
+    }
+
+    /// A blueprint's pre-deploy script and a Procfile's web process: each upgrade keeps the
+    /// stage that runs it.
+    #[test]
+    fn each_upgrade_keeps_its_stage() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "render.yaml",
+            b"services:\n  - type: web\n    preDeployCommand: ./bin/release.sh\n    startCommand: gunicorn app:app\n",
+        );
+        write(
+            dir.path(),
+            "bin/release.sh",
+            b"#!/usr/bin/env bash\nset -euo pipefail\necho \"Migrating (alembic upgrade heads)\"\nalembic -c db/alembic.ini upgrade heads\n",
+        );
+        write(
+            dir.path(),
+            "Procfile",
+            b"web: flask db upgrade && gunicorn app:app\n",
+        );
+        let found = collect(
+            &crate::source::WorkDir::new(dir.path()),
+            &Service::default(),
+        );
+        let got: Vec<(&str, u32, &str, Option<&str>)> = found
+            .upgrades
+            .iter()
+            .map(|u| {
+                (
+                    u.file.as_str(),
+                    u.line,
+                    u.target.as_str(),
+                    u.stage.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("Procfile", 1, "head", Some("start")),
+                ("bin/release.sh", 4, "heads", Some("pre-deploy")),
+            ]
+        );
+        assert_eq!(
+            found.upgrades[1].via,
+            "render.yaml:3 preDeployCommand -> bin/release.sh"
+        );
+    }
+
+    /// A script over the size limit, and one the command names that the repository lacks:
+    /// each is a note, and the rest is still followed.
+    #[test]
+    fn oversized_and_missing_scripts_are_notes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut big = b"#!/bin/sh\n".to_vec();
+        while big.len() <= MAX_SCRIPT_BYTES {
+            big.extend_from_slice(b"echo 'generated line'\n");
+        }
+        big.extend_from_slice(b"alembic upgrade head\n");
+        write(dir.path(), "scripts/generated.sh", &big);
+        write(
+            dir.path(),
+            "scripts/migrate.sh",
+            b"#!/bin/sh\nalembic upgrade head\n",
+        );
+        write(
+            dir.path(),
+            "render.yaml",
+            b"services:\n  - type: web\n    preDeployCommand: ./scripts/generated.sh && ./scripts/migrate.sh\n    startCommand: ./scripts/start.sh\n",
+        );
+        let found = collect(
+            &crate::source::WorkDir::new(dir.path()),
+            &Service::default(),
+        );
+        assert_eq!(
+            found.notes,
+            [
+                "scripts/generated.sh: not read, over 256 KiB: the commands it runs are not known",
+                "render.yaml: runs `./scripts/start.sh`, which is not in the repository: the commands it runs are not known",
+            ]
+        );
+        assert_eq!(found.upgrades.len(), 1, "{:#?}", found.upgrades);
+        assert_eq!(found.upgrades[0].file, "scripts/migrate.sh");
     }
 
     #[test]
