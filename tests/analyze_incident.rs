@@ -768,3 +768,44 @@ fn a_compile_failure_gets_a_fix_quoting_the_compiler() {
         Some("fastcrc.c:2:10: fatal error: zlib_ng.h: No such file or directory")
     );
 }
+
+/// One failed deploy is its own row, with its event's ID beside its own; an event that says
+/// more than the deploy's failure (it was not read into it) adds its words.
+#[test]
+fn a_single_failure_is_one_row_with_its_events() {
+    let mut e = Evidence::new(Service {
+        id: "srv-one".to_string(),
+        ..Service::default()
+    });
+    e.deploys
+        .push(deploy("dep-good", DeployStatus::Live, t(15, 0), &sha(1)));
+    let mut bad = deploy("dep-bad", DeployStatus::UpdateFailed, t(16, 0), &sha(2));
+    bad.failure = Some(DeployFailure {
+        phase: Phase::Start,
+        exit_code: Some(1),
+        event_id: Some("evt-ended".to_string()),
+        reason: None,
+    });
+    e.deploys.push(bad);
+    e.events
+        .push(failed_event("evt-ended", "dep-bad", t(16, 2), exit1()));
+    let mut other = failed_event("evt-server", "dep-bad", t(16, 1), FailureReason::default());
+    other.kind = "server_failed".to_string();
+    e.events.push(other);
+    e.normalize();
+    let a = run(&e);
+    let rows: Vec<_> = a.timeline.iter().filter(|r| r.kind == "deploy").collect();
+    assert_eq!(rows.len(), 2, "{:#?}", a.timeline);
+    let bad = rows.iter().find(|r| r.source == "dep-bad").unwrap();
+    assert_eq!(bad.also, ["evt-server", "evt-ended"]);
+    assert!(bad.deploys.is_empty() && bad.until.is_none());
+    assert!(
+        bad.text
+            .starts_with("deploy update failed at start, exit 1 (commit"),
+        "{}",
+        bad.text
+    );
+    assert_eq!(bad.text.matches("; event ").count(), 1, "{}", bad.text);
+    assert!(bad.text.contains("; event server_failed"), "{}", bad.text);
+    assert!(a.timeline.iter().all(|r| r.kind != "event"));
+}

@@ -497,3 +497,24 @@ fn diagrams_can_be_left_out() {
     assert_eq!(app::run(cli, r.now, None).unwrap(), Status::Ok);
     assert_eq!(std::fs::read_to_string(out).unwrap(), without);
 }
+
+/// The service's command names a script the repository does not hold: the report says so in
+/// its gaps and names no script line, instead of guessing one.
+#[test]
+fn a_start_script_missing_from_the_repository_is_a_gap() {
+    let r = setup_full(Default::default(), |seed| {
+        seed.render.services[0]["serviceDetails"]["envSpecificDetails"]["dockerCommand"] =
+            serde_json::json!("./start.sh");
+    });
+    let (_, report) = run(&r, &["report"]);
+    let gaps = section(&report, "## Gaps and Redactions");
+    assert!(
+        gaps.contains("- `deploy-scripts`: render:startCommand: runs `./start.sh`, which is not in the repository: the commands it runs are not known"),
+        "{gaps}"
+    );
+    assert!(!report.contains("entrypoint.sh:39"), "{report}");
+    assert!(
+        report.contains("- **Failure point**: `alembic upgrade` of `a1b2c3d4e5f6 -> 36b3e62b4148`"),
+        "{report}"
+    );
+}
