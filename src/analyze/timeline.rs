@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::analyze::causes::{describe_event, log_source, log_summary};
+use crate::analyze::causes::{describe_event, describe_reason, log_source, log_summary};
 use crate::analyze::correlate::{deploy_time, oldest_first, short_sha};
 use crate::analyze::{CommitRange, IncidentDuration, LogFailure, Streak, TimelineEntry};
 use crate::deploylog::shows_real_error;
@@ -94,7 +94,20 @@ fn describe_outcome(deploy: &Deploy) -> String {
                 .exit_code
                 .map(|c| format!(", exit {c}"))
                 .unwrap_or_default();
-            format!(" at {}{code}", f.phase.label())
+            // What the failure event said beyond the exit code (an OOM kill, a timeout).
+            let why = f
+                .reason
+                .as_ref()
+                .map(|r| {
+                    describe_reason(&crate::evidence::FailureReason {
+                        non_zero_exit: None,
+                        ..r.clone()
+                    })
+                })
+                .filter(|w| !w.is_empty())
+                .map(|w| format!(", {w}"))
+                .unwrap_or_default();
+            format!(" at {}{code}{why}", f.phase.label())
         })
         .unwrap_or_default();
     // A rollback brings an old version back: saying so keeps it from reading as a fix.
