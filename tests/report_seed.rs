@@ -145,7 +145,7 @@ fn seed_report_finds_the_facts_itself() {
     // the Dockerfile's ENTRYPOINT, and the script among the related files.
     assert!(
         evidence.contains(
-            "**Failure point**: `backend/entrypoint.sh:39`: `alembic upgrade head` (run by the Render service's startCommand)"
+            "**Failure point**: `backend/entrypoint.sh:39`: `alembic upgrade head` (run by the Render service's dockerCommand)"
         ),
         "{evidence}"
     );
@@ -509,7 +509,7 @@ fn a_start_script_missing_from_the_repository_is_a_gap() {
     let (_, report) = run(&r, &["report"]);
     let gaps = section(&report, "## Gaps and Redactions");
     assert!(
-        gaps.contains("- `deploy-scripts`: render:startCommand: runs `./start.sh`, which is not in the repository: the commands it runs are not known"),
+        gaps.contains("- `deploy-scripts`: render:dockerCommand: runs `./start.sh`, which is not in the repository: the commands it runs are not known"),
         "{gaps}"
     );
     assert!(!report.contains("entrypoint.sh:39"), "{report}");

@@ -55,8 +55,13 @@ pub fn collect(source: &dyn FileSource, service: &Service) -> DeployCommands {
         ("startCommand", &service.start_command),
     ] {
         if let Some(command) = command {
-            let file = format!("render:{key}");
-            let via = format!("the Render service's {key}");
+            // A Docker service's start command is its Docker command, as Render names it.
+            let name = match (key, service.runtime.as_deref()) {
+                ("startCommand", Some("docker" | "image")) => "dockerCommand",
+                _ => key,
+            };
+            let file = format!("render:{name}");
+            let via = format!("the Render service's {name}");
             finder.command(&file, 0, command, &via, stage_of(key), 0);
         }
     }
@@ -532,6 +537,7 @@ mod tests {
             b"services:\n  - type: web\n    name: api\n    runtime: docker\n    rootDir: backend\n",
         );
         let service = Service {
+            runtime: Some("docker".to_string()),
             start_command: Some("./entrypoint.sh".to_string()),
             ..Service::default()
         };
@@ -555,7 +561,7 @@ mod tests {
         );
         assert_eq!(
             u.via,
-            "the Render service's startCommand -> backend/entrypoint.sh"
+            "the Render service's dockerCommand -> backend/entrypoint.sh"
         );
     }
 
