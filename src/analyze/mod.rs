@@ -11,6 +11,7 @@ pub mod failure_point;
 pub mod fix;
 pub mod lessons;
 pub mod migration_cause;
+pub mod patch;
 pub mod recovery;
 pub mod timeline;
 
@@ -53,6 +54,10 @@ pub struct Analysis {
     /// What to change, for the top cause's class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<RecommendedFix>,
+    /// The failing revision's file, corrected: a reorder re-checked by the schema rules, or
+    /// why there is none and what else can be done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<patch::MigrationPatch>,
     /// The deploy script line that ran the failing command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_point: Option<failure_point::FailurePoint>,
@@ -288,6 +293,7 @@ pub fn analyze_parsed(
     let failure_point = failure_point::failure_point(evidence, streak.as_ref(), &root_causes);
     let lessons = lessons::suggest(evidence, streak.as_ref(), &root_causes, &log_failures);
     let failing_revision = root_causes.iter().find_map(|c| c.revision.clone());
+    let patch = patch::for_report(evidence, failing_revision.as_deref());
     let diagrams = Diagrams {
         deploys: diagrams::deploy_history(evidence, streak.as_ref()),
         migrations: failing_revision.and_then(|rev| diagrams::migration_graph(evidence, &rev)),
@@ -305,6 +311,7 @@ pub fn analyze_parsed(
         recovery,
         impact,
         fix,
+        patch,
         failure_point,
         lessons,
     }
