@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use crate::check;
 use crate::ci::{self, CiEnv};
 use crate::cli::{
-    CheckArgs, CheckFormat, Cli, CollectArgs, ColorWhen, Command, CompletionsArgs, InitArgs,
-    ManArgs, MigrationsArgs, MigrationsFormat, PublishArgs, RenderArgs, ReportArgs, ReportFormat,
+    CheckArgs, CheckFormat, Cli, CollectArgs, ColorWhen, Command, CompletionsArgs, Diagrams,
+    InitArgs, ManArgs, MigrationsArgs, MigrationsFormat, PublishArgs, RenderArgs, ReportArgs,
+    ReportFormat,
 };
 use crate::config::{self, Config, FileConfig};
 use crate::deploylog::LogFailure;
@@ -127,17 +128,26 @@ fn read_template(path: &Path, limits: &report::Limits) -> Result<String> {
 
 /// `log_failures`: the deploy logs as the rules of this run parsed them, `None` when no rule
 /// ran (`render`), so the analysis parses them itself.
+#[allow(clippy::too_many_arguments)]
 fn emit_report(
     evidence: Evidence,
     log_failures: Option<Vec<LogFailure>>,
     format: ReportFormat,
     template: Option<&Path>,
+    diagrams: Diagrams,
     now: Option<DateTime<Utc>>,
     output: Option<&Path>,
 ) -> Result<String> {
-    let context = |evidence, log_failures: Option<Vec<LogFailure>>| match log_failures {
-        Some(parsed) => pipeline::context_parsed(evidence, parsed, now),
-        None => pipeline::context(evidence, now),
+    let style = match diagrams {
+        Diagrams::Mermaid => report::DiagramStyle::Mermaid,
+        Diagrams::None => report::DiagramStyle::None,
+    };
+    let context = |evidence, log_failures: Option<Vec<LogFailure>>| {
+        match log_failures {
+            Some(parsed) => pipeline::context_parsed(evidence, parsed, now),
+            None => pipeline::context(evidence, now),
+        }
+        .with_diagrams(style)
     };
     let text = match format {
         ReportFormat::Json => to_json(&evidence)?,
@@ -187,6 +197,7 @@ fn report_cmd(
         Some(log_failures),
         args.format,
         template,
+        args.diagrams,
         config.now,
         args.out.output.as_deref(),
     )?;
@@ -271,6 +282,7 @@ fn render_cmd(args: RenderArgs, clock: DateTime<Utc>) -> Result<Status> {
         None,
         args.format,
         args.template.as_deref(),
+        args.diagrams,
         now,
         args.out.output.as_deref(),
     )?;

@@ -245,6 +245,10 @@ pub struct ReportArgs {
     /// writes the builtin one out to start from)
     #[arg(long, value_name = "FILE")]
     pub template: Option<PathBuf>,
+    /// Diagrams in the markdown: `mermaid` (GitHub and GitLab render it) or `none` (for
+    /// trackers that show Mermaid as source, like Jira)
+    #[arg(long, value_enum, default_value_t)]
+    pub diagrams: Diagrams,
     #[command(flatten)]
     pub publish: ReportPublishArgs,
 }
@@ -276,6 +280,15 @@ pub struct ReportPublishArgs {
     pub max_wait: u64,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Diagrams {
+    /// Mermaid flowcharts of the deploy history and the migration graph
+    #[default]
+    Mermaid,
+    /// No diagrams
+    None,
+}
+
 #[derive(Debug, Args)]
 pub struct CollectArgs {
     #[command(flatten)]
@@ -297,6 +310,9 @@ pub struct RenderArgs {
     /// Render with this Tera template instead of the builtin one
     #[arg(long, value_name = "FILE")]
     pub template: Option<PathBuf>,
+    /// Diagrams in the markdown: `mermaid` (GitHub and GitLab render it) or `none`
+    #[arg(long, value_enum, default_value_t)]
+    pub diagrams: Diagrams,
     /// postmortem.yaml whose narrative (impact, status updates, lessons) replaces the snapshot's
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
