@@ -128,6 +128,11 @@ impl<'d> KeyReader<'d> {
         }
     }
 
+    /// Drops the memoised child folders (only a cache: they are read again when needed).
+    pub fn forget_children(&mut self) {
+        self.children = OidMap::default();
+    }
+
     pub fn key(&self, id: u32) -> Option<&Key> {
         self.table.get(id as usize)
     }
