@@ -408,10 +408,10 @@ mod tests {
                 ids = Bits(ids.0.iter().map(|w| w & !(1 << (next() % 64))).collect());
             }
             nodes.push(Node {
-                oid: Oid::zero(),
+                oid: Oid::ZERO_SHA1,
                 parents: parents.iter().copied().collect(),
                 time: 0,
-                tree: Oid::zero(),
+                tree: Oid::ZERO_SHA1,
                 seen: pos,
             });
             at.push(Arc::new(TreeFacts {
