@@ -9,6 +9,10 @@
 //! `cargo bench --bench git_scan -- --generate DIR [<commits>]` only writes the repository,
 //! non-bare and checked out, into DIR (for `bench/run.sh`, which times the `postmortem check`
 //! binary on it).
+//!
+//! `cargo bench --bench git_scan -- --dump REPO [FOLDER...]` prints the history index of REPO
+//! as JSON (the folders given, else those discovery finds in its working tree): two builds
+//! that print the same bytes for a repository find the same mentions, revisions and lives there.
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -184,8 +188,32 @@ fn import(path: &Path, commits: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// `--dump REPO [FOLDER...]`: the history index as JSON.
+fn dump(args: &[String]) -> Result<(), String> {
+    let repo_path = Path::new(args.first().ok_or("--dump needs a repository")?);
+    let repo = GitRepo::open(repo_path).map_err(|e| e.to_string())?;
+    let folders: Vec<String> = match args.get(1..) {
+        Some(given) if !given.is_empty() => given.to_vec(),
+        _ => {
+            let root = repo.workdir().unwrap_or(repo_path).to_path_buf();
+            postmortem::migrations::discover(&postmortem::source::WorkDir::new(root))
+                .map_err(|e| e.to_string())?
+                .folders()
+        }
+    };
+    let history = repo
+        .migration_history(&folders)
+        .map_err(|e| e.to_string())?;
+    let json = serde_json::to_string_pretty(&history).map_err(|e| e.to_string())?;
+    println!("{json}");
+    Ok(())
+}
+
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--dump") {
+        return dump(args.get(1..).unwrap_or_default());
+    }
     let commits: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(50_000);
     if let Some(i) = args.iter().position(|a| a == "--generate") {
         let target = args.get(i + 1).ok_or("--generate needs a directory")?;

@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use crate::check;
 use crate::ci::{self, CiEnv};
 use crate::cli::{
-    CheckArgs, CheckFormat, Cli, CollectArgs, ColorWhen, Command, CompletionsArgs, InitArgs,
-    ManArgs, MigrationsArgs, MigrationsFormat, PublishArgs, RenderArgs, ReportArgs, ReportFormat,
+    CheckArgs, CheckFormat, Cli, CollectArgs, ColorWhen, Command, CompletionsArgs, Diagrams,
+    InitArgs, ManArgs, MigrationsArgs, MigrationsFormat, PublishArgs, RenderArgs, ReportArgs,
+    ReportFormat,
 };
 use crate::config::{self, Config, FileConfig};
 use crate::deploylog::LogFailure;
@@ -69,7 +70,7 @@ pub fn run_in(
 ) -> Result<Status> {
     let quiet = cli.quiet;
     match cli.command {
-        Command::Report(args) => report_cmd(args, clock, api_key, quiet),
+        Command::Report(args) => report_cmd(args, clock, api_key, quiet, &tokens),
         Command::Collect(args) => collect_cmd(args, clock, api_key, quiet),
         Command::Render(args) => render_cmd(args, clock),
         Command::Check(args) => check_cmd(args, clock, cli.color, quiet, ci),
@@ -127,17 +128,26 @@ fn read_template(path: &Path, limits: &report::Limits) -> Result<String> {
 
 /// `log_failures`: the deploy logs as the rules of this run parsed them, `None` when no rule
 /// ran (`render`), so the analysis parses them itself.
+#[allow(clippy::too_many_arguments)]
 fn emit_report(
     evidence: Evidence,
     log_failures: Option<Vec<LogFailure>>,
     format: ReportFormat,
     template: Option<&Path>,
+    diagrams: Diagrams,
     now: Option<DateTime<Utc>>,
     output: Option<&Path>,
-) -> Result<()> {
-    let context = |evidence, log_failures: Option<Vec<LogFailure>>| match log_failures {
-        Some(parsed) => pipeline::context_parsed(evidence, parsed, now),
-        None => pipeline::context(evidence, now),
+) -> Result<String> {
+    let style = match diagrams {
+        Diagrams::Mermaid => report::DiagramStyle::Mermaid,
+        Diagrams::None => report::DiagramStyle::None,
+    };
+    let context = |evidence, log_failures: Option<Vec<LogFailure>>| {
+        match log_failures {
+            Some(parsed) => pipeline::context_parsed(evidence, parsed, now),
+            None => pipeline::context(evidence, now),
+        }
+        .with_diagrams(style)
     };
     let text = match format {
         ReportFormat::Json => to_json(&evidence)?,
@@ -157,7 +167,8 @@ fn emit_report(
             redact::redact_document(&text)
         }
     };
-    write_output(output, &text)
+    write_output(output, &text)?;
+    Ok(text)
 }
 
 fn report_cmd(
@@ -165,19 +176,49 @@ fn report_cmd(
     clock: DateTime<Utc>,
     api_key: Option<String>,
     quiet: bool,
+    tokens: &crate::publish::Credentials,
 ) -> Result<Status> {
     let config = Config::resolve(&args.source, None, api_key, clock)?;
+    let publishing = args.publish.publish.clone();
+    if let Some(to) = publishing.as_deref() {
+        if args.format != ReportFormat::Markdown {
+            return Err(Error::Usage(
+                "--publish puts the markdown report on the ticket: drop --format, or publish a snapshot with `postmortem publish`".into(),
+            ));
+        }
+        // A bad ticket fails before the collection, not after it.
+        publish_target(to, &config.publish, "--publish")?;
+    }
     let (evidence, log_failures) = pipeline::collect_parsed(&config, !quiet)?;
     let partial = pipeline::is_partial(&evidence);
     let template = args.template.as_deref().or(config.template.as_deref());
-    emit_report(
+    let text = emit_report(
         evidence,
         Some(log_failures),
         args.format,
         template,
+        args.diagrams,
         config.now,
         args.out.output.as_deref(),
     )?;
+    if let Some(to) = publishing.as_deref() {
+        let p = args.publish;
+        let request = PublishRequest {
+            to,
+            flag: "--publish",
+            api_url: p.api_url,
+            key: p.key,
+            new: p.new,
+            gist: p.gist,
+            dry_run: p.dry_run,
+            max_wait: p.max_wait,
+        };
+        let outcome = publish_text(&text, request, &config.publish, clock, tokens)?;
+        // stdout may hold the report itself: what publishing did goes to stderr.
+        if !quiet || p.dry_run {
+            eprintln!("{}", outcome.lines.join("\n"));
+        }
+    }
     Ok(if partial { Status::Partial } else { Status::Ok })
 }
 
@@ -241,6 +282,7 @@ fn render_cmd(args: RenderArgs, clock: DateTime<Utc>) -> Result<Status> {
         None,
         args.format,
         args.template.as_deref(),
+        args.diagrams,
         now,
         args.out.output.as_deref(),
     )?;
@@ -606,7 +648,6 @@ fn publish_cmd(
     clock: DateTime<Utc>,
     tokens: &crate::publish::Credentials,
 ) -> Result<Status> {
-    use crate::publish::{self, ticket, Options, RetryPolicy};
     let file = match &args.config {
         Some(path) => FileConfig::load(path)?,
         None if Path::new(config::DEFAULT_CONFIG).is_file() => {
@@ -614,15 +655,8 @@ fn publish_cmd(
         }
         None => FileConfig::default(),
     };
-    let tracker = match file.publish.tracker.as_deref() {
-        Some(name) => Some(ticket::System::from_config(name).ok_or_else(|| {
-            Error::Usage(format!(
-                "publish.tracker: {name:?} is not one of github, gitlab, jira, linear"
-            ))
-        })?),
-        None => None,
-    };
-    let target = ticket::parse(&args.to, tracker).map_err(Error::Usage)?;
+    // The ticket is read before the report, so that a bad --to fails first.
+    publish_target(&args.to, &file.publish, "--to")?;
     let text = std::fs::read_to_string(&args.report).map_err(|e| Error::io(&args.report, e))?;
     if text.trim().is_empty() {
         return Err(Error::Malformed {
@@ -644,25 +678,82 @@ fn publish_cmd(
     } else {
         text
     };
+    let request = PublishRequest {
+        to: &args.to,
+        flag: "--to",
+        api_url: args.api_url,
+        key: args.key,
+        new: args.new,
+        gist: args.gist,
+        dry_run: args.dry_run,
+        max_wait: args.max_wait,
+    };
+    let outcome = publish_text(&report, request, &file.publish, clock, tokens)?;
+    write_output(None, &(outcome.lines.join("\n") + "\n"))?;
+    Ok(Status::Ok)
+}
+
+/// What `publish` and `report --publish` both take from their flags.
+struct PublishRequest<'a> {
+    to: &'a str,
+    /// The flag that gave `to`, for errors.
+    flag: &'static str,
+    api_url: Option<String>,
+    key: Option<String>,
+    new: bool,
+    gist: bool,
+    dry_run: bool,
+    max_wait: u64,
+}
+
+/// `--to` (or `flag`), read with `publish.tracker` from the file deciding a bare key.
+fn publish_target(
+    to: &str,
+    file: &config::PublishFile,
+    flag: &str,
+) -> Result<(crate::publish::Target, Option<crate::publish::System>)> {
+    use crate::publish::ticket;
+    let tracker = match file.tracker.as_deref() {
+        Some(name) => Some(ticket::System::from_config(name).ok_or_else(|| {
+            Error::Usage(format!(
+                "publish.tracker: {name:?} is not one of github, gitlab, jira, linear"
+            ))
+        })?),
+        None => None,
+    };
+    let target = ticket::parse(to, tracker)
+        .map_err(|e| Error::Usage(e.replacen("--to ", &format!("{flag} "), 1)))?;
+    Ok((target, tracker))
+}
+
+/// Publishes the rendered `report` as `postmortem publish` does.
+fn publish_text(
+    report: &str,
+    request: PublishRequest<'_>,
+    file: &config::PublishFile,
+    clock: DateTime<Utc>,
+    tokens: &crate::publish::Credentials,
+) -> Result<crate::publish::Outcome> {
+    use crate::publish::{self, Options, RetryPolicy};
+    let (target, tracker) = publish_target(request.to, file, request.flag)?;
     // The file's API base belongs to the tracker it names: a GitHub token must not go to the
     // GitLab host configured for another ticket.
     let file_api_url = file
-        .publish
         .api_url
+        .clone()
         .filter(|_| tracker.is_none_or(|t| t == target.ticket.system()));
     let options = Options {
         target,
-        api_url: args.api_url.or(file_api_url),
-        key: args.key.unwrap_or_else(|| publish::default_key(&report)),
-        new: args.new,
-        dry_run: args.dry_run,
+        api_url: request.api_url.or(file_api_url),
+        key: request.key.unwrap_or_else(|| publish::default_key(report)),
+        new: request.new,
+        gist: request.gist,
+        dry_run: request.dry_run,
         policy: RetryPolicy {
-            max_total_wait: std::time::Duration::from_secs(args.max_wait),
+            max_total_wait: std::time::Duration::from_secs(request.max_wait),
             ..RetryPolicy::default()
         },
         clock,
     };
-    let outcome = publish::publish(&report, &options, tokens)?;
-    write_output(None, &(outcome.lines.join("\n") + "\n"))?;
-    Ok(Status::Ok)
+    publish::publish(report, &options, tokens)
 }

@@ -245,6 +245,48 @@ pub struct ReportArgs {
     /// writes the builtin one out to start from)
     #[arg(long, value_name = "FILE")]
     pub template: Option<PathBuf>,
+    /// Diagrams in the markdown: `mermaid` (GitHub and GitLab render it) or `none` (for
+    /// trackers that show Mermaid as source, like Jira)
+    #[arg(long, value_enum, default_value_t)]
+    pub diagrams: Diagrams,
+    #[command(flatten)]
+    pub publish: ReportPublishArgs,
+}
+
+/// `report --publish`: the options of `postmortem publish`, for the report just written.
+#[derive(Debug, Args, Default)]
+pub struct ReportPublishArgs {
+    /// Also put the report on this ticket, as `postmortem publish REPORT.md --to TICKET` does
+    /// (markdown only; the tokens are those `postmortem publish --help` lists)
+    #[arg(long, value_name = "TICKET")]
+    pub publish: Option<String>,
+    /// With --publish: the ticket system's API base URL (see `postmortem publish --help`)
+    #[arg(long, value_name = "URL", env = "POSTMORTEM_PUBLISH_API_URL")]
+    pub api_url: Option<String>,
+    /// With --publish: add new comments even when this postmortem's are already on the ticket
+    #[arg(long, requires = "publish")]
+    pub new: bool,
+    /// With --publish: over GitHub's comment limit, the whole report in a secret gist
+    #[arg(long, requires = "publish")]
+    pub gist: bool,
+    /// With --publish: write the report, but only print the requests publishing would make
+    #[arg(long, requires = "publish")]
+    pub dry_run: bool,
+    /// With --publish: what tells this postmortem's comments apart [default: from the title]
+    #[arg(long, value_name = "KEY", requires = "publish")]
+    pub key: Option<String>,
+    /// With --publish: seconds to wait in all for rate limits before giving up
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub max_wait: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Diagrams {
+    /// Mermaid flowcharts of the deploy history and the migration graph
+    #[default]
+    Mermaid,
+    /// No diagrams
+    None,
 }
 
 #[derive(Debug, Args)]
@@ -268,6 +310,9 @@ pub struct RenderArgs {
     /// Render with this Tera template instead of the builtin one
     #[arg(long, value_name = "FILE")]
     pub template: Option<PathBuf>,
+    /// Diagrams in the markdown: `mermaid` (GitHub and GitLab render it) or `none`
+    #[arg(long, value_enum, default_value_t)]
+    pub diagrams: Diagrams,
     /// postmortem.yaml whose narrative (impact, status updates, lessons) replaces the snapshot's
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -392,15 +437,20 @@ pub struct InitArgs {
 #[derive(Debug, Args)]
 #[command(
     after_help = "Tickets: owner/repo#123 or a GitHub issue/PR URL; gitlab:group/project#12 or a \
-GitLab issue URL; jira:PROJ-123 (with --api-url) or a Jira browse URL. linear:ENG-42 is \
-recognised but not supported yet.\n\n\
+GitLab issue URL; linear:ENG-42 or a Linear issue URL; jira:PROJ-123 (with --api-url) or a \
+Jira browse URL.\n\n\
+New ticket: github:owner/repo or gitlab:group/project (no number) opens a new issue titled with \
+the report's first heading and puts the report in its first comment. It opens another issue on \
+every run: to update the report later, pass the number it printed (owner/repo#N).\n\n\
 Tokens, read as each system's own CLI reads them (never printed, logged or stored, and sent only \
 to the API's own host):\n  \
-GitHub: GH_TOKEN, else GITHUB_TOKEN\n  \
+GitHub: GH_TOKEN, else GITHUB_TOKEN (github.com and *.ghe.com)\n  \
+GitHub Enterprise Server: GH_ENTERPRISE_TOKEN, else GITHUB_ENTERPRISE_TOKEN\n  \
+GitHub host of owner/repo#N: GH_HOST [default: github.com]\n  \
 GitLab: GITLAB_TOKEN, else GITLAB_ACCESS_TOKEN\n  \
 Jira:   JIRA_USER_EMAIL with JIRA_API_TOKEN for Jira Cloud (Basic auth; REST v3, ADF),\n          \
 JIRA_API_TOKEN alone for a Data Center personal access token (Bearer; REST v2, wiki)\n  \
-Linear: LINEAR_API_KEY (not supported yet)"
+Linear: LINEAR_API_KEY (a personal API key, sent as is; for an OAuth token, set it to `Bearer <token>`)"
 )]
 pub struct PublishArgs {
     /// The rendered postmortem (markdown), e.g. written by `postmortem report -o REPORT.md`, or
@@ -409,18 +459,23 @@ pub struct PublishArgs {
     #[arg(value_name = "REPORT.md")]
     pub report: PathBuf,
     /// The ticket: owner/repo#123, a GitHub issue or PR URL, gitlab:group/project#12, a GitLab
-    /// issue URL, jira:PROJ-123, a Jira browse URL
+    /// issue URL, linear:ENG-42, a Linear issue URL, jira:PROJ-123, a Jira browse URL;
+    /// github:owner/repo or gitlab:group/project opens a new issue
     #[arg(long, value_name = "TICKET")]
     pub to: String,
     /// API base URL, for GitHub Enterprise (https://HOST/api/v3), self-managed GitLab
     /// (https://HOST/api/v4), a Jira site (https://SITE.atlassian.net; ending in /rest/api/2 or
-    /// /rest/api/3 it also says Data Center or Cloud) [default: the ticket URL's host, else
-    /// api.github.com / gitlab.com]
+    /// /rest/api/3 it also says Data Center or Cloud); for Linear the GraphQL endpoint [default:
+    /// the ticket URL's host, else api.github.com / gitlab.com / api.linear.app/graphql]
     #[arg(long, value_name = "URL", env = "POSTMORTEM_PUBLISH_API_URL")]
     pub api_url: Option<String>,
     /// Add new comments even when this postmortem's comments are already on the ticket
     #[arg(long)]
     pub new: bool,
+    /// GitHub: a report over the comment limit goes whole into a secret gist (the token needs
+    /// the gist scope), with its summary sections in the comment, instead of numbered comments
+    #[arg(long)]
+    pub gist: bool,
     /// Print the requests it would make (method, URL, size; no token) and the bodies; send nothing
     #[arg(long)]
     pub dry_run: bool,

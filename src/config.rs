@@ -44,7 +44,7 @@ pub struct FileConfig {
 }
 
 /// `publish:` in postmortem.yaml.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PublishFile {
     /// `github`, `gitlab`, `jira` or `linear`: what a bare `--to PROJ-123` means.
@@ -135,6 +135,8 @@ pub struct Config {
     pub incident: Incident,
     /// Given with --now; otherwise the report uses the newest fact it has.
     pub now: Option<DateTime<Utc>>,
+    /// `publish:` from the file, for `report --publish`.
+    pub publish: PublishFile,
 }
 
 impl std::fmt::Debug for Config {
@@ -265,6 +267,7 @@ impl Config {
             template: file.template,
             incident: file.incident,
             now,
+            publish: file.publish,
         })
     }
 

@@ -161,7 +161,7 @@ fn examine(
         report_nothing_found(&discovery, evidence, &mut parse_findings);
     }
     collect::dbfacts::collect(source, evidence);
-    evidence.upgrade_commands = upgrade_commands(source, &evidence.service);
+    evidence.upgrade_commands = upgrade_commands(source, evidence);
     let mut history = repo.migration_history(&discovery.folders())?;
     if let Some(scope) = scope {
         history.mentions.retain(|m| scope.contains(&m.commit.sha));
@@ -297,22 +297,16 @@ fn migration_graphs(config: &Config, repo: &GitRepo, source: &dyn FileSource) ->
 }
 
 /// The upgrade commands the deploy runs: the Render service's own commands (when collected)
-/// and those the repository's deploy files lead to.
+/// and those the repository's deploy files lead to; unreadable scripts become notes.
 fn upgrade_commands(
     source: &dyn FileSource,
-    service: &Service,
+    evidence: &mut Evidence,
 ) -> Vec<migrations::model::UpgradeCommand> {
-    let mut out = Vec::new();
-    for (key, command) in [
-        ("preDeployCommand", &service.pre_deploy_command),
-        ("startCommand", &service.start_command),
-    ] {
-        if let Some(command) = command {
-            out.extend(migrations::deploy::from_service_command(key, command));
-        }
+    let found = collect::deploy::collect(source, &evidence.service);
+    for note in found.notes {
+        evidence.note("deploy-scripts", note);
     }
-    out.extend(migrations::deploy::upgrade_commands(source));
-    out
+    found.upgrades
 }
 
 /// No graph: with Alembic markers, a `no-migrations-found` finding naming what was looked
@@ -451,7 +445,7 @@ pub fn migrations_only(
     let (sets, load_failures) = migrations::load(source, graphs);
     let prior = unparseable_migration::findings(&load_failures);
     evidence.migration_sets = sets;
-    evidence.upgrade_commands = upgrade_commands(source, &evidence.service);
+    evidence.upgrade_commands = upgrade_commands(source, &mut evidence);
     let ctx = CheckContext::new(&evidence, None);
     let mut findings = check::run(&ctx, &CheckOptions::default(), prior);
     attach_excerpts(&mut findings, source);

@@ -12,6 +12,13 @@ pub trait FileSource {
     /// (`.git`, `node_modules`, virtualenvs, build output).
     fn list_files(&self) -> std::io::Result<Vec<String>>;
     fn read(&self, path: &str) -> std::io::Result<Vec<u8>>;
+    /// The first `max + 1` bytes of a file at most: a caller that sets a size limit learns that
+    /// a file is over it without holding all of it. Sources that can stop early override this.
+    fn read_prefix(&self, path: &str, max: usize) -> std::io::Result<Vec<u8>> {
+        let mut bytes = self.read(path)?;
+        bytes.truncate(max.saturating_add(1));
+        Ok(bytes)
+    }
     /// Reads several files, in order. Sources that can read from several threads at once
     /// override this: thousands of small reads are a large part of loading a migration folder.
     fn read_many(&self, paths: &[&str]) -> Vec<std::io::Result<Vec<u8>>> {
@@ -114,6 +121,15 @@ impl FileSource for WorkDir {
 
     fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
         std::fs::read(self.root.join(path))
+    }
+
+    fn read_prefix(&self, path: &str, max: usize) -> std::io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        std::fs::File::open(self.root.join(path))?
+            .take(max as u64 + 1)
+            .read_to_end(&mut bytes)?;
+        Ok(bytes)
     }
 
     fn read_many(&self, paths: &[&str]) -> Vec<std::io::Result<Vec<u8>>> {

@@ -283,13 +283,16 @@ fn the_logged_and_predicted_migration_ranks_first_with_its_evidence() {
         "{}",
         top.summary
     );
+    // The prediction is cited, not appended to the summary: a candidate reads as one fact.
+    assert!(!top.summary.contains("predicted"), "{}", top.summary);
     assert!(
-        top.summary.contains(&format!(
-            "the analysis predicted this: fk-type-mismatch at {MIGRATION}:50"
-        )),
-        "{}",
-        top.summary
+        top.evidence[0]
+            .text
+            .starts_with("the analysis predicted this: fk-type-mismatch: "),
+        "{:?}",
+        top.evidence[0]
     );
+    assert_eq!(top.evidence[0].source, format!("{MIGRATION}:50"));
     let sources: Vec<&str> = top.evidence.iter().map(|c| c.source.as_str()).collect();
     for expected in [
         "dep-f00",
@@ -330,15 +333,46 @@ fn timeline_is_sorted_cites_sources_and_flags_impossible_orderings() {
     assert!(tl.windows(2).all(|w| w[0].at <= w[1].at));
     assert!(tl.iter().all(|row| !row.source.is_empty()));
     let kinds = |k: &str| tl.iter().filter(|r| r.kind == k).count();
-    assert_eq!(kinds("deploy"), 16, "good + 14 failed + canceled");
-    assert_eq!(kinds("event"), 14);
-    assert_eq!(kinds("commit"), 14);
-    assert_eq!(kinds("migration"), 1);
+    // The good deploy and the canceled one stand alone; the canceled one splits the fourteen
+    // identical failures into two runs, each one row holding its deploys' events.
+    assert_eq!(kinds("deploy"), 2, "good + canceled");
+    assert_eq!(kinds("deploys"), 2, "{tl:#?}");
+    let grouped: Vec<&str> = tl
+        .iter()
+        .flat_map(|r| r.deploys.iter().map(String::as_str))
+        .collect();
+    assert_eq!(grouped.len(), 14, "{grouped:?}");
+    assert_eq!(kinds("event"), 0, "every event is on its deploy's row");
+    // Only the commit that started the failures keeps a row (with the migration it added);
+    // the others are listed with the deploys that ran them.
+    assert_eq!(kinds("commit"), 1);
+    assert!(tl.iter().any(|r| r.kind == "commit"
+        && r.text.contains("first failed deploy's commit")
+        && r.text
+            .contains("36b3e62b4148_add_deals_and_pipeline_stages_tables.py added")));
     assert_eq!(kinds("log"), 1, "one distinct log error");
     assert_eq!(kinds("status"), 1);
+    let first = tl.iter().find(|r| r.kind == "deploys").unwrap();
+    assert_eq!(
+        (first.source.as_str(), first.also.as_slice(), first.until),
+        ("dep-f00", &["dep-f06".to_string()][..], Some(t(16, 43)))
+    );
+    assert!(
+        first.text.starts_with(
+            "7 deploys of 7 commits failed the same way: deploy update failed at start, exit 1"
+        ),
+        "{}",
+        first.text
+    );
+    // The impossible ordering is kept on the row that holds the deploy, naming it.
     let flagged: Vec<_> = tl.iter().filter(|r| r.flag.is_some()).collect();
     assert_eq!(flagged.len(), 1);
-    assert_eq!(flagged[0].source, "dep-f05");
+    assert!(flagged[0].deploys.contains(&"dep-f05".to_string()));
+    assert!(flagged[0]
+        .flag
+        .as_deref()
+        .unwrap()
+        .starts_with("dep-f05: finished"));
     assert!(flagged[0]
         .flag
         .as_deref()
@@ -733,4 +767,45 @@ fn a_compile_failure_gets_a_fix_quoting_the_compiler() {
         fix.code.as_deref(),
         Some("fastcrc.c:2:10: fatal error: zlib_ng.h: No such file or directory")
     );
+}
+
+/// One failed deploy is its own row, with its event's ID beside its own; an event that says
+/// more than the deploy's failure (it was not read into it) adds its words.
+#[test]
+fn a_single_failure_is_one_row_with_its_events() {
+    let mut e = Evidence::new(Service {
+        id: "srv-one".to_string(),
+        ..Service::default()
+    });
+    e.deploys
+        .push(deploy("dep-good", DeployStatus::Live, t(15, 0), &sha(1)));
+    let mut bad = deploy("dep-bad", DeployStatus::UpdateFailed, t(16, 0), &sha(2));
+    bad.failure = Some(DeployFailure {
+        phase: Phase::Start,
+        exit_code: Some(1),
+        event_id: Some("evt-ended".to_string()),
+        reason: None,
+    });
+    e.deploys.push(bad);
+    e.events
+        .push(failed_event("evt-ended", "dep-bad", t(16, 2), exit1()));
+    let mut other = failed_event("evt-server", "dep-bad", t(16, 1), FailureReason::default());
+    other.kind = "server_failed".to_string();
+    e.events.push(other);
+    e.normalize();
+    let a = run(&e);
+    let rows: Vec<_> = a.timeline.iter().filter(|r| r.kind == "deploy").collect();
+    assert_eq!(rows.len(), 2, "{:#?}", a.timeline);
+    let bad = rows.iter().find(|r| r.source == "dep-bad").unwrap();
+    assert_eq!(bad.also, ["evt-server", "evt-ended"]);
+    assert!(bad.deploys.is_empty() && bad.until.is_none());
+    assert!(
+        bad.text
+            .starts_with("deploy update failed at start, exit 1 (commit"),
+        "{}",
+        bad.text
+    );
+    assert_eq!(bad.text.matches("; event ").count(), 1, "{}", bad.text);
+    assert!(bad.text.contains("; event server_failed"), "{}", bad.text);
+    assert!(a.timeline.iter().all(|r| r.kind != "event"));
 }

@@ -38,6 +38,7 @@ fn options(to: &str, api_url: &str) -> Options {
         api_url: Some(api_url.to_string()),
         key: "incident-42".into(),
         new: false,
+        gist: false,
         dry_run: false,
         policy: RetryPolicy {
             max_total_wait: Duration::from_secs(5),
@@ -450,12 +451,6 @@ fn a_next_page_link_to_another_host_is_refused() {
 }
 
 #[test]
-fn linear_is_recognised_but_not_supported_yet() {
-    let e = error("linear:ENG-42", "http://127.0.0.1:9", &creds());
-    assert!(e.contains("is not supported yet (issue #19)"), "{e}");
-}
-
-#[test]
 fn every_body_is_redacted_before_it_is_sent() {
     let ticket = Ticket::with_others(0);
     let server = tickets_api::github(GH, "acme/api", 7, ticket.clone(), true);
@@ -473,8 +468,12 @@ fn binary(args: &[&str], cwd: &std::path::Path, env: &[(&str, &str)]) -> std::pr
     for var in [
         "GH_TOKEN",
         "GITHUB_TOKEN",
+        "GH_ENTERPRISE_TOKEN",
+        "GITHUB_ENTERPRISE_TOKEN",
+        "GH_HOST",
         "GITLAB_TOKEN",
         "GITLAB_ACCESS_TOKEN",
+        "LINEAR_API_KEY",
         "POSTMORTEM_PUBLISH_API_URL",
     ] {
         cmd.env_remove(var);
@@ -609,6 +608,9 @@ fn help_lists_the_token_variables() {
         "JIRA_API_TOKEN",
         "JIRA_USER_EMAIL",
         "LINEAR_API_KEY",
+        "GH_ENTERPRISE_TOKEN",
+        "GITHUB_ENTERPRISE_TOKEN",
+        "GH_HOST",
         "POSTMORTEM_PUBLISH_API_URL",
     ] {
         assert!(help.contains(var), "{var} missing from:\n{help}");

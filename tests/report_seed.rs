@@ -141,8 +141,95 @@ fn seed_report_finds_the_facts_itself() {
     assert!(checklist.contains("`36b3e62b4148 (head)`"), "{checklist}");
     assert!(!checklist.contains("dc2c0f69c1b1"), "{checklist}");
 
+    // The failure point in the deploy: the entrypoint line that ran the upgrade, found from
+    // the Dockerfile's ENTRYPOINT, and the script among the related files.
+    assert!(
+        evidence.contains(
+            "**Failure point**: `backend/entrypoint.sh:39`: `alembic upgrade head` (run by the Render service's dockerCommand)"
+        ),
+        "{evidence}"
+    );
+    assert!(
+        section(&report, "## Related Files").contains("- `backend/entrypoint.sh`"),
+        "{report}"
+    );
+
     assert!(!report.contains(seed::API_KEY));
     insta::assert_snapshot!("seed_report", report);
+}
+
+/// Words a reader meets before opening any collapsed section.
+fn words_outside_details(report: &str) -> usize {
+    let mut words = 0;
+    let mut rest = report;
+    while let Some(open) = rest.find("<details>") {
+        words += rest[..open].split_whitespace().count();
+        rest = rest[open..]
+            .find("</details>")
+            .map_or("", |close| &rest[open + close + "</details>".len()..]);
+    }
+    words + rest.split_whitespace().count()
+}
+
+/// The hand-written seed postmortem (`shared/reference/seed-postmortem.md`) has 1,305 words
+/// (`wc -w`). Ours says more facts and corrects two of its mistakes; outside the collapsed
+/// sections it must not be longer, and the first screen is the summary and the fix.
+#[test]
+fn seed_report_is_no_longer_than_the_hand_written_one() {
+    const HAND_WRITTEN_WORDS: usize = 1_305;
+    let r = setup();
+    let (_, report) = run(&r, &["report"]);
+    let words = words_outside_details(&report);
+    assert!(
+        words <= HAND_WRITTEN_WORDS,
+        "{words} words outside <details>, more than the hand-written {HAND_WRITTEN_WORDS}:\n{report}"
+    );
+    let headings: Vec<&str> = report.lines().filter(|l| l.starts_with("## ")).collect();
+    assert_eq!(
+        headings[..3],
+        [
+            "## Executive Summary",
+            "## Recommended Fix",
+            "## Verification Checklist"
+        ],
+        "{headings:?}"
+    );
+
+    // Fourteen identical failures are one timeline row; each deploy's event is on its row.
+    let timeline = section(&report, "## Timeline (UTC)");
+    let rows: Vec<&str> = timeline.lines().filter(|l| l.starts_with("| 20")).collect();
+    assert!(rows.len() <= 6, "{timeline}");
+    let group = rows
+        .iter()
+        .find(|r| r.contains("14 deploys of 12 commits failed the same way"))
+        .unwrap_or_else(|| panic!("{timeline}"));
+    assert!(
+        group.starts_with("| 2025-11-10 15:43:08–18:06:14 |"),
+        "{group}"
+    );
+    assert!(!timeline.contains("event deploy\\_ended"), "{timeline}");
+
+    // Each phantom commit's SHA, date and message once; no table repeating the summary.
+    assert_eq!(report.matches("2025-11-10 16:19:51").count(), 1, "{report}");
+    assert!(!report.contains("## Other Findings"), "{report}");
+
+    // Lessons generalise and never restate the fix (no line numbers, no operations).
+    let lessons = section(&report, "## Lessons Learned");
+    assert!(lessons.contains("`postmortem check` in CI"), "{lessons}");
+    assert!(lessons.contains("PostgreSQL in CI"), "{lessons}");
+    assert!(lessons.contains("`2b4c371`, `42a89ce`"), "{lessons}");
+    for restated in ["line ", "ALTER TABLE", "Move "] {
+        assert!(!lessons.contains(restated), "{restated}: {lessons}");
+    }
+}
+
+#[test]
+fn words_outside_details_skip_every_collapsed_section() {
+    assert_eq!(
+        words_outside_details("a b <details>c d</details> e\n<details>\nf\n</details>\ng"),
+        4
+    );
+    assert_eq!(words_outside_details("a <details> b c"), 1);
 }
 
 #[test]
@@ -375,4 +462,59 @@ fn progress_draws_only_on_a_terminal_and_erases_itself() {
         "the spinner line was not erased: {screen:?}"
     );
     assert!(!screen.contains(seed::API_KEY));
+}
+
+/// `--diagrams none` leaves Mermaid out, for trackers that show it as source (Jira); the
+/// default draws it, and `render` takes the same option.
+#[test]
+fn diagrams_can_be_left_out() {
+    let r = setup();
+    let (_, with) = run(&r, &["report"]);
+    assert_eq!(with.matches("```mermaid").count(), 2, "{with}");
+    let (_, without) = run(&r, &["report", "--diagrams", "none"]);
+    assert!(!without.contains("mermaid"), "{without}");
+    assert!(!without.contains("## Migration Graph"), "{without}");
+    // Nothing else changes.
+    assert!(
+        without.contains("## Failure Evidence") && without.contains("14 deploys of 12 commits")
+    );
+
+    let (_, evidence) = run(&r, &["collect"]);
+    let snapshot = r.repo.parent().unwrap().join("evidence-diagrams.json");
+    std::fs::write(&snapshot, &evidence).unwrap();
+    let out = r.repo.parent().unwrap().join("rendered-none.md");
+    let cli = Cli::parse_from([
+        "postmortem",
+        "render",
+        snapshot.to_str().unwrap(),
+        "--diagrams",
+        "none",
+        "--now",
+        "2025-11-10T18:15:00Z",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(app::run(cli, r.now, None).unwrap(), Status::Ok);
+    assert_eq!(std::fs::read_to_string(out).unwrap(), without);
+}
+
+/// The service's command names a script the repository does not hold: the report says so in
+/// its gaps and names no script line, instead of guessing one.
+#[test]
+fn a_start_script_missing_from_the_repository_is_a_gap() {
+    let r = setup_full(Default::default(), |seed| {
+        seed.render.services[0]["serviceDetails"]["envSpecificDetails"]["dockerCommand"] =
+            serde_json::json!("./start.sh");
+    });
+    let (_, report) = run(&r, &["report"]);
+    let gaps = section(&report, "## Gaps and Redactions");
+    assert!(
+        gaps.contains("- `deploy-scripts`: render:dockerCommand: runs `./start.sh`, which is not in the repository: the commands it runs are not known"),
+        "{gaps}"
+    );
+    assert!(!report.contains("entrypoint.sh:39"), "{report}");
+    assert!(
+        report.contains("- **Failure point**: `alembic upgrade` of `a1b2c3d4e5f6 -> 36b3e62b4148`"),
+        "{report}"
+    );
 }

@@ -60,14 +60,18 @@ fn a_log_failure_without_a_traceback_line_still_gives_a_report() {
     );
     assert_ne!(run.status.code(), Some(2), "{}", stderr(&run));
     let report = std::fs::read_to_string(out).unwrap();
-    let other = section(&report, "## Other Findings");
+    // The logged failure is the root cause's own (same revision): the Root Cause Analysis
+    // shows it with the migration file, and no findings table repeats it.
+    let root = section(&report, "## Root Cause Analysis");
+    assert!(root.contains("### What the Logs Show"), "{root}");
     assert!(
-        other.contains(&format!(
-            "| `migration-failed-in-logs` | `{}` |",
+        root.contains(&format!(
+            "### Migration File: `{}`",
             userrepo::BAD_MIGRATION
         )),
-        "{other}"
+        "{root}"
     );
+    assert!(!report.contains("## Other Findings"), "{report}");
 }
 
 #[path = "support/github_sarif.rs"]

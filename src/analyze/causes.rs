@@ -56,7 +56,7 @@ pub fn describe_event(event: &Event) -> String {
     text
 }
 
-fn describe_reason(reason: &FailureReason) -> String {
+pub(crate) fn describe_reason(reason: &FailureReason) -> String {
     let mut parts = Vec::new();
     if let Some(code) = reason.non_zero_exit {
         parts.push(format!("nonZeroExit {code}"));

@@ -16,6 +16,8 @@ use crate::migrations::model::Revision;
 /// Deploys shown before a long history is collapsed in the middle.
 const MAX_DEPLOYS: usize = 24;
 const KEEP_EACH_END: usize = 10;
+/// Identical failures in a row drawn as one node from this many on.
+const RUN_FROM: usize = 3;
 
 const CLASS_DEFS: &str = "  classDef ok fill:#d4edda,stroke:#28a745,color:#155724\n  classDef failed fill:#f8d7da,stroke:#dc3545,color:#721c24\n  classDef other fill:#eeeeee,stroke:#999999,color:#333333\n";
 
@@ -72,17 +74,33 @@ pub fn deploy_history(evidence: &Evidence, streak: Option<&Streak>) -> Option<St
             .collect();
         days.len() > 1
     };
+    let fmt_time = |deploy: &Deploy| {
+        deploy_time(deploy)
+            .map(|t| {
+                if multi_day {
+                    t.format("%m-%d %H:%M").to_string()
+                } else {
+                    t.format("%H:%M").to_string()
+                }
+            })
+            .unwrap_or_else(|| "time unknown".to_string())
+    };
     let mut out = String::from("flowchart LR\n");
     out.push_str(CLASS_DEFS);
     let mut node_ids: Vec<String> = Vec::new();
     let mut classes: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
 
-    let collapse = shown.len() > MAX_DEPLOYS;
-    for (i, deploy) in shown.iter().enumerate() {
+    let items = runs(&shown);
+    let collapse = items.len() > MAX_DEPLOYS;
+    for (i, item) in items.iter().enumerate() {
         if collapse && i == KEEP_EACH_END {
-            let hidden = shown
-                .get(KEEP_EACH_END..shown.len() - KEEP_EACH_END)
-                .unwrap_or_default();
+            let hidden: Vec<&Deploy> = items
+                .get(KEEP_EACH_END..items.len() - KEEP_EACH_END)
+                .unwrap_or_default()
+                .iter()
+                .flatten()
+                .copied()
+                .collect();
             let failed = hidden.iter().filter(|d| d.status.is_failure()).count();
             let node = "more".to_string();
             out.push_str(&format!(
@@ -99,31 +117,42 @@ pub fn deploy_history(evidence: &Evidence, streak: Option<&Streak>) -> Option<St
                 .push(node.clone());
             node_ids.push(node);
         }
-        if collapse && i >= KEEP_EACH_END && i < shown.len() - KEEP_EACH_END {
+        if collapse && i >= KEEP_EACH_END && i < items.len() - KEEP_EACH_END {
             continue;
         }
         let node = format!("d{i}");
-        let when = deploy_time(deploy)
-            .map(|t| {
-                if multi_day {
-                    t.format("%m-%d %H:%M").to_string()
-                } else {
-                    t.format("%H:%M").to_string()
-                }
-            })
-            .unwrap_or_else(|| "time unknown".to_string());
-        let commit = deploy
-            .commit
-            .as_ref()
-            .map(|c| format!("<br/>{}", escape_label(super::correlate::short_sha(&c.sha))))
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "  {node}[\"{}<br/>{when} UTC<br/>{}{commit}\"]\n",
-            escape_label(&shorten(&deploy.id, 16)),
-            escape_label(deploy.status.as_str()),
-        ));
+        let (first, last) = (item[0], item[item.len() - 1]);
+        let commit = |d: &Deploy| {
+            d.commit
+                .as_ref()
+                .map(|c| escape_label(super::correlate::short_sha(&c.sha)))
+        };
+        if item.len() == 1 {
+            out.push_str(&format!(
+                "  {node}[\"{}<br/>{} UTC<br/>{}{}\"]\n",
+                escape_label(&shorten(&first.id, 16)),
+                fmt_time(first),
+                escape_label(first.status.as_str()),
+                commit(first)
+                    .map(|c| format!("<br/>{c}"))
+                    .unwrap_or_default(),
+            ));
+        } else {
+            let commits = match (commit(first), commit(last)) {
+                (Some(a), Some(b)) if a != b => format!("<br/>{a} … {b}"),
+                (Some(a), _) => format!("<br/>{a}"),
+                _ => String::new(),
+            };
+            out.push_str(&format!(
+                "  {node}[\"{} deploys {}<br/>{}–{} UTC{commits}\"]\n",
+                item.len(),
+                escape_label(first.status.as_str()),
+                fmt_time(first),
+                fmt_time(last),
+            ));
+        }
         classes
-            .entry(class_of(deploy))
+            .entry(class_of(first))
             .or_default()
             .push(node.clone());
         node_ids.push(node);
@@ -135,6 +164,40 @@ pub fn deploy_history(evidence: &Evidence, streak: Option<&Streak>) -> Option<St
         out.push_str(&format!("  class {} {class}\n", nodes.join(",")));
     }
     Some(out)
+}
+
+/// Deploys in a row that failed the same way (status, phase, exit code) are one node from
+/// [`RUN_FROM`] on: fourteen identical red boxes say less than one that counts them.
+fn runs<'a>(deploys: &[&'a Deploy]) -> Vec<Vec<&'a Deploy>> {
+    let key = |d: &Deploy| {
+        d.status.is_failure().then(|| {
+            (
+                d.status.as_str().to_string(),
+                d.failure.as_ref().map(|f| (f.phase, f.exit_code)),
+            )
+        })
+    };
+    let mut out: Vec<Vec<&Deploy>> = Vec::new();
+    for deploy in deploys {
+        let joins = out.last().is_some_and(|run| {
+            let k = key(run[0]);
+            k.is_some() && k == key(deploy)
+        });
+        match out.last_mut() {
+            Some(run) if joins => run.push(deploy),
+            _ => out.push(vec![deploy]),
+        }
+    }
+    // Short runs stay deploy by deploy.
+    out.into_iter()
+        .flat_map(|run| {
+            if run.len() >= RUN_FROM {
+                vec![run]
+            } else {
+                run.into_iter().map(|d| vec![d]).collect()
+            }
+        })
+        .collect()
 }
 
 fn node_id(revision: &str) -> String {

@@ -179,7 +179,7 @@ pub(crate) fn migration_cause(
         }
         None => "Alembic refuses to run the migrations".to_string(),
     };
-    let mut summary = format!(
+    let summary = format!(
         "{what} in {count} deploy{}: {}",
         if count == 1 { "" } else { "s" },
         log_summary(first).trim_start_matches(&format!(
@@ -187,15 +187,7 @@ pub(crate) fn migration_cause(
             first.revision.as_deref().unwrap_or("")
         ))
     );
-    if let Some(f) = finding {
-        summary.push_str(&format!(
-            "; the analysis predicted this: {}{}",
-            f.rule,
-            location_of(f)
-                .map(|l| format!(" at {l}"))
-                .unwrap_or_default()
-        ));
-    }
+    // The prediction is the first citation and `finding_rule`: the summary stays one fact.
     let kind = if first.revision.is_some() && first.alembic_error.is_none() {
         "migration"
     } else {

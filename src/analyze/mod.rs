@@ -7,7 +7,9 @@ pub mod attribution;
 pub mod causes;
 pub mod correlate;
 pub mod diagrams;
+pub mod failure_point;
 pub mod fix;
+pub mod lessons;
 pub mod migration_cause;
 pub mod patch;
 pub mod recovery;
@@ -56,6 +58,12 @@ pub struct Analysis {
     /// why there is none and what else can be done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patch: Option<patch::MigrationPatch>,
+    /// The deploy script line that ran the failing command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_point: Option<failure_point::FailurePoint>,
+    /// Lessons the findings suggest: what would have caught the failure, what made it last.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lessons: Vec<String>,
 }
 
 /// How the streak ended.
@@ -191,10 +199,20 @@ pub struct Citation {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     pub at: DateTime<Utc>,
-    /// `deploy`, `event`, `commit`, `migration`, `log`, `status`.
+    /// Where a row that stands for several facts ends (`deploys`: the last deploy's creation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
+    /// `deploy`, `deploys` (a run of deploys that failed the same way), `event`, `commit`,
+    /// `log`, `status`.
     pub kind: String,
     pub text: String,
     pub source: String,
+    /// The row's other sources: a deploy's own events, a group's last deploy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
+    /// The deploys a `deploys` row stands for, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deploys: Vec<String>,
     /// Set when the entry is inconsistent (a deploy finishing before it starts, ...).
     pub flag: Option<String>,
 }
@@ -272,6 +290,8 @@ pub fn analyze_parsed(
         .as_ref()
         .and_then(|s| timeline::duration(evidence, s, now));
 
+    let failure_point = failure_point::failure_point(evidence, streak.as_ref(), &root_causes);
+    let lessons = lessons::suggest(evidence, streak.as_ref(), &root_causes, &log_failures);
     let failing_revision = root_causes.iter().find_map(|c| c.revision.clone());
     let patch = patch::for_report(evidence, failing_revision.as_deref());
     let diagrams = Diagrams {
@@ -292,5 +312,7 @@ pub fn analyze_parsed(
         impact,
         fix,
         patch,
+        failure_point,
+        lessons,
     }
 }

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::analyze::causes::{describe_event, log_source, log_summary};
+use crate::analyze::causes::{describe_event, describe_reason, log_source, log_summary};
 use crate::analyze::correlate::{deploy_time, oldest_first, short_sha};
 use crate::analyze::{CommitRange, IncidentDuration, LogFailure, Streak, TimelineEntry};
 use crate::deploylog::shows_real_error;
@@ -18,12 +18,18 @@ use crate::evidence::{Deploy, Evidence};
 fn entry(at: DateTime<Utc>, kind: &str, text: String, source: String) -> TimelineEntry {
     TimelineEntry {
         at,
+        until: None,
         kind: kind.to_string(),
         text,
         source,
+        also: Vec::new(),
+        deploys: Vec::new(),
         flag: None,
     }
 }
+
+/// Deploys in a row that failed the same way become one timeline row from this many on.
+const GROUP_FROM: usize = 2;
 
 fn hm(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
@@ -60,11 +66,6 @@ fn describe_deploy(deploy: &Deploy) -> String {
             format!(" (commit {}{subject})", short_sha(&c.sha))
         })
         .unwrap_or_default();
-    let outcome = match deploy.status.as_str() {
-        "live" => "went live".to_string(),
-        "deactivated" => "succeeded (later superseded)".to_string(),
-        other => other.replace('_', " "),
-    };
     // A deploy that went live is placed at the time it went live (see `outcome_time`); the
     // other end of its span is then its creation.
     let finished = match (outcome_time(deploy), deploy.created_at) {
@@ -74,6 +75,17 @@ fn describe_deploy(deploy: &Deploy) -> String {
             .map(|f| format!(", finished {}", f.format("%H:%M:%S")))
             .unwrap_or_default(),
     };
+    format!("{}{commit}{finished}", describe_outcome(deploy))
+}
+
+/// How a deploy ended, without its commit: `deploy update failed at start, exit 1`. Two
+/// failures that read the same here (and whose logs show the same error) failed the same way.
+fn describe_outcome(deploy: &Deploy) -> String {
+    let outcome = match deploy.status.as_str() {
+        "live" => "went live".to_string(),
+        "deactivated" => "succeeded (later superseded)".to_string(),
+        other => other.replace('_', " "),
+    };
     let failure = deploy
         .failure
         .as_ref()
@@ -82,7 +94,20 @@ fn describe_deploy(deploy: &Deploy) -> String {
                 .exit_code
                 .map(|c| format!(", exit {c}"))
                 .unwrap_or_default();
-            format!(" at {}{code}", f.phase.label())
+            // What the failure event said beyond the exit code (an OOM kill, a timeout).
+            let why = f
+                .reason
+                .as_ref()
+                .map(|r| {
+                    describe_reason(&crate::evidence::FailureReason {
+                        non_zero_exit: None,
+                        ..r.clone()
+                    })
+                })
+                .filter(|w| !w.is_empty())
+                .map(|w| format!(", {w}"))
+                .unwrap_or_default();
+            format!(" at {}{code}{why}", f.phase.label())
         })
         .unwrap_or_default();
     // A rollback brings an old version back: saying so keeps it from reading as a fix.
@@ -91,7 +116,7 @@ fn describe_deploy(deploy: &Deploy) -> String {
     } else {
         "deploy"
     };
-    format!("{what} {outcome}{failure}{commit}{finished}")
+    format!("{what} {outcome}{failure}")
 }
 
 /// When a successful deploy went live: its finish, not its creation (a build and a start lie
@@ -124,21 +149,30 @@ pub fn build(
     let deploys = ordered.get(start_index..).unwrap_or_default();
     let lower = deploys.first().and_then(|d| deploy_time(d));
 
-    let mut out = Vec::new();
+    // One row per deploy, holding its own failure events.
+    let mut rows: Vec<TimelineEntry> = Vec::new();
+    let mut row_of: HashMap<&str, usize> = HashMap::new();
     for deploy in deploys {
         let Some(at) = outcome_time(deploy).or_else(|| deploy_time(deploy)) else {
             continue;
         };
         let mut e = entry(at, "deploy", describe_deploy(deploy), deploy.id.clone());
         e.flag = deploy_ordering_flag(deploy);
-        out.push(e);
+        row_of.insert(deploy.id.as_str(), rows.len());
+        rows.push(e);
     }
 
+    let mut out = Vec::new();
     // Indexed once: a range can hold 200,000 commits, and the events as many deploys.
     let deploys_by_id: HashMap<&str, &Deploy> = evidence
         .deploys
         .iter()
         .map(|d| (d.id.as_str(), d))
+        .collect();
+    let deploy_of_event: HashMap<&str, &Deploy> = evidence
+        .deploys
+        .iter()
+        .filter_map(|d| Some((d.failure.as_ref()?.event_id.as_deref()?, d)))
         .collect();
     for event in &evidence.events {
         if lower.is_some_and(|l| event.timestamp < l) {
@@ -150,29 +184,55 @@ pub fn build(
         if !failed {
             continue;
         }
+        // A build's events name the build, not the deploy: the deploy whose failure was read
+        // from the event owns it too.
+        let deploy = event
+            .deploy_id
+            .as_deref()
+            .and_then(|id| deploys_by_id.get(id).copied())
+            .or_else(|| deploy_of_event.get(event.id.as_str()).copied());
+        let flag = deploy.and_then(|deploy| {
+            let created = deploy.created_at?;
+            (event.timestamp < created).then(|| {
+                format!(
+                    "event at {} is before its deploy {} was created {}",
+                    hm(event.timestamp),
+                    deploy.id,
+                    hm(created)
+                )
+            })
+        });
+        // A deploy's own event joins its row; the text grows only by what the deploy's
+        // failure does not already say (it was read from that event when it names it).
+        if let Some(row) = deploy.and_then(|d| row_of.get(d.id.as_str()).map(|r| (d, *r))) {
+            let (deploy, index) = row;
+            let e = &mut rows[index];
+            e.also.push(event.id.clone());
+            let told = deploy.failure.as_ref().and_then(|f| f.event_id.as_deref())
+                == Some(event.id.as_str());
+            if !told {
+                e.text
+                    .push_str(&format!("; event {}", describe_event(event)));
+            }
+            if let Some(flag) = flag {
+                e.flag = Some(match e.flag.take() {
+                    Some(old) => format!("{old}; {flag}"),
+                    None => flag,
+                });
+            }
+            continue;
+        }
         let mut text = format!("event {}", describe_event(event));
         if let Some(id) = &event.deploy_id {
             text.push_str(&format!(" for {id}"));
         }
         let mut e = entry(event.timestamp, "event", text, event.id.clone());
-        if let Some(deploy) = event
-            .deploy_id
-            .as_deref()
-            .and_then(|id| deploys_by_id.get(id).copied())
-        {
-            if let Some(created) = deploy.created_at {
-                if event.timestamp < created {
-                    e.flag = Some(format!(
-                        "event at {} is before its deploy {} was created {}",
-                        hm(event.timestamp),
-                        deploy.id,
-                        hm(created)
-                    ));
-                }
-            }
-        }
+        e.flag = flag;
         out.push(e);
     }
+
+    let (grouped, absorbed) = group_same_failures(deploys, rows, log_failures);
+    out.extend(grouped);
 
     if let Some(range) = range {
         let commits: HashMap<&str, &crate::evidence::Commit> = evidence
@@ -191,29 +251,32 @@ pub fn build(
             let Some(commit) = commits.get(sha.as_str()).copied() else {
                 continue;
             };
-            let marker = if super::correlate::same_sha(sha, &range.first_bad) {
+            let first_bad = super::correlate::same_sha(sha, &range.first_bad);
+            let migrations = changes.get(sha.as_str()).cloned().unwrap_or_default();
+            // A commit that a grouped row's deploys ran is listed with them; it keeps a row of
+            // its own only when it started the failures or changed a migration.
+            if absorbed.contains(sha.as_str()) && !first_bad && migrations.is_empty() {
+                continue;
+            }
+            let marker = if first_bad {
                 " (first failed deploy's commit)"
             } else {
                 ""
             };
+            let mut text = format!("commit by {}: {}{marker}", commit.author, commit.summary);
+            for change in migrations {
+                text.push_str(&format!(
+                    "; migration {} {}",
+                    change.file,
+                    format!("{:?}", change.change).to_lowercase()
+                ));
+            }
             out.push(entry(
                 commit.time,
                 "commit",
-                format!("commit by {}: {}{marker}", commit.author, commit.summary),
+                text,
                 commit.short().to_string(),
             ));
-            for change in changes.get(sha.as_str()).into_iter().flatten() {
-                out.push(entry(
-                    commit.time,
-                    "migration",
-                    format!(
-                        "migration {} {}",
-                        change.file,
-                        format!("{:?}", change.change).to_lowercase()
-                    ),
-                    commit.short().to_string(),
-                ));
-            }
         }
     }
 
@@ -263,6 +326,103 @@ pub fn build(
             .then_with(|| a.text.cmp(&b.text))
     });
     out
+}
+
+/// Runs of deploys that failed the same way (same outcome, same error in their logs), from
+/// [`GROUP_FROM`] on, become one `deploys` row. Returns the rows and the commits the grouped
+/// deploys ran.
+fn group_same_failures<'a>(
+    deploys: &'a [&'a Deploy],
+    rows: Vec<TimelineEntry>,
+    log_failures: &[LogFailure],
+) -> (Vec<TimelineEntry>, HashSet<&'a str>) {
+    let mut error_of: HashMap<&str, String> = HashMap::new();
+    for f in log_failures.iter().filter(|f| shows_real_error(f)) {
+        if let Some(id) = f.deploy_id.as_deref() {
+            error_of.entry(id).or_insert_with(|| log_summary(f));
+        }
+    }
+    let by_id: HashMap<&str, &Deploy> = deploys.iter().map(|d| (d.id.as_str(), *d)).collect();
+    let signature = |row: &TimelineEntry| -> Option<(String, String)> {
+        let deploy = by_id.get(row.source.as_str())?;
+        deploy.status.is_failure().then(|| {
+            (
+                describe_outcome(deploy),
+                error_of
+                    .get(deploy.id.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
+            )
+        })
+    };
+    let mut out = Vec::new();
+    let mut absorbed = HashSet::new();
+    let mut run: Vec<TimelineEntry> = Vec::new();
+    let mut flush = |run: &mut Vec<TimelineEntry>, out: &mut Vec<TimelineEntry>| {
+        if run.len() < GROUP_FROM {
+            out.append(run);
+            return;
+        }
+        let members: Vec<&Deploy> = run
+            .iter()
+            .filter_map(|r| by_id.get(r.source.as_str()).copied())
+            .collect();
+        let mut commits: Vec<&str> = Vec::new();
+        for d in &members {
+            if let Some(c) = &d.commit {
+                if !commits.contains(&c.sha.as_str()) {
+                    commits.push(c.sha.as_str());
+                }
+            }
+        }
+        absorbed.extend(commits.iter().copied());
+        let first = &run[0];
+        let last = &run[run.len() - 1];
+        let of_commits = match commits.len() {
+            0 => String::new(),
+            1 => " of one commit".to_string(),
+            n => format!(" of {n} commits"),
+        };
+        let flags: Vec<String> = run
+            .iter()
+            .filter_map(|r| r.flag.as_ref().map(|f| format!("{}: {f}", r.source)))
+            .collect();
+        let mut e = entry(
+            first.at,
+            "deploys",
+            format!(
+                "{} deploys{of_commits} failed the same way: {}",
+                run.len(),
+                members
+                    .first()
+                    .map(|d| describe_outcome(d))
+                    .unwrap_or_default()
+            ),
+            first.source.clone(),
+        );
+        e.until = Some(last.at);
+        e.also = vec![last.source.clone()];
+        e.deploys = run.iter().map(|r| r.source.clone()).collect();
+        e.flag = (!flags.is_empty()).then(|| flags.join("; "));
+        out.push(e);
+        run.clear();
+    };
+    for row in rows {
+        let same = match (run.last().and_then(&signature), signature(&row)) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        };
+        if !same {
+            flush(&mut run, &mut out);
+        }
+        if signature(&row).is_some() {
+            run.push(row);
+        } else {
+            out.push(row);
+        }
+    }
+    flush(&mut run, &mut out);
+    (out, absorbed)
 }
 
 /// Whether the timeline covers more than one calendar day (UTC), so times need their dates.

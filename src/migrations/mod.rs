@@ -2,7 +2,6 @@
 
 pub mod alembic;
 pub mod ddl;
-pub mod deploy;
 pub mod discover;
 pub mod fix_order;
 pub mod graph;

@@ -44,6 +44,9 @@ pub struct UpgradeCommand {
     pub target: String,
     /// The chain that runs it: `render.yaml:5 preDeployCommand -> scripts/migrate.sh`.
     pub via: String,
+    /// The Render stage that runs it: `build`, `pre-deploy` or `start`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
 }
 
 /// How a migration set was found: what `postmortem migrations` shows per graph.

@@ -8,7 +8,7 @@ use reqwest::{Method, Url};
 use serde_json::{json, Value};
 
 use super::http::{next_link, Context, Http};
-use super::{Existing, Options, Posted, Token, Tracker};
+use super::{Attached, Existing, Options, Posted, Token, Tracker};
 use crate::{Error, Result};
 
 pub const DEFAULT_API: &str = "https://gitlab.com/api/v4";
@@ -17,6 +17,8 @@ pub const LIMIT: usize = 1_000_000;
 
 pub struct GitLab {
     http: Http,
+    /// `POST` here stores a file in the project (`/projects/:id/uploads`).
+    uploads: String,
     notes: String,
     user: String,
     ticket: String,
@@ -31,20 +33,11 @@ impl GitLab {
         opts: &Options,
     ) -> Result<GitLab> {
         let root = base.as_str().trim_end_matches('/').to_string();
-        let http = Http::new(
-            base,
-            "private-token",
-            token.secret.expose().to_string(),
-            token.secret.clone(),
-            &[],
-            opts.policy,
-            opts.clock,
-        )?;
-        // The project path, URL-encoded as one segment; `ticket::parse` allows only
-        // `[A-Za-z0-9._-]` and `/` in it.
-        let encoded = project.replace('/', "%2F");
+        let http = http(base, &token, opts)?;
+        let encoded = encode(project);
         Ok(GitLab {
             http,
+            uploads: format!("{root}/projects/{encoded}/uploads"),
             notes: format!("{root}/projects/{encoded}/issues/{iid}/notes"),
             user: format!("{root}/user"),
             ticket: format!("{project}#{iid}"),
@@ -60,6 +53,25 @@ impl GitLab {
                 "it needs the api scope and at least the Reporter role, or Planner, on the project",
         }
     }
+}
+
+/// A client for GitLab's REST API at `base`, with `PRIVATE-TOKEN`.
+pub(super) fn http(base: &Url, token: &Token, opts: &Options) -> Result<Http> {
+    Http::new(
+        base,
+        "private-token",
+        token.secret.expose().to_string(),
+        token.secret.clone(),
+        &[],
+        opts.policy,
+        opts.clock,
+    )
+}
+
+/// The project path, URL-encoded as one segment; `ticket::parse` allows only `[A-Za-z0-9._-]`
+/// and `/` in it.
+pub(super) fn encode(project: &str) -> String {
+    project.replace('/', "%2F")
 }
 
 fn url(s: &str) -> Result<Url> {
@@ -153,6 +165,43 @@ impl Tracker for GitLab {
             &self.ctx(),
         )?;
         posted(reply.json("GitLab note")?)
+    }
+
+    fn attach_plan(&self) -> Option<String> {
+        Some(format!(
+            "the whole report is uploaded to the project (POST {} multipart file postmortem.md; each run uploads anew, GitLab keeps earlier uploads)",
+            self.uploads
+        ))
+    }
+
+    fn attach(&self, report: &str, _previous: Option<&str>) -> Result<Attached> {
+        let reply = self.http.send_file(
+            &url(&self.uploads)?,
+            "file",
+            "postmortem.md",
+            report,
+            &self.ctx(),
+        )?;
+        let upload = reply.json("GitLab upload")?;
+        let (Some(markdown), Some(path)) = (
+            upload.get("markdown").and_then(Value::as_str),
+            upload
+                .get("full_path")
+                .or_else(|| upload.get("url"))
+                .and_then(Value::as_str),
+        ) else {
+            return Err(Error::Publish(
+                "GitLab: the upload answer has no markdown or full_path".into(),
+            ));
+        };
+        Ok(Attached {
+            reference: path.to_string(),
+            link: markdown.to_string(),
+            said: format!(
+                "uploaded the whole report ({} characters) to the project: {path}",
+                report.chars().count()
+            ),
+        })
     }
 
     fn describe(&self) -> [String; 3] {

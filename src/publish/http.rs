@@ -199,6 +199,31 @@ impl Http {
         self.send_payload(method, url, payload, &[], ctx, allow)
     }
 
+    /// POSTs one file as `multipart/form-data` in the form field `field` (GitLab's uploads).
+    pub fn send_file(
+        &self,
+        url: &Url,
+        field: &str,
+        filename: &str,
+        content: &str,
+        ctx: &Context<'_>,
+    ) -> Result<Reply, Error> {
+        // A boundary that the content does not contain.
+        let mut boundary = String::from("postmortem-boundary");
+        while content.contains(&boundary) {
+            boundary.push('x');
+        }
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: text/markdown; charset=utf-8\r\n\r\n{content}\r\n--{boundary}--\r\n"
+        );
+        let kind = format!("multipart/form-data; boundary={boundary}");
+        let payload = Payload::Raw {
+            content_type: &kind,
+            bytes: body.as_bytes(),
+        };
+        self.send_payload(Method::POST, url, payload, &[], ctx, &[])
+    }
+
     /// [`Http::send_allowing`] for any body (a multipart upload), with `headers` added to
     /// this request only.
     pub fn send_payload(
@@ -330,6 +355,8 @@ pub fn rate_limit_wait(reply: &Reply, now: DateTime<Utc>) -> Option<Duration> {
                     .contains("secondary rate limit")
         }
         503 => retry_after.is_some(),
+        // Linear (GraphQL) names a rate limit in the body: `errors[].extensions.type`.
+        400..=499 => graphql_ratelimited(&reply.body),
         _ => false,
     };
     if !limited {
@@ -338,13 +365,17 @@ pub fn rate_limit_wait(reply: &Reply, now: DateTime<Utc>) -> Option<Duration> {
     if let Some(secs) = retry_after {
         return Some(Duration::from_secs(secs));
     }
-    // An epoch (GitHub, GitLab) or an ISO-8601 time (Jira's X-RateLimit-Reset).
+    // An epoch (GitHub, GitLab, Linear) or an ISO-8601 time (Jira's X-RateLimit-Reset).
     let reset = header(reply, "x-ratelimit-reset")
         .or_else(|| header(reply, "ratelimit-reset"))
+        .or_else(|| header(reply, "x-ratelimit-requests-reset"))
+        .or_else(|| header(reply, "x-ratelimit-complexity-reset"))
         .and_then(|v| {
             let v = v.trim();
             v.parse::<i64>()
                 .ok()
+                // Linear's resets may be epoch milliseconds: no epoch in seconds is that large.
+                .map(|r| if r > 100_000_000_000 { r / 1000 } else { r })
                 .or_else(|| DateTime::parse_from_rfc3339(v).ok().map(|t| t.timestamp()))
         });
     if let Some(reset) = reset {
@@ -353,6 +384,24 @@ pub fn rate_limit_wait(reply: &Reply, now: DateTime<Utc>) -> Option<Duration> {
         return Some(Duration::from_secs(secs.max(1)));
     }
     Some(Duration::from_secs(60))
+}
+
+/// Whether a GraphQL answer's errors include Linear's `ratelimited` type (or its
+/// `RATELIMITED` code).
+pub fn graphql_ratelimited(body: &str) -> bool {
+    let Ok(value) = serde_json::from_str::<Value>(body) else {
+        return false;
+    };
+    value
+        .get("errors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.get("extensions"))
+        .any(|x| {
+            x.get("type").and_then(Value::as_str) == Some("ratelimited")
+                || x.get("code").and_then(Value::as_str) == Some("RATELIMITED")
+        })
 }
 
 /// The server's own message, short, for the end of an error.
@@ -505,6 +554,19 @@ mod tests {
         secondary.body = r#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#.into();
         assert_eq!(secs(secondary), Some(60));
         assert_eq!(secs(reply(503, &[("retry-after", "2")])), Some(2));
+        // Linear: the reset in epoch milliseconds, and a ratelimited error on a 400.
+        let ms = ((epoch + 12) * 1000).to_string();
+        assert_eq!(
+            secs(reply(429, &[("x-ratelimit-requests-reset", &ms)])),
+            Some(12)
+        );
+        let mut linear = reply(400, &[]);
+        linear.body = r#"{"errors":[{"message":"Rate limit exceeded","extensions":{"type":"ratelimited","code":"RATELIMITED"}}]}"#.into();
+        assert_eq!(secs(linear), Some(60));
+        let mut invalid = reply(400, &[]);
+        invalid.body =
+            r#"{"errors":[{"message":"x","extensions":{"type":"invalid input"}}]}"#.into();
+        assert_eq!(secs(invalid), None);
     }
 
     #[test]

@@ -5,22 +5,27 @@
 //! the ticket's comments, finds the ones that start with its marker and updates them. A report
 //! over the system's size limit is split into numbered comments (`<!-- postmortem:KEY part=2/3
 //! -->`) at line boundaries, fenced code closed and reopened across a split, so that nothing is
-//! cut. Every body passes [`crate::redact::redact_document`] before it is sent.
+//! cut. Where the system can hold the whole file (a secret gist on GitHub with `--gist`, a
+//! GitLab upload), that happens instead and the comment keeps the summary sections (`attach.rs`).
+//! `--to github:owner/repo` (no number) opens a new issue first (`newissue.rs`). Every body passes
+//! [`crate::redact::redact_document`] before it is sent.
 //!
-//! GitHub and GitLab are supported, and Jira ([`jira`]: a comment property instead of the
-//! marker, ADF or wiki markup instead of markdown, an attachment over the size limit). Linear is
-//! recognised in `--to` but publishing to it is not built yet (issue #19): it answers a clear
-//! error, never a pretend success.
+//! GitHub, GitLab, Linear (which marks its comments with a visible footer instead, see
+//! `linear.rs`) and Jira ([`jira`]: a comment property instead of the marker, ADF or wiki markup
+//! instead of markdown, an attachment over the size limit) are supported.
 //!
 //! Credentials come in as [`Credentials`], read from the environment by the binary; this module
 //! never reads the environment, and a token leaves only as a header to the API's own origin.
 
 pub mod adf;
+mod attach;
 mod github;
 mod gitlab;
 pub mod http;
 pub mod jira;
+mod linear;
 mod markdown;
+mod newissue;
 pub mod ticket;
 pub mod wiki;
 
@@ -36,6 +41,10 @@ use crate::{Error, Result};
 
 /// The environment variables each system's own CLI reads, in the order they are tried.
 pub const GITHUB_TOKEN_VARS: &[&str] = &["GH_TOKEN", "GITHUB_TOKEN"];
+/// gh's variables for a GitHub Enterprise Server host (any host but github.com, github.localhost
+/// and a `*.ghe.com` tenancy).
+pub const GITHUB_ENTERPRISE_TOKEN_VARS: &[&str] =
+    &["GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN"];
 pub const GITLAB_TOKEN_VARS: &[&str] = &["GITLAB_TOKEN", "GITLAB_ACCESS_TOKEN"];
 pub const JIRA_TOKEN_VARS: &[&str] = &["JIRA_API_TOKEN", "JIRA_USER_EMAIL"];
 pub const LINEAR_TOKEN_VARS: &[&str] = &["LINEAR_API_KEY"];
@@ -80,6 +89,10 @@ pub struct Token {
 #[derive(Debug, Clone, Default)]
 pub struct Credentials {
     pub github: Option<Token>,
+    /// For a GitHub Enterprise Server host, as gh reads it.
+    pub github_enterprise: Option<Token>,
+    /// `GH_HOST`: the GitHub host of a ticket given as `owner/repo#N`, as in gh.
+    pub gh_host: Option<String>,
     pub gitlab: Option<Token>,
     pub jira_token: Option<Token>,
     pub jira_email: Option<String>,
@@ -102,6 +115,8 @@ impl Credentials {
         };
         Credentials {
             github: first(GITHUB_TOKEN_VARS),
+            github_enterprise: first(GITHUB_ENTERPRISE_TOKEN_VARS),
+            gh_host: get("GH_HOST").filter(|v| !v.trim().is_empty()),
             gitlab: first(GITLAB_TOKEN_VARS),
             jira_token: first(&["JIRA_API_TOKEN"]),
             jira_email: get("JIRA_USER_EMAIL").filter(|v| !v.trim().is_empty()),
@@ -120,6 +135,8 @@ pub struct Options {
     pub key: String,
     /// Create new comments even when ours exist.
     pub new: bool,
+    /// GitHub, over the comment limit: the whole report in a secret gist, not split.
+    pub gist: bool,
     pub dry_run: bool,
     pub policy: RetryPolicy,
     /// The wall clock at start (rate-limit resets are epochs).
@@ -139,6 +156,17 @@ pub(crate) struct Existing {
     pub body: String,
     /// The author's user name.
     pub author: Option<String>,
+}
+
+/// The whole report stored outside the comment.
+#[derive(Debug, Clone)]
+pub(crate) struct Attached {
+    /// What a later run passes back as `previous`: a gist id, an upload's URL.
+    pub reference: String,
+    /// The markdown link to put in the comment.
+    pub link: String,
+    /// What was done, for the outcome ("created secret gist …").
+    pub said: String,
 }
 
 /// A comment written: its id and, where the API gives one, its web address.
@@ -163,6 +191,44 @@ pub(crate) trait Tracker {
     fn update(&self, id: &str, body: &str) -> Result<Posted>;
     /// For `--dry-run`: the list request, the create request, the update request (with `{id}`).
     fn describe(&self) -> [String; 3];
+    /// The bodies to send: by default each starts with the hidden marker.
+    fn bodies(&self, report: &str, key: &str) -> Vec<String> {
+        bodies(report, key, self.limit())
+    }
+    /// Which part of ours `body` holds, if it is ours.
+    fn part_of(&self, body: &str, key: &str) -> Option<usize> {
+        our_part(body, key)
+    }
+    /// How `--dry-run` says ours are told apart.
+    fn lookup_note(&self, key: &str) -> String {
+        format!(
+            "for {}s by the token's user starting with {}",
+            self.noun(),
+            marker(key, None).replace(" -->", " [part=I/N] -->")
+        )
+    }
+    /// Where a report over the limit can go whole instead of being split (a secret gist with
+    /// `--gist`, a GitLab upload), for `--dry-run`; `None` when nowhere.
+    fn attach_plan(&self) -> Option<String> {
+        None
+    }
+    /// Stores the whole report where [`Tracker::attach_plan`] says, replacing `previous` (what
+    /// an earlier run stored, read back from our comment) when the system allows it.
+    fn attach(&self, _report: &str, _previous: Option<&str>) -> Result<Attached> {
+        Err(Error::Publish(format!(
+            "{}s cannot carry an attachment here",
+            self.noun()
+        )))
+    }
+    /// The body left in a comment that held part `part` of an earlier, longer version.
+    fn unused_body(&self, key: &str, part: usize, n: usize) -> String {
+        format!(
+            "{}\n_This {} held part {part} of an earlier, longer version of this postmortem; it now fits in {n} {}(s)._",
+            marker(key, Some((part, n))),
+            self.noun(),
+            self.noun()
+        )
+    }
 }
 
 /// The marker key from the report's first `# ` heading, or `report`: lower-case letters, digits
@@ -349,19 +415,23 @@ fn need(token: Option<&Token>, system: &str, vars: &[&str], dry_run: bool) -> Re
 pub fn publish(report: &str, opts: &Options, creds: &Credentials) -> Result<Outcome> {
     let text = crate::redact::redact_document(report);
     let key = sanitize_key(&opts.key);
+    if opts.gist && opts.target.ticket.system() != System::GitHub {
+        return Err(Error::Usage(format!(
+            "--gist is for GitHub tickets, not {} ({}): GitLab uploads a report over its limit by itself, and other trackers split it into numbered comments",
+            opts.target.ticket.system().name(),
+            opts.target.ticket
+        )));
+    }
     let tracker: Box<dyn Tracker> = match &opts.target.ticket {
+        Ticket::GitHubNew { .. } | Ticket::GitLabNew { .. } => {
+            return newissue::publish(&text, &key, opts, creds)
+        }
         Ticket::GitHub {
             owner,
             repo,
             number,
         } => {
-            let token = need(
-                creds.github.as_ref(),
-                "GitHub",
-                GITHUB_TOKEN_VARS,
-                opts.dry_run,
-            )?;
-            let base = api_base(opts, github::DEFAULT_API)?;
+            let (token, base) = github::access(opts, creds)?;
             Box::new(github::GitHub::new(
                 &base, owner, repo, *number, token, opts,
             )?)
@@ -376,25 +446,42 @@ pub fn publish(report: &str, opts: &Options, creds: &Credentials) -> Result<Outc
             let base = api_base(opts, gitlab::DEFAULT_API)?;
             Box::new(gitlab::GitLab::new(&base, project, *iid, token, opts)?)
         }
-        Ticket::Jira { key: issue } => return jira::publish(&text, &key, issue, opts, creds),
-        ticket @ Ticket::Linear { .. } => {
-            return Err(Error::Publish(format!(
-            "publishing to {} ({ticket}) is not supported yet (issue #19): GitHub and GitLab are",
-            ticket.system().name()
-        )))
+        Ticket::Linear { key: issue } => {
+            let token = need(
+                creds.linear.as_ref(),
+                "Linear",
+                LINEAR_TOKEN_VARS,
+                opts.dry_run,
+            )?;
+            let endpoint = api_base(opts, linear::DEFAULT_API)?;
+            Box::new(linear::Linear::new(&endpoint, issue, token, opts)?)
+        }
+        Ticket::Jira { key: issue } => {
+            return jira::publish(&text, &key, issue, opts, creds);
         }
     };
-    let bodies = bodies(&text, &key, tracker.limit());
-    if opts.dry_run {
-        return Ok(dry_run(
-            tracker.as_ref(),
-            &opts.target.ticket,
-            &key,
-            &bodies,
-            opts.new,
-        ));
+    send(tracker.as_ref(), &opts.target.ticket, &text, &key, opts)
+}
+
+/// The bodies of `text` onto the ticket (or, with `--dry-run`, the plan): split, or over the
+/// limit the whole report attached where the tracker can, with its summary in the comment.
+fn send(
+    tracker: &dyn Tracker,
+    ticket: &Ticket,
+    text: &str,
+    key: &str,
+    opts: &Options,
+) -> Result<Outcome> {
+    let bodies = tracker.bodies(text, key);
+    if bodies.len() > 1 {
+        if let Some(plan) = tracker.attach_plan() {
+            return attach::publish(tracker, ticket, text, key, opts, &plan);
+        }
     }
-    run(tracker.as_ref(), &key, &bodies, opts.new)
+    if opts.dry_run {
+        return Ok(dry_run(tracker, ticket, key, &bodies, opts.new));
+    }
+    run(tracker, key, &bodies, opts.new)
 }
 
 fn dry_run(
@@ -415,8 +502,8 @@ fn dry_run(
         lines.push(format!("--new: existing {noun}s are not looked up"));
     } else {
         lines.push(format!(
-            "first: {list}, every page, for {noun}s by the token's user starting with {}",
-            marker(key, None).replace(" -->", " [part=I/N] -->")
+            "first: {list}, every page, {}",
+            tracker.lookup_note(key)
         ));
     }
     for (i, body) in bodies.iter().enumerate() {
@@ -440,22 +527,47 @@ fn dry_run(
 }
 
 fn run(tracker: &dyn Tracker, key: &str, bodies: &[String], new: bool) -> Result<Outcome> {
-    let noun = tracker.noun();
-    // Part number → id of our comment holding it; the oldest wins when there are duplicates.
-    let mut ours: std::collections::BTreeMap<usize, String> = Default::default();
-    if !new {
-        // Someone else's comment that starts with our marker (pasted, or planted) is not ours:
-        // updating it would change what another person wrote.
-        let me = tracker.me()?;
-        for existing in tracker.list()? {
-            if me.is_some() && existing.author != me {
-                continue;
-            }
-            if let Some(part) = our_part(&existing.body, key) {
-                ours.entry(part).or_insert(existing.id);
-            }
+    let ours = if new {
+        Default::default()
+    } else {
+        find_ours(tracker, key)?
+    };
+    write(
+        tracker,
+        key,
+        bodies,
+        ours.into_iter().map(|(part, e)| (part, e.id)).collect(),
+    )
+}
+
+/// Our comments on the ticket by part number; the oldest wins when there are duplicates.
+fn find_ours(
+    tracker: &dyn Tracker,
+    key: &str,
+) -> Result<std::collections::BTreeMap<usize, Existing>> {
+    let mut ours = std::collections::BTreeMap::new();
+    // Someone else's comment that starts with our marker (pasted, or planted) is not ours:
+    // updating it would change what another person wrote.
+    let me = tracker.me()?;
+    for existing in tracker.list()? {
+        if me.is_some() && existing.author != me {
+            continue;
+        }
+        if let Some(part) = tracker.part_of(&existing.body, key) {
+            ours.entry(part).or_insert(existing);
         }
     }
+    Ok(ours)
+}
+
+/// Writes `bodies`, updating the comments in `ours` (part number → id) and creating the rest.
+fn write(
+    tracker: &dyn Tracker,
+    key: &str,
+    bodies: &[String],
+    mut ours: std::collections::BTreeMap<usize, String>,
+) -> Result<Outcome> {
+    let noun = tracker.noun();
     let n = bodies.len();
     let mut lines = Vec::new();
     for (i, body) in bodies.iter().enumerate() {
@@ -471,10 +583,7 @@ fn run(tracker: &dyn Tracker, key: &str, bodies: &[String], new: bool) -> Result
     }
     // Parts of an earlier, longer version: kept (publishing deletes nothing), marked as unused.
     for (part, id) in ours {
-        let body = format!(
-            "{}\n_This {noun} held part {part} of an earlier, longer version of this postmortem; it now fits in {n} {noun}(s)._",
-            marker(key, Some((part, n)))
-        );
+        let body = tracker.unused_body(key, part, n);
         let posted = tracker.update(&id, &body)?;
         lines.push(format!(
             "marked {noun} {} (old part {part}) unused: {}",

@@ -55,6 +55,15 @@ pub enum Ticket {
     Linear {
         key: String,
     },
+    /// `github:owner/repo`: a new issue, titled from the report.
+    GitHubNew {
+        owner: String,
+        repo: String,
+    },
+    /// `gitlab:group/project`: a new issue, titled from the report.
+    GitLabNew {
+        project: String,
+    },
 }
 
 impl Ticket {
@@ -64,6 +73,8 @@ impl Ticket {
             Ticket::GitLab { .. } => System::GitLab,
             Ticket::Jira { .. } => System::Jira,
             Ticket::Linear { .. } => System::Linear,
+            Ticket::GitHubNew { .. } => System::GitHub,
+            Ticket::GitLabNew { .. } => System::GitLab,
         }
     }
 }
@@ -79,6 +90,8 @@ impl fmt::Display for Ticket {
             Ticket::GitLab { project, iid } => write!(f, "gitlab:{project}#{iid}"),
             Ticket::Jira { key } => write!(f, "jira:{key}"),
             Ticket::Linear { key } => write!(f, "linear:{key}"),
+            Ticket::GitHubNew { owner, repo } => write!(f, "a new issue in github:{owner}/{repo}"),
+            Ticket::GitLabNew { project } => write!(f, "a new issue in gitlab:{project}"),
         }
     }
 }
@@ -92,7 +105,8 @@ pub struct Target {
 }
 
 const FORMS: &str = "owner/repo#123, a GitHub issue or pull-request URL, gitlab:group/project#12, \
-a GitLab issue URL, jira:PROJ-123, a Jira browse URL, linear:ENG-42 or a Linear issue URL";
+a GitLab issue URL, jira:PROJ-123, a Jira browse URL, linear:ENG-42 or a Linear issue URL; \
+github:owner/repo or gitlab:group/project for a new issue";
 
 /// Reads `--to`. `default_tracker` (`publish: {tracker: …}` in postmortem.yaml) decides what a
 /// bare `PROJ-123` means; without it a bare key is an error that says how to choose.
@@ -113,6 +127,8 @@ pub fn parse(input: &str, default_tracker: Option<System>) -> Result<Target, Str
     };
     if let Some((scheme, rest)) = s.split_once(':') {
         let ticket = match scheme.to_ascii_lowercase().as_str() {
+            "github" if !rest.contains('#') => github_repo(rest),
+            "gitlab" if !rest.contains('#') => gitlab_project(rest),
             "github" => github_path(rest),
             "gitlab" => gitlab_path(rest),
             "jira" => issue_key(rest, "Jira").map(|key| Ticket::Jira { key }),
@@ -160,15 +176,38 @@ fn valid_name(part: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+fn owner_repo(path: &str) -> Result<(&str, &str), String> {
+    path.split_once('/')
+        .filter(|(o, r)| valid_name(o) && valid_name(r))
+        .ok_or_else(|| format!("{path:?} is not owner/repo"))
+}
+
+/// `github:owner/repo`, no number: a new issue.
+fn github_repo(path: &str) -> Result<Ticket, String> {
+    let (owner, repo) = owner_repo(path)?;
+    Ok(Ticket::GitHubNew {
+        owner: owner.to_string(),
+        repo: repo.to_string(),
+    })
+}
+
+fn gitlab_project(path: &str) -> Result<Ticket, String> {
+    let parts: Vec<&str> = path.split('/').collect();
+    if parts.len() < 2 || !parts.iter().all(|p| valid_name(p)) {
+        return Err(format!(
+            "{path:?} is not a GitLab project path (group/project)"
+        ));
+    }
+    Ok(Ticket::GitLabNew {
+        project: path.to_string(),
+    })
+}
+
 fn github_path(s: &str) -> Result<Ticket, String> {
     let (path, num) = s.split_once('#').ok_or_else(|| {
-        "no issue number: write owner/repo#NUMBER (creating a new ticket is not supported yet, issue #19)"
-            .to_string()
+        "no issue number: write owner/repo#NUMBER, or github:owner/repo for a new issue".to_string()
     })?;
-    let (owner, repo) = path
-        .split_once('/')
-        .filter(|(o, r)| valid_name(o) && valid_name(r))
-        .ok_or_else(|| format!("{path:?} is not owner/repo"))?;
+    let (owner, repo) = owner_repo(path)?;
     Ok(Ticket::GitHub {
         owner: owner.to_string(),
         repo: repo.to_string(),
@@ -178,17 +217,14 @@ fn github_path(s: &str) -> Result<Ticket, String> {
 
 fn gitlab_path(s: &str) -> Result<Ticket, String> {
     let (path, num) = s.split_once('#').ok_or_else(|| {
-        "no issue number: write gitlab:group/project#NUMBER (creating a new ticket is not supported yet, issue #19)"
+        "no issue number: write gitlab:group/project#NUMBER, or gitlab:group/project for a new issue"
             .to_string()
     })?;
-    let parts: Vec<&str> = path.split('/').collect();
-    if parts.len() < 2 || !parts.iter().all(|p| valid_name(p)) {
-        return Err(format!(
-            "{path:?} is not a GitLab project path (group/project)"
-        ));
-    }
+    let Ticket::GitLabNew { project } = gitlab_project(path)? else {
+        unreachable!("gitlab_project gives GitLabNew")
+    };
     Ok(Ticket::GitLab {
-        project: path.to_string(),
+        project,
         iid: number(num, "issue number")?,
     })
 }
@@ -277,7 +313,10 @@ fn parse_url(s: &str) -> Result<Target, String> {
         if matches!(*kind, "issues" | "pull") {
             let ticket = github_path(&format!("{owner}/{repo}#{num}"))?;
             let api_url = match host.as_str() {
-                "github.com" | "www.github.com" => None,
+                // Named, so that GH_HOST (for short forms) does not apply to a github.com URL.
+                "github.com" | "www.github.com" => Some("https://api.github.com".to_string()),
+                // A GHE.com tenancy serves its API on a subdomain, as gh knows it.
+                h if h.ends_with(".ghe.com") => Some(format!("https://api.{h}")),
                 _ => Some(format!("{}/api/v3", origin(&url))),
             };
             return Ok(Target { ticket, api_url });
@@ -316,7 +355,7 @@ mod tests {
             t,
             Target {
                 ticket: gh("acme", "api", 123),
-                api_url: None
+                api_url: Some("https://api.github.com".into())
             }
         );
         let t = ok("https://github.com/acme/api/pull/45/files#diff-1");
@@ -325,6 +364,8 @@ mod tests {
         assert_eq!(t.ticket, gh("acme", "api", 9));
         let t = ok("https://ghe.example.com/acme/api/issues/3");
         assert_eq!(t.api_url.as_deref(), Some("https://ghe.example.com/api/v3"));
+        let t = ok("https://octo.ghe.com/acme/api/issues/3");
+        assert_eq!(t.api_url.as_deref(), Some("https://api.octo.ghe.com"));
     }
 
     #[test]
@@ -358,6 +399,25 @@ mod tests {
             t.api_url.as_deref(),
             Some("https://git.example.org:8443/api/v4")
         );
+    }
+
+    #[test]
+    fn a_repository_without_a_number_is_a_new_issue() {
+        assert_eq!(
+            ok("github:acme/api").ticket,
+            Ticket::GitHubNew {
+                owner: "acme".into(),
+                repo: "api".into()
+            }
+        );
+        assert_eq!(
+            ok("gitlab:group/sub/project").ticket,
+            Ticket::GitLabNew {
+                project: "group/sub/project".into()
+            }
+        );
+        // A bare owner/repo stays an error: it may be a typo for owner/repo#N.
+        assert!(parse("acme/api", None).is_err());
     }
 
     #[test]
@@ -429,10 +489,8 @@ mod tests {
             ("", "no ticket given"),
             ("123", "owner/repo#NUMBER"),
             ("acme/api", "not a ticket"),
-            (
-                "github:acme/api",
-                "creating a new ticket is not supported yet",
-            ),
+            ("github:acme", "not owner/repo"),
+            ("gitlab:acme", "not a GitLab project path"),
             ("acme/api#0", "not a positive number"),
             ("acme/api#x", "not a positive number"),
             ("acme#3", "not owner/repo"),

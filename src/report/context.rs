@@ -98,6 +98,25 @@ pub struct DeployRow {
 
 const TIME: &str = "%Y-%m-%d %H:%M:%S";
 
+/// Which diagrams the report draws. Mermaid is shown as a diagram by GitHub, GitLab and most
+/// markdown viewers, and as source text by others (Jira): a publisher for those asks for none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DiagramStyle {
+    #[default]
+    Mermaid,
+    None,
+}
+
+impl ReportContext {
+    /// The context with the diagrams `style` allows: `None` leaves them out of every template.
+    pub fn with_diagrams(mut self, style: DiagramStyle) -> Self {
+        if style == DiagramStyle::None {
+            self.analysis.diagrams = crate::analyze::Diagrams::default();
+        }
+        self
+    }
+}
+
 pub fn build(evidence: Evidence, analysis: Analysis) -> ReportContext {
     let view = View::from_parts(&evidence, &analysis);
     ReportContext {
@@ -270,10 +289,21 @@ impl View {
             .filter(|f| f.rule == "sqlite-tests-postgres-prod")
             .cloned()
             .collect();
+        // The summary states the streak, and the root cause section the logs of the revision
+        // it explains: a table row repeating them would say the same fact twice.
         let shown_elsewhere = |f: &Finding| {
             f.rule == "phantom-migration"
                 || f.rule == "sqlite-tests-postgres-prod"
                 || Some(f) == root_finding.as_ref()
+                || (f.rule == "failed-deploy-streak" && analysis.streak.is_some())
+                || (f.rule == "migration-failed-in-logs"
+                    && f.revision.is_some()
+                    && (root_finding
+                        .as_ref()
+                        .is_some_and(|r| r.revision == f.revision)
+                        || log_failure
+                            .as_ref()
+                            .is_some_and(|l| l.revision == f.revision)))
         };
         let other_findings: Vec<Finding> = findings
             .iter()
@@ -296,6 +326,9 @@ impl View {
                 related.insert(script.clone());
             }
         }
+        if let Some(file) = analysis.failure_point.as_ref().and_then(|p| p.file.clone()) {
+            related.insert(file);
+        }
         for fact in &evidence.database_facts {
             if fact.role == DatabaseRole::Test {
                 if let Some((file, _)) = fact.source.rsplit_once(':') {
@@ -308,13 +341,7 @@ impl View {
         }
 
         let (lessons, lessons_are_suggested) = if evidence.incident.lessons.is_empty() {
-            let mut seen = BTreeSet::new();
-            let lessons: Vec<String> = findings
-                .iter()
-                .filter(|f| seen.insert(f.rule.clone()))
-                .map(|f| f.help.clone())
-                .collect();
-            (lessons, true)
+            (analysis.lessons.clone(), true)
         } else {
             (evidence.incident.lessons.clone(), false)
         };

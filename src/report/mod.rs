@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 use tera::Tera;
 
-pub use context::ReportContext;
+pub use context::{DiagramStyle, ReportContext};
 pub use sandbox::Limits;
 
 use crate::{Error, Result};

@@ -364,7 +364,8 @@ pub fn build(dir: &Path) -> Seed {
             "numInstances": 1,
             "url": format!("https://{SERVICE_NAME}.onrender.com"),
             "healthCheckPath": "/health",
-            "envSpecificDetails": {"dockerCommand": "", "dockerContext": ".", "dockerfilePath": "./Dockerfile"},
+            // The Docker command override starts the entrypoint, which runs the migrations.
+            "envSpecificDetails": {"dockerCommand": "./entrypoint.sh", "dockerContext": ".", "dockerfilePath": "./Dockerfile"},
         },
     })];
 

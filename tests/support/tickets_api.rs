@@ -8,7 +8,11 @@
 //! for a read-only token and 404 `Not Found` for an unknown issue. GitLab checks `PRIVATE-TOKEN`
 //! (401 `401 Unauthorized`), takes the URL-encoded project path, pages notes with `per_page`
 //! (default 20) and `x-next-page`/`Link`, sorts by `sort=asc|desc` (default desc) and includes
-//! system notes. Both record every request, and serve queued one-off answers (429 with the
+//! system notes. Both create an issue (`POST …/issues`, GitHub `title`+`body` → 201 with
+//! `number` and `html_url`; GitLab `title`+`description` → 201 with `iid` and `web_url`), handing
+//! out the number they serve. GitHub keeps gists (`POST /gists` → 201 `id`, `html_url`;
+//! `PATCH /gists/{id}`), GitLab project uploads (`POST …/uploads`, multipart field `file` → 201
+//! `url`, `full_path`, `markdown`) and refuses a note over 1,000,000 characters. Both record every request, and serve queued one-off answers (429 with the
 //! real headers, say) before the normal ones.
 #![allow(dead_code)]
 
@@ -252,6 +256,13 @@ pub struct Comment {
 pub struct Ticket {
     pub comments: Vec<Comment>,
     pub next_id: i64,
+    /// Title and description of the issues created (`POST …/issues`): the server hands out the
+    /// number it serves.
+    pub created: Vec<(String, String)>,
+    /// GitHub gists made with `POST /gists`: id, description, `postmortem.md`'s content, public.
+    pub gists: Vec<(String, String, String, bool)>,
+    /// GitLab uploads: the file's content, as sent in the multipart body.
+    pub uploads: Vec<String>,
 }
 
 impl Ticket {
@@ -268,6 +279,9 @@ impl Ticket {
         Arc::new(Mutex::new(Ticket {
             comments,
             next_id: 5000,
+            created: Vec::new(),
+            gists: Vec::new(),
+            uploads: Vec::new(),
         }))
     }
 
@@ -281,6 +295,7 @@ impl Ticket {
 }
 
 pub const GITHUB_LIMIT: usize = 65_536;
+pub const GITLAB_LIMIT: usize = 1_000_000;
 
 /// GitHub for one issue, `owner/repo#number`. `writable: false` is a read-only token.
 pub fn github(
@@ -291,6 +306,7 @@ pub fn github(
     writable: bool,
 ) -> Server {
     let token = token.to_string();
+    let repo = repo.to_string();
     let comments_path = format!("/repos/{repo}/issues/{number}/comments");
     let comment_prefix = format!("/repos/{repo}/issues/comments/");
     let html = format!("https://github.com/{repo}/issues/{number}");
@@ -336,6 +352,71 @@ pub fn github(
             );
         }
         let mut t = ticket.lock().unwrap();
+        if req.path == "/gists" && req.method == "POST" {
+            let v = req.json();
+            let content = v["files"]["postmortem.md"]["content"].as_str();
+            let Some(content) = content.filter(|c| !c.is_empty()) else {
+                return Response::json(
+                    422,
+                    json!({"message": "Validation Failed", "errors": [{"resource": "Gist", "code": "missing_field", "field": "files"}]}),
+                );
+            };
+            let id = format!("{:032x}", 0xa1b2c3 + t.gists.len());
+            t.gists.push((
+                id.clone(),
+                v["description"].as_str().unwrap_or_default().to_string(),
+                content.to_string(),
+                v["public"].as_bool().unwrap_or(false),
+            ));
+            return Response::json(
+                201,
+                json!({"id": id, "html_url": format!("https://gist.github.com/postmortem-bot/{id}"), "public": v["public"], "files": {"postmortem.md": {"filename": "postmortem.md", "size": content.len()}}}),
+            )
+            .with("location", &format!("{origin}/gists/{id}"));
+        }
+        if let Some(id) = req.path.strip_prefix("/gists/") {
+            let Some(at) = t.gists.iter().position(|g| g.0 == id) else {
+                return not_found();
+            };
+            if req.method != "PATCH" {
+                return not_found();
+            }
+            let v = req.json();
+            if let Some(c) = v["files"]["postmortem.md"]["content"].as_str() {
+                t.gists[at].2 = c.to_string();
+            }
+            if let Some(d) = v["description"].as_str() {
+                t.gists[at].1 = d.to_string();
+            }
+            let g = t.gists[at].clone();
+            return Response::json(
+                200,
+                json!({"id": g.0, "html_url": format!("https://gist.github.com/postmortem-bot/{}", g.0), "public": g.3}),
+            );
+        }
+        if req.path == format!("/repos/{repo}/issues") && req.method == "POST" {
+            if !writable {
+                return forbidden();
+            }
+            let v = req.json();
+            let Some(title) = v
+                .get("title")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+            else {
+                return Response::json(
+                    422,
+                    json!({"message": "Validation Failed", "errors": [{"resource": "Issue", "code": "missing_field", "field": "title"}], "status": "422"}),
+                );
+            };
+            let body = v.get("body").and_then(Value::as_str).unwrap_or_default();
+            t.created.push((title.to_string(), body.to_string()));
+            return Response::json(
+                201,
+                json!({"id": 9000, "node_id": "I_1", "number": number, "title": title, "body": body, "state": "open", "html_url": html, "user": {"login": "postmortem-bot"}}),
+            )
+            .with("location", &format!("{origin}/repos/{repo}/issues/{number}"));
+        }
         if req.path == comments_path && req.method == "GET" {
             let per_page = req
                 .param("per_page")
@@ -445,6 +526,10 @@ pub fn gitlab(token: &str, project: &str, iid: u64, ticket: Arc<Mutex<Ticket>>) 
         "/api/v4/projects/{}/issues/{iid}/notes",
         project.replace('/', "%2F")
     );
+    let issues_path = format!("/api/v4/projects/{}/issues", project.replace('/', "%2F"));
+    let uploads_path = format!("/api/v4/projects/{}/uploads", project.replace('/', "%2F"));
+    let web_url = format!("https://gitlab.example.com/{project}/-/issues/{iid}");
+    let project = project.to_string();
     Server::start(Box::new(move |req, origin| {
         match req.header("private-token").or_else(|| {
             req.header("authorization")
@@ -458,6 +543,51 @@ pub fn gitlab(token: &str, project: &str, iid: u64, ticket: Arc<Mutex<Ticket>>) 
             return Response::json(200, json!({"id": 1, "username": "postmortem-bot"}));
         }
         let mut t = ticket.lock().unwrap();
+        if req.path == uploads_path && req.method == "POST" {
+            let kind = req.header("content-type").unwrap_or_default();
+            let Some(boundary) = kind
+                .strip_prefix("multipart/form-data; boundary=")
+                .map(str::to_string)
+            else {
+                return Response::json(400, json!({"error": "file is missing"}));
+            };
+            // One part, field `file`: its headers end at the blank line.
+            let body = &req.body;
+            let part = body
+                .strip_prefix(&format!("--{boundary}\r\n"))
+                .and_then(|b| b.strip_suffix(&format!("\r\n--{boundary}--\r\n")));
+            let Some((head, content)) = part.and_then(|p| p.split_once("\r\n\r\n")) else {
+                return Response::json(400, json!({"error": "file is invalid"}));
+            };
+            if !head.contains("name=\"file\"; filename=\"postmortem.md\"") {
+                return Response::json(400, json!({"error": "file is missing"}));
+            }
+            t.uploads.push(content.to_string());
+            let secret = format!("{:032x}", 0x5ec7 + t.uploads.len());
+            return Response::json(
+                201,
+                json!({"id": t.uploads.len(), "alt": "postmortem", "url": format!("/uploads/{secret}/postmortem.md"), "full_path": format!("/-/project/3/uploads/{secret}/postmortem.md"), "markdown": format!("[postmortem.md](/uploads/{secret}/postmortem.md)")}),
+            );
+        }
+        if req.path == issues_path && req.method == "POST" {
+            let v = req.json();
+            let Some(title) = v
+                .get("title")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+            else {
+                return Response::json(400, json!({"error": "title is missing"}));
+            };
+            let description = v
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            t.created.push((title.to_string(), description.to_string()));
+            return Response::json(
+                201,
+                json!({"id": 84, "iid": iid, "project_id": 3, "title": title, "description": description, "state": "opened", "web_url": web_url, "references": {"short": format!("#{iid}"), "full": format!("{project}#{iid}")}}),
+            );
+        }
         if req.path == notes_path && req.method == "GET" {
             let per_page = req
                 .param("per_page")
@@ -514,6 +644,12 @@ pub fn gitlab(token: &str, project: &str, iid: u64, ticket: Arc<Mutex<Ticket>>) 
                 return Response::json(
                     400,
                     json!({"message": "400 Bad request - Note {:note=>[\"can't be blank\"]}"}),
+                );
+            }
+            if body.chars().count() > GITLAB_LIMIT {
+                return Response::json(
+                    400,
+                    json!({"message": {"note": ["is too long (maximum is 1000000 characters)"]}}),
                 );
             }
             let id = t.next_id;

@@ -265,6 +265,7 @@ mod tests {
             command: format!("alembic upgrade {target}"),
             target: target.to_string(),
             via: "render.yaml:4 preDeployCommand -> bin/migrate.sh".to_string(),
+            stage: Some("pre-deploy".to_string()),
         }
     }
 

@@ -60,9 +60,14 @@ impl Objects<'_> {
 /// distinct key an index (first seen first).
 pub(super) struct KeyReader<'d> {
     dirs: &'d [Vec<String>],
-    /// (tree, folder index, depth) -> the child tree named by that folder's component there,
-    /// below the root (every commit has its own root tree; the folders below it rarely change).
-    children: OidMap<(Oid, usize, usize), Option<Oid>>,
+    /// The index of each folder's component at each depth in `names`.
+    name_at: Vec<Vec<u32>>,
+    /// The distinct path components of the folders.
+    names: Vec<&'d str>,
+    /// (tree, component) -> the child tree of that name, below the root (every commit has its
+    /// own root tree; the folders below it rarely change). By name, not by folder: folders
+    /// that share a parent (`nova/db/api/...`, `nova/db/main/...`) read it once.
+    children: OidMap<(Oid, u32), Option<Oid>>,
     ids: HashMap<Key, u32>,
     table: Vec<Key>,
     /// The last root tree and its key: a commit whose tree is its parent's (the walk visits a
@@ -95,14 +100,37 @@ fn subtree_in_raw(mut data: &[u8], name: &str) -> Option<Option<Oid>> {
 
 impl<'d> KeyReader<'d> {
     pub fn new(dirs: &'d [Vec<String>]) -> Self {
+        let mut names: Vec<&'d str> = Vec::new();
+        let name_at = dirs
+            .iter()
+            .map(|components| {
+                components
+                    .iter()
+                    .map(|c| match names.iter().position(|n| *n == c.as_str()) {
+                        Some(at) => at as u32,
+                        None => {
+                            names.push(c.as_str());
+                            (names.len() - 1) as u32
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
         KeyReader {
             dirs,
+            name_at,
+            names,
             children: OidMap::default(),
             ids: HashMap::new(),
             table: Vec::new(),
             last: None,
             scratch: Vec::with_capacity(dirs.len()),
         }
+    }
+
+    /// Drops the memoised child folders (only a cache: they are read again when needed).
+    pub fn forget_children(&mut self) {
+        self.children = OidMap::default();
     }
 
     pub fn key(&self, id: u32) -> Option<&Key> {
@@ -135,15 +163,18 @@ impl<'d> KeyReader<'d> {
         dir: usize,
         depth: usize,
     ) -> Result<Option<Oid>> {
-        if let Some(found) = self.children.get(&(tree, dir, depth)) {
+        let Some(&at) = self.name_at.get(dir).and_then(|n| n.get(depth)) else {
+            return Ok(None);
+        };
+        if let Some(found) = self.children.get(&(tree, at)) {
             return Ok(*found);
         }
-        let Some(name) = self.dirs.get(dir).and_then(|c| c.get(depth)) else {
+        let Some(name) = self.names.get(at as usize) else {
             return Ok(None);
         };
         let object = objects.read(tree, ObjectType::Tree);
         let found = Self::lookup(objects, object.as_ref(), tree, name)?;
-        self.children.insert((tree, dir, depth), found);
+        self.children.insert((tree, at), found);
         Ok(found)
     }
 
@@ -193,6 +224,86 @@ impl<'d> KeyReader<'d> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Writes the tree of `files` (path -> content) and returns its OID.
+    fn write_tree(repo: &Repository, files: &[(&str, &str)]) -> Oid {
+        let mut here = repo.treebuilder(None).unwrap();
+        let mut below: std::collections::BTreeMap<&str, Vec<(&str, &str)>> = Default::default();
+        for (path, content) in files {
+            match path.split_once('/') {
+                Some((dir, rest)) => below.entry(dir).or_default().push((rest, content)),
+                None => {
+                    let blob = repo.blob(content.as_bytes()).unwrap();
+                    here.insert(path, blob, 0o100644).unwrap();
+                }
+            }
+        }
+        for (dir, files) in below {
+            here.insert(dir, write_tree(repo, &files), 0o040000)
+                .unwrap();
+        }
+        here.write().unwrap()
+    }
+
+    /// Folders that share parents (`app/db/api/versions`, `app/db/main/versions`) get the tree
+    /// OIDs libgit2's own path lookup gives, in trees where either, both or none exist.
+    #[test]
+    fn keys_of_folders_that_share_parents_are_their_tree_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let folders = [
+            "app/db/api/versions",
+            "app/db/main/versions",
+            "app/db",
+            "other/versions",
+        ];
+        let dirs: Vec<Vec<String>> = folders
+            .iter()
+            .map(|f| f.split('/').map(str::to_string).collect())
+            .collect();
+        let trees = [
+            write_tree(&repo, &[("README", "x")]),
+            write_tree(&repo, &[("app/db/api/versions/a.py", "1")]),
+            write_tree(
+                &repo,
+                &[
+                    ("app/db/api/versions/a.py", "1"),
+                    ("app/db/main/versions/b.py", "2"),
+                ],
+            ),
+            write_tree(
+                &repo,
+                &[
+                    ("app/db/api/versions/a.py", "3"),
+                    ("app/db/main/versions/b.py", "2"),
+                ],
+            ),
+            write_tree(
+                &repo,
+                &[("app/db/main", "a file"), ("other/versions/c.py", "4")],
+            ),
+            write_tree(&repo, &[("app/db/api/versions/a.py", "1")]),
+        ];
+        let objects = Objects {
+            repo: &repo,
+            odb: repo.odb().ok(),
+        };
+        let mut reader = KeyReader::new(&dirs);
+        for root in trees {
+            let id = reader.key_id(&objects, root).unwrap();
+            let tree = repo.find_tree(root).unwrap();
+            let expected: Key = folders
+                .iter()
+                .map(|f| {
+                    tree.get_path(std::path::Path::new(f))
+                        .ok()
+                        .filter(|e| e.kind() == Some(ObjectType::Tree))
+                        .map(|e| e.id())
+                })
+                .collect();
+            assert_eq!(reader.key(id), Some(&expected));
+        }
+    }
 
     #[test]
     fn raw_tree_finds_only_folders() {

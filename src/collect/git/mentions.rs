@@ -190,8 +190,22 @@ static FILE_AFTER: LazyLock<Regex> =
 static LIST_ITEM: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*([-*+•]|\d+[.)])\s+").expect("static regex"));
 
-/// Cheap test on the raw message: can it contain a candidate at all?
+/// A piece of every migration context: each word `CONTEXT` and `STRONG_BEFORE` match contains
+/// one of these, and a file name token ends in `.py`. Case-insensitive in ASCII only, which
+/// misses nothing the Unicode-aware patterns match: of the letters in these pieces none has a
+/// non-ASCII case variant (only `s` and `k` do, as `ſ` and the Kelvin sign).
+static CONTEXT_PIECE: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(r"(?i-u)migrat|revi|alembic|head|\.py").expect("static regex")
+});
+
+/// Cheap test on the raw message: can it contain a candidate at all? A candidate is a run of 8
+/// hex digits in migration context; most messages have neither.
 pub fn may_mention(message: &[u8]) -> bool {
+    CONTEXT_PIECE.is_match(message) && has_hex_run(message)
+}
+
+/// Whether `message` holds 8 hex digits in a row.
+fn has_hex_run(message: &[u8]) -> bool {
     let mut run = 0usize;
     for &b in message {
         if b.is_ascii_digit() || (b'a'..=b'f').contains(&b) {
@@ -227,6 +241,14 @@ fn may_hold_token(line: &[u8]) -> bool {
 /// Tokens of `message` that may name migration revisions, in order of appearance, deduplicated.
 pub fn candidate_ids(message: &str) -> Vec<Candidate> {
     if !may_mention(message.as_bytes()) {
+        return Vec::new();
+    }
+    scan_message(message)
+}
+
+/// [`candidate_ids`] without the cheap test first.
+fn scan_message(message: &str) -> Vec<Candidate> {
+    if !has_hex_run(message.as_bytes()) {
         return Vec::new();
     }
     let summary_context = message
@@ -390,6 +412,61 @@ mod tests {
                 strong: false
             }]
         );
+    }
+
+    /// The cheap test ahead of the scan drops no message the scan finds a candidate in: every
+    /// way of putting a token in context, with and without the pieces the test looks for.
+    #[test]
+    fn the_cheap_test_drops_no_message_with_candidates() {
+        let befores = [
+            "",
+            "Revision ID: ",
+            "Revises: ",
+            "revision = '",
+            "down_revision = '",
+            "REVISION ",
+            "reviſion: ",
+            "Migrations: ",
+            "MIGRATION ",
+            "MİGRATION ",
+            "migrated ",
+            "merge heads ",
+            "Merged Head ",
+            "alembic ",
+            "Alembic upgrade ",
+            "see ",
+            "commit ",
+            "rev ",
+            "Created migrations:\n- ",
+            "Fix\n\n- ",
+            "# Migrations\n\n* ",
+        ];
+        let tokens = [
+            "abcdef123456",
+            "0bff134a79f6_add_notes.py",
+            "0bff134a79f6_add_notes.PY",
+            "000000000042",
+            "1234",
+            "abcdef12",
+        ];
+        let afters = ["", " (add notes)", "'", "\n\nmore text", "_x.py and more"];
+        for summary in ["Fix things", "fix(migrations): things", "Merge heads"] {
+            for before in befores {
+                for token in tokens {
+                    for after in afters {
+                        let message = format!("{summary}\n\n{before}{token}{after}\n");
+                        let full = scan_message(&message);
+                        assert_eq!(candidate_ids(&message), full, "{message:?}");
+                        if !full.is_empty() {
+                            assert!(may_mention(message.as_bytes()), "{message:?}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(!may_mention(
+            b"Fix the cache\n\nChange-Id: I0123456789abcdef0123456789abcdef01234567"
+        ));
     }
 
     #[test]

@@ -1,31 +1,70 @@
-//! How the deploy upgrades the database: the `alembic upgrade` (or `flask db upgrade`,
-//! `command.upgrade(...)`) commands the deploy runs, found by following what starts it:
-//! `render.yaml` (`preDeployCommand`, `startCommand`, `buildCommand`, `dockerCommand`), a
-//! `Procfile`, Dockerfile `CMD`/`ENTRYPOINT`, and from there the shell scripts, Python scripts
-//! and `Makefile` targets they call (three calls deep). Read statically; nothing is run.
+//! What the deploy runs, as far as it touches the database: the `alembic upgrade` (or `flask
+//! db upgrade`, `command.upgrade(...)`) commands, found by following what starts the deploy:
+//! the Render service's own commands (from the API), `render.yaml` (`preDeployCommand`,
+//! `startCommand`, `buildCommand`, `dockerCommand`), a `Procfile`, Dockerfile
+//! `CMD`/`ENTRYPOINT`, and from there the shell scripts, Python scripts and `Makefile` targets
+//! they call (three calls deep). Each command keeps the stage that runs it (build, pre-deploy,
+//! start), so the analysis can name the line a failing stage ran. Read statically; nothing is
+//! run. A script that cannot be read, or is over [`MAX_SCRIPT_BYTES`], is a note, never a
+//! silent gap.
 
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use regex::Regex;
 
+use crate::evidence::{Phase, Service};
 use crate::migrations::model::UpgradeCommand;
 use crate::source::FileSource;
 
 /// How deep script calls are followed from a deploy command.
 const MAX_DEPTH: usize = 3;
+/// A deploy script or file bigger than this is not read: what starts a service is short, and
+/// a file this big is generated or not a script.
+pub const MAX_SCRIPT_BYTES: usize = 256 * 1024;
 
-/// Every upgrade command the deploy runs, in the order found (roots sorted by path).
-pub fn upgrade_commands(source: &dyn FileSource) -> Vec<UpgradeCommand> {
-    let Ok(files) = source.list_files() else {
-        return Vec::new();
+/// The upgrade commands the deploy runs, and what could not be read on the way.
+#[derive(Debug, Default, PartialEq)]
+pub struct DeployCommands {
+    pub upgrades: Vec<UpgradeCommand>,
+    /// `path: why` for each deploy file or script that was named but could not be read.
+    pub notes: Vec<String>,
+}
+
+/// Every upgrade command the deploy runs: those the service's own commands lead to (from the
+/// Render API, when collected), then those of the repository's deploy files (sorted by path).
+pub fn collect(source: &dyn FileSource, service: &Service) -> DeployCommands {
+    let files = match source.list_files() {
+        Ok(files) => files,
+        Err(e) => {
+            return DeployCommands {
+                upgrades: Vec::new(),
+                notes: vec![format!("{}: cannot list files: {e}", source.describe())],
+            }
+        }
     };
     let mut finder = Finder {
         source,
         files: &files,
         visited: BTreeSet::new(),
         found: Vec::new(),
+        notes: Vec::new(),
     };
+    for (key, command) in [
+        ("preDeployCommand", &service.pre_deploy_command),
+        ("startCommand", &service.start_command),
+    ] {
+        if let Some(command) = command {
+            // A Docker service's start command is its Docker command, as Render names it.
+            let name = match (key, service.runtime.as_deref()) {
+                ("startCommand", Some("docker" | "image")) => "dockerCommand",
+                _ => key,
+            };
+            let file = format!("render:{name}");
+            let via = format!("the Render service's {name}");
+            finder.command(&file, 0, command, &via, stage_of(key), 0);
+        }
+    }
     for file in &files {
         let name = file_name(file);
         let roots = if name == "render.yaml" || name == "render.yml" {
@@ -42,25 +81,22 @@ pub fn upgrade_commands(source: &dyn FileSource) -> Vec<UpgradeCommand> {
         };
         for (line, key, command) in roots.unwrap_or_default() {
             let via = format!("{file}:{line} {key}");
-            finder.command(file, line, &command, &via, 0);
+            finder.command(file, line, &command, &via, stage_of(&key), 0);
         }
     }
-    finder.found
+    DeployCommands {
+        upgrades: finder.found,
+        notes: finder.notes,
+    }
 }
 
-/// Upgrade commands in a command the Render service itself is configured with (from the
-/// Render API), named `render:KEY`.
-pub fn from_service_command(key: &str, command: &str) -> Vec<UpgradeCommand> {
-    upgrades_in(command)
-        .into_iter()
-        .map(|target| UpgradeCommand {
-            file: format!("render:{key}"),
-            line: 0,
-            command: crate::migrations::alembic::shorten(command, 120),
-            target,
-            via: format!("the Render service's {key}"),
-        })
-        .collect()
+/// The Render stage that runs a command, from the key that names it.
+fn stage_of(key: &str) -> Phase {
+    match key {
+        "preDeployCommand" | "Procfile release" => Phase::PreDeploy,
+        "buildCommand" => Phase::Build,
+        _ => Phase::Start,
+    }
 }
 
 struct Finder<'a> {
@@ -68,18 +104,40 @@ struct Finder<'a> {
     files: &'a [String],
     visited: BTreeSet<String>,
     found: Vec<UpgradeCommand>,
+    notes: Vec<String>,
 }
 
 impl Finder<'_> {
-    fn read(&self, file: &str) -> Option<String> {
-        self.source
-            .read(file)
-            .ok()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    /// A deploy file or script as text, or a note saying why not.
+    fn read(&mut self, file: &str) -> Option<String> {
+        match self.source.read_prefix(file, MAX_SCRIPT_BYTES) {
+            Ok(bytes) if bytes.len() > MAX_SCRIPT_BYTES => {
+                self.notes.push(format!(
+                    "{file}: not read, over {} KiB: the commands it runs are not known",
+                    MAX_SCRIPT_BYTES / 1024
+                ));
+                None
+            }
+            Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(e) => {
+                self.notes.push(format!(
+                    "{file}: cannot be read ({e}): the commands it runs are not known"
+                ));
+                None
+            }
+        }
     }
 
     /// One command line found at `file:line`: its upgrades, then the scripts it calls.
-    fn command(&mut self, file: &str, line: u32, command: &str, via: &str, depth: usize) {
+    fn command(
+        &mut self,
+        file: &str,
+        line: u32,
+        command: &str,
+        via: &str,
+        stage: Phase,
+        depth: usize,
+    ) {
         for target in upgrades_in(command) {
             self.found.push(UpgradeCommand {
                 file: file.to_string(),
@@ -87,6 +145,7 @@ impl Finder<'_> {
                 command: crate::migrations::alembic::shorten(command, 120),
                 target,
                 via: via.to_string(),
+                stage: Some(stage.label().to_string()),
             });
         }
         if depth >= MAX_DEPTH {
@@ -116,14 +175,21 @@ impl Finder<'_> {
                 if l.trim_start().starts_with('#') {
                     continue;
                 }
-                self.command(&callee, n, &l, &format!("{via} -> {shown}"), depth + 1);
+                self.command(
+                    &callee,
+                    n,
+                    &l,
+                    &format!("{via} -> {shown}"),
+                    stage,
+                    depth + 1,
+                );
             }
         }
     }
 
     /// Repository files a command runs: scripts named by path (`./scripts/migrate.sh`,
     /// `python release.py`, `/docker-entrypoint.sh` copied into the image), and `make TARGET`.
-    fn callees(&self, from: &str, command: &str) -> Vec<(String, Option<String>)> {
+    fn callees(&mut self, from: &str, command: &str) -> Vec<(String, Option<String>)> {
         let tokens: Vec<&str> = command
             .split(|c: char| c.is_whitespace() || ";&|()'\"`,[]".contains(c))
             .filter(|t| !t.is_empty())
@@ -145,8 +211,19 @@ impl Finder<'_> {
             if !script {
                 continue;
             }
-            if let Some(path) = self.resolve_script(from, token) {
-                out.push((path, None));
+            match self.resolve_script(from, token) {
+                Some(path) => out.push((path, None)),
+                // `./x.sh` is a file of the checkout: its absence is a gap, not an image's own
+                // script (`/docker-entrypoint.sh`) the repository never holds.
+                None if token.starts_with("./") => {
+                    let note = format!(
+                        "{from}: runs `{token}`, which is not in the repository: the commands it runs are not known"
+                    );
+                    if !self.notes.contains(&note) {
+                        self.notes.push(note);
+                    }
+                }
+                None => {}
             }
         }
         out
@@ -207,6 +284,18 @@ pub fn upgrades_in(command: &str) -> Vec<String> {
     let api = API.get_or_init(|| {
         Regex::new(r#"\bcommand\.upgrade\(\s*[^,()]+,\s*["']([^"']+)["']"#).expect("static regex")
     });
+    // A message about the upgrade (`echo "==> Running migrations (alembic upgrade head)"`)
+    // is not the upgrade: shell segments that only print are left out.
+    let command = &command
+        .split("&&")
+        .flat_map(|s| s.split("||"))
+        .flat_map(|s| s.split([';', '|', '\n']))
+        .filter(|segment| {
+            let first = segment.split_whitespace().next().unwrap_or("");
+            !matches!(first, "echo" | "printf" | ":" | "#")
+        })
+        .collect::<Vec<_>>()
+        .join(" ; ");
     let mut out = Vec::new();
     for c in alembic.captures_iter(command) {
         if let Some(t) = c.get(2) {
@@ -376,6 +465,15 @@ mod tests {
         assert_eq!(upgrades_in("flask --app x db upgrade heads"), ["heads"]);
         assert_eq!(upgrades_in("command.upgrade(cfg, \"heads\")"), ["heads"]);
         assert!(upgrades_in("alembic downgrade -1").is_empty());
+        // The seed's entrypoint announces the upgrade on the line before it runs it.
+        assert!(
+            upgrades_in(r#"echo "==> Running database migrations (alembic upgrade head)""#)
+                .is_empty()
+        );
+        assert_eq!(
+            upgrades_in(r#"echo "migrating" && alembic upgrade head; printf 'alembic upgrade x'"#),
+            ["head"]
+        );
     }
 
     #[test]
@@ -417,6 +515,141 @@ mod tests {
         );
     }
 
+    fn write(dir: &std::path::Path, rel: &str, text: &[u8]) {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// The seed's service: Render's Docker command runs `./entrypoint.sh` from `backend`, whose
+    /// line 39 runs the upgrade right after a line that only announces it.
+    #[test]
+    fn the_services_own_command_leads_into_the_entrypoint() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "backend/entrypoint.sh",
+            include_bytes!("../../tests/fixtures/seed/entrypoint.sh"),
+        );
+        write(
+            dir.path(),
+            "render.yaml",
+            b"services:\n  - type: web\n    name: api\n    runtime: docker\n    rootDir: backend\n",
+        );
+        let service = Service {
+            runtime: Some("docker".to_string()),
+            start_command: Some("./entrypoint.sh".to_string()),
+            ..Service::default()
+        };
+        let found = collect(&crate::source::WorkDir::new(dir.path()), &service);
+        assert!(found.notes.is_empty(), "{:?}", found.notes);
+        assert_eq!(found.upgrades.len(), 1, "{:#?}", found.upgrades);
+        let u = &found.upgrades[0];
+        assert_eq!(
+            (
+                u.file.as_str(),
+                u.line,
+                u.command.as_str(),
+                u.stage.as_deref()
+            ),
+            (
+                "backend/entrypoint.sh",
+                39,
+                "alembic upgrade head",
+                Some("start")
+            )
+        );
+        assert_eq!(
+            u.via,
+            "the Render service's dockerCommand -> backend/entrypoint.sh"
+        );
+    }
+
+    /// A blueprint's pre-deploy script and a Procfile's web process: each upgrade keeps the
+    /// stage that runs it.
+    #[test]
+    fn each_upgrade_keeps_its_stage() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "render.yaml",
+            b"services:\n  - type: web\n    preDeployCommand: ./bin/release.sh\n    startCommand: gunicorn app:app\n",
+        );
+        write(
+            dir.path(),
+            "bin/release.sh",
+            b"#!/usr/bin/env bash\nset -euo pipefail\necho \"Migrating (alembic upgrade heads)\"\nalembic -c db/alembic.ini upgrade heads\n",
+        );
+        write(
+            dir.path(),
+            "Procfile",
+            b"web: flask db upgrade && gunicorn app:app\n",
+        );
+        let found = collect(
+            &crate::source::WorkDir::new(dir.path()),
+            &Service::default(),
+        );
+        let got: Vec<(&str, u32, &str, Option<&str>)> = found
+            .upgrades
+            .iter()
+            .map(|u| {
+                (
+                    u.file.as_str(),
+                    u.line,
+                    u.target.as_str(),
+                    u.stage.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("Procfile", 1, "head", Some("start")),
+                ("bin/release.sh", 4, "heads", Some("pre-deploy")),
+            ]
+        );
+        assert_eq!(
+            found.upgrades[1].via,
+            "render.yaml:3 preDeployCommand -> bin/release.sh"
+        );
+    }
+
+    /// A script over the size limit, and one the command names that the repository lacks:
+    /// each is a note, and the rest is still followed.
+    #[test]
+    fn oversized_and_missing_scripts_are_notes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut big = b"#!/bin/sh\n".to_vec();
+        while big.len() <= MAX_SCRIPT_BYTES {
+            big.extend_from_slice(b"echo 'generated line'\n");
+        }
+        big.extend_from_slice(b"alembic upgrade head\n");
+        write(dir.path(), "scripts/generated.sh", &big);
+        write(
+            dir.path(),
+            "scripts/migrate.sh",
+            b"#!/bin/sh\nalembic upgrade head\n",
+        );
+        write(
+            dir.path(),
+            "render.yaml",
+            b"services:\n  - type: web\n    preDeployCommand: ./scripts/generated.sh && ./scripts/migrate.sh\n    startCommand: ./scripts/start.sh\n",
+        );
+        let found = collect(
+            &crate::source::WorkDir::new(dir.path()),
+            &Service::default(),
+        );
+        assert_eq!(
+            found.notes,
+            [
+                "scripts/generated.sh: not read, over 256 KiB: the commands it runs are not known",
+                "render.yaml: runs `./scripts/start.sh`, which is not in the repository: the commands it runs are not known",
+            ]
+        );
+        assert_eq!(found.upgrades.len(), 1, "{:#?}", found.upgrades);
+        assert_eq!(found.upgrades[0].file, "scripts/migrate.sh");
+    }
+
     #[test]
     fn scripts_copied_into_the_image_and_the_services_own_command() {
         let dir = tempfile::tempdir().unwrap();
@@ -433,24 +666,38 @@ mod tests {
             "bin/entrypoint.sh",
             "#!/bin/sh\n# alembic upgrade head (commented out)\npython -m alembic upgrade heads\nexec \"$@\"\n",
         );
-        let found = upgrade_commands(&crate::source::WorkDir::new(dir.path()));
+        let found = collect(
+            &crate::source::WorkDir::new(dir.path()),
+            &Service::default(),
+        );
+        assert!(found.notes.is_empty(), "{:?}", found.notes);
+        let found = found.upgrades;
         assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!(
             (
                 found[0].file.as_str(),
                 found[0].line,
-                found[0].target.as_str()
+                found[0].target.as_str(),
+                found[0].stage.as_deref()
             ),
-            ("bin/entrypoint.sh", 3, "heads")
+            ("bin/entrypoint.sh", 3, "heads", Some("start"))
         );
         assert_eq!(
             found[0].via,
             "docker/Dockerfile:3 ENTRYPOINT -> bin/entrypoint.sh"
         );
-        let own = from_service_command("preDeployCommand", "alembic upgrade head");
+        let service = Service {
+            pre_deploy_command: Some("alembic upgrade head".to_string()),
+            ..Service::default()
+        };
+        let own = collect(&crate::source::WorkDir::new(dir.path()), &service).upgrades;
         assert_eq!(
-            (own[0].file.as_str(), own[0].target.as_str()),
-            ("render:preDeployCommand", "head")
+            (
+                own[0].file.as_str(),
+                own[0].target.as_str(),
+                own[0].stage.as_deref()
+            ),
+            ("render:preDeployCommand", "head", Some("pre-deploy"))
         );
     }
 }
