@@ -76,6 +76,15 @@ pub fn run_in(
         Command::Publish(args) => publish_cmd(args, clock, &tokens),
         Command::Completions(args) => completions_cmd(args),
         Command::Man(args) => man_cmd(args),
+        Command::RenderTemplateChild { memory_limit } => {
+            report::isolate::serve(
+                memory_limit,
+                &mut std::io::stdin().lock(),
+                &mut std::io::stdout().lock(),
+            )
+            .map_err(Error::Template)?;
+            Ok(Status::Ok)
+        }
     }
 }
 

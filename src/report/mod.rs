@@ -3,6 +3,7 @@
 
 pub mod check_output;
 pub mod context;
+pub mod isolate;
 pub mod markdown;
 pub mod sandbox;
 
@@ -30,16 +31,29 @@ pub fn render(context: &ReportContext, template: Option<&str>) -> Result<String>
 }
 
 /// Renders `context` with the builtin template or with `template` (its name for messages, its
-/// Tera source), inside the [`sandbox`]: a violated limit is an error naming the template.
+/// Tera source), inside the [`sandbox`]: a violated limit is an error naming the template. A
+/// user's template renders in a child process under a memory limit when the binary asked for
+/// it ([`isolate::render_user_templates_in`]); the builtin one always renders here.
 pub fn render_with(
     context: &ReportContext,
     template: Option<(&str, &str)>,
     limits: &Limits,
 ) -> Result<String> {
     let (name, source) = template.unwrap_or((BUILTIN_NAME, BUILTIN_TEMPLATE));
-    let ctx = tera::Context::from_serialize(context)
-        .map_err(|e| Error::Template(format!("{name}: {}", sandbox::describe(&e))))?;
-    let out = sandbox::render(name, source, ctx, limits, register).map_err(Error::Template)?;
+    let out = match (template, isolate::renderer()) {
+        (Some(_), Some(program)) => {
+            let value = serde_json::to_value(context).map_err(|e| {
+                Error::Template(format!("{name}: cannot serialise the context: {e}"))
+            })?;
+            isolate::render_in_child(program, name, source, value, limits)
+        }
+        _ => {
+            let ctx = tera::Context::from_serialize(context)
+                .map_err(|e| Error::Template(format!("{name}: {}", sandbox::describe(&e))))?;
+            sandbox::render(name, source, ctx, limits, register)
+        }
+    }
+    .map_err(Error::Template)?;
     Ok(tidy(&out))
 }
 
