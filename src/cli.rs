@@ -156,7 +156,8 @@ pub struct SourceArgs {
     pub now: Option<String>,
 
     /// Seconds to wait for the Render API to connect, and again for each response, before
-    /// retrying [default: 10 to connect, 30 for a response]
+    /// retrying; all the run's waits for retries and rate limits together get three times
+    /// this [default: 10 to connect, 30 for a response, 90 for all waits]
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: Option<u64>,
 }
