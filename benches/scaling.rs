@@ -94,6 +94,35 @@ fn incident(n: u64) -> Evidence {
     e
 }
 
+/// [`incident`], resolved: the first failure on the second commit, the second on the one before
+/// last, and the newest commit deployed live. The recovery check walks the ancestry of the
+/// live commit back to the first failed one, through all `n` commits.
+fn resolved(n: u64) -> Evidence {
+    let mut e = incident(n);
+    let at = |e: &Evidence, id: &str| e.deploys.iter().position(|d| d.id == id).unwrap();
+    let (first, second) = (at(&e, "dep-fail-1"), at(&e, "dep-fail-2"));
+    let end = e.deploys[second].created_at.unwrap();
+    if let Some(c) = e.deploys[first].commit.as_mut() {
+        c.sha = sha(1);
+    }
+    if let Some(c) = e.deploys[second].commit.as_mut() {
+        c.sha = sha(n - 2);
+    }
+    let mut fix = e.deploys[second].clone();
+    fix.id = "dep-fix".into();
+    fix.status = DeployStatus::Live;
+    fix.commit = Some(DeployCommit {
+        sha: sha(n - 1),
+        message: Some(format!("change {}", n - 1)),
+        created_at: None,
+    });
+    fix.created_at = Some(end + chrono::Duration::minutes(5));
+    fix.finished_at = Some(end + chrono::Duration::minutes(6));
+    e.deploys.push(fix);
+    e.normalize();
+    e
+}
+
 /// One message naming `n` distinct 12-hex-digit IDs: a list under a migrations heading, and
 /// the same IDs on one line.
 fn message(n: u64, one_line: bool) -> String {
@@ -130,7 +159,41 @@ fn row(what: &str, n: u64, took: Duration) {
 fn main() {
     println!("| workload | items | best of {RUNS} (s) | ns per item |");
     println!("|---|---:|---:|---:|");
+    // `cargo bench --bench scaling -- 50000` stops at that many commits (cargo adds `--bench`).
+    let max: u64 = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(200_000);
     for n in [25_000u64, 50_000, 100_000, 200_000] {
+        if n > max {
+            break;
+        }
+        let evidence = resolved(n);
+        let mut status = String::new();
+        let took = best(|| {
+            let context = postmortem::pipeline::context(evidence.clone(), None);
+            status = context
+                .analysis
+                .recovery
+                .as_ref()
+                .map(|r| r.status.clone())
+                .unwrap_or_default();
+        });
+        assert!(
+            !status.is_empty() && status != "failing",
+            "not resolved: {status}"
+        );
+        row(
+            "analysis of an n-commit range, resolved by a later commit (recovery walk)",
+            n,
+            took,
+        );
+    }
+    for n in [25_000u64, 50_000, 100_000, 200_000] {
+        if n > max {
+            break;
+        }
         let evidence = incident(n);
         let mut entries = 0;
         let took = best(|| {

@@ -33,6 +33,9 @@ pub struct ParseFailure {
     /// 1-based, in characters.
     pub column: u32,
     pub message: String,
+    /// The file passes one of this tool's own bounds (size, tokens, nesting) and was skipped
+    /// unread: nothing is known about whether Python, and so Alembic, can load it.
+    pub over_limit: bool,
 }
 
 impl std::fmt::Display for ParseFailure {
@@ -86,11 +89,13 @@ pub fn parse_revision_refs(
 ) -> Result<(Revision, Vec<Unresolved>), ParseFailure> {
     if source.len() > MAX_SOURCE_BYTES {
         return Err(ParseFailure {
+            over_limit: true,
             line: 1,
             column: 1,
             message: format!(
-                "is {} MiB, more than the {} MiB this tool reads as one revision file",
-                source.len() / (1024 * 1024),
+                "it is {} bytes, over the limit of {} bytes ({} MiB) this tool reads as one revision file",
+                source.len(),
+                MAX_SOURCE_BYTES,
                 MAX_SOURCE_BYTES / (1024 * 1024)
             ),
         });
@@ -112,6 +117,7 @@ fn parse_on_this_stack(
         let lines = LineIndex::new(&text);
         let (line, column) = lines.line_column(&text, u32::from(offset) as usize);
         ParseFailure {
+            over_limit: false,
             line,
             column,
             message: format!("Python syntax error: {message}"),
@@ -119,6 +125,7 @@ fn parse_on_this_stack(
     };
     if let Some(message) = depth::refuse(&text) {
         return Err(ParseFailure {
+            over_limit: true,
             line: 1,
             column: 1,
             message,
@@ -169,6 +176,7 @@ fn decode(source: &[u8]) -> Result<String, ParseFailure> {
             }
             _ => {
                 return Err(ParseFailure {
+over_limit: false,
                     line: 1,
                     column: 1,
                     message: format!(
@@ -188,6 +196,7 @@ fn decode(source: &[u8]) -> Result<String, ParseFailure> {
             let column = String::from_utf8_lossy(prefix).chars().count() as u32 + 1;
             let byte = source.get(e.valid_up_to()).copied().unwrap_or(0);
             Err(ParseFailure {
+over_limit: false,
                 line,
                 column,
                 message: format!(
@@ -392,6 +401,7 @@ impl<'a> Module<'a> {
         }
         let Some((id, line)) = revision else {
             return Err(ParseFailure {
+over_limit: false,
                 line: 1,
                 column: 1,
                 message: "declares no `revision = \"...\"`: Alembic refuses to load the folder (\"Could not determine revision id\")".to_string(),
@@ -479,6 +489,7 @@ impl<'a> Module<'a> {
         let offset = u32::from(value.range().start()) as usize;
         let (line, column) = self.lines.line_column(self.text, offset);
         ParseFailure {
+over_limit: false,
             line,
             column,
             message: format!(
