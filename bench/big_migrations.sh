@@ -3,14 +3,16 @@
 #  - a 6.7 MB data migration: `op.bulk_insert` of about 85,000 rows in the shape of Alembic's
 #    documented example ({'id': 1, 'name': ..., 'create_date': date(...)}), which must be read;
 #  - a 7 MB file of unary minus signs (`x = - - - ... 1`), which must be refused in bounded
-#    memory.
+#    memory;
+#  - the densest file read: 8 MB of a list of 4-digit numbers (`1111, ` is 3 bytes per token,
+#    the bound), the most memory any file under the bounds takes.
 # Usage: bench/big_migrations.sh [BIN]   (default: target/release/postmortem)
 set -eu
 cd "$(dirname "$0")/.."
 BIN=${1:-target/release/postmortem}
 DIR=$(mktemp -d)
 trap 'rm -rf "$DIR"' EXIT
-mkdir -p "$DIR/bulk/alembic/versions" "$DIR/minus/alembic/versions"
+mkdir -p "$DIR/bulk/alembic/versions" "$DIR/minus/alembic/versions" "$DIR/dense/alembic/versions"
 python3 - "$DIR" <<'PY'
 import sys, random
 d = sys.argv[1]
@@ -65,8 +67,10 @@ def downgrade():
 open(f"{d}/bulk/alembic/versions/5d2a1c9e7f30_seed_accounts.py", "w").write(head + "".join(rows) + tail)
 minus = 'revision = "a"\ndown_revision = None\nx = ' + "- " * 3_500_000 + "1\n"
 open(f"{d}/minus/alembic/versions/a_minus.py", "w").write(minus)
+dense = 'revision = "b"\ndown_revision = None\nx = [\n' + "1111, " * 1_390_000 + "]\n"
+open(f"{d}/dense/alembic/versions/b_dense.py", "w").write(dense)
 PY
-for case in bulk minus; do
+for case in bulk minus dense; do
     f=$(ls "$DIR/$case/alembic/versions/"*.py)
     printf '%s: %s bytes\n' "$case" "$(wc -c < "$f")"
     /usr/bin/time -v "$BIN" migrations "$DIR/$case/alembic/versions" --format json \
