@@ -78,7 +78,7 @@ migration-failed-in-logs) need Render's deploys and logs: run `postmortem report
     Completions(CompletionsArgs),
     /// Print the man page (roff), e.g. `postmortem man > /usr/local/share/man/man1/postmortem.1`
     Man(ManArgs),
-    /// Internal: render a user's template sent on stdin, in a process of its own under the
+    /// Internal: render a template sent on stdin, in a process of its own under the
     /// address-space limit given (bytes). The parent `postmortem` runs it; never run by hand.
     #[command(name = "__render-template", hide = true)]
     RenderTemplateChild {

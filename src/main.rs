@@ -6,9 +6,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = postmortem::cli::Cli::parse();
-    // A user's template renders in a child process of this binary, under a memory limit.
+    // Templates render in a child process of this binary, under a memory limit.
     if let Ok(program) = std::env::current_exe() {
-        postmortem::report::isolate::render_user_templates_in(program);
+        postmortem::report::isolate::render_templates_in(program);
     }
     let api_key = std::env::var("RENDER_API_KEY").ok();
     let tokens = postmortem::publish::Credentials::from_lookup(|var| std::env::var(var).ok());

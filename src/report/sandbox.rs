@@ -20,8 +20,8 @@
 //! What this cannot stop in-process: work that neither writes output nor calls `range` (string
 //! growth through `set s = s ~ s` inside one bounded loop doubles per iteration and can exhaust
 //! memory well inside the time budget), and memory held by macro or filter-section output
-//! before it is written. So the binary renders a user's template in a child process under
-//! [`Limits::max_memory_bytes`] ([`super::isolate`]); the builtin template renders here.
+//! before it is written. So the binary renders templates in a child process under
+//! [`Limits::max_memory_bytes`] ([`super::isolate`]), the builtin one too.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
@@ -52,7 +52,7 @@ pub struct Limits {
     pub time_budget: Duration,
     /// Stack of the rendering thread: Tera's parser and renderer recurse once per nesting level.
     pub stack_bytes: usize,
-    /// Address space of the child process a user's template renders in, besides 16 bytes per
+    /// Address space of the child process a template renders in, besides 16 bytes per
     /// byte of the context it is given ([`super::isolate`]). The program, the rendering
     /// thread's stack and the allocator's reserves fit in 100 MiB (measured: a small template
     /// renders under that limit), so most of it is left for the template.
