@@ -67,9 +67,22 @@ struct Request {
 /// of `limits` plus room for the context it parses (a `serde_json::Value` takes a few times its
 /// text, and Tera clones what a template touches).
 fn memory_limit(limits: &Limits, request_len: usize) -> u64 {
-    limits
+    let wanted = limits
         .max_memory_bytes
-        .saturating_add(16u64.saturating_mul(request_len as u64))
+        .saturating_add(16u64.saturating_mul(request_len as u64));
+    // The child inherits this process's limits: a lower one in force (`ulimit -v`) is the one
+    // that applies, and the one to name.
+    address_space_hard_limit().map_or(wanted, |hard| hard.min(wanted))
+}
+
+#[cfg(unix)]
+fn address_space_hard_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::As).maximum
+}
+
+#[cfg(not(unix))]
+fn address_space_hard_limit() -> Option<u64> {
+    None
 }
 
 fn mib(bytes: u64) -> u64 {
@@ -267,8 +280,12 @@ pub fn serve(memory: u64, input: &mut impl Read, output: &mut impl Write) -> Res
 
 #[cfg(unix)]
 fn limit_this_process(memory: u64) -> Result<(), String> {
-    use rustix::process::{setrlimit, Resource, Rlimit};
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
     let limit = |resource, value: u64, what: &str| {
+        // A lower limit already in force (`ulimit -v`) stays: raising past it is refused.
+        let value = getrlimit(resource)
+            .maximum
+            .map_or(value, |hard| hard.min(value));
         setrlimit(
             resource,
             Rlimit {
