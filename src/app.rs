@@ -19,6 +19,8 @@ use crate::report::{self, check_output};
 use crate::source::WorkDir;
 use crate::{pipeline, redact, Error, Result};
 
+mod fix;
+
 /// How a successful run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -72,6 +74,7 @@ pub fn run_in(
         Command::Render(args) => render_cmd(args, clock),
         Command::Check(args) => check_cmd(args, clock, cli.color, quiet, ci),
         Command::Migrations(args) => migrations_cmd(args),
+        Command::Fix(args) => fix::fix_cmd(args, clock, quiet),
         Command::Init(args) => init_cmd(args, quiet),
         Command::Publish(args) => publish_cmd(args, clock, &tokens),
         Command::Completions(args) => completions_cmd(args),

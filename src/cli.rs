@@ -15,8 +15,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 and which migration broke and why (read statically, without running Python or a database).\n\n\
 Run `postmortem report` in the service's repository after an outage; run `postmortem check` in CI \
 so the next bad migration never ships.",
-    after_help = "Exit codes: 0 success; 1 `check` found something at or above --fail-on; \
-2 error (bad flag or config, unreadable file, rejected API key, not a git repository); \
+    after_help = "Exit codes: 0 success; 1 `check` found something at or above --fail-on, or \
+`fix` found no reorder that passes the schema rules (it prints the alternatives); 2 error (bad flag or config, unreadable file, rejected API key, not a git repository); \
 3 report written but partial (a source was unreachable or unavailable: see its Gaps section)."
 )]
 pub struct Cli {
@@ -70,6 +70,15 @@ migration-failed-in-logs) need Render's deploys and logs: run `postmortem report
     Check(CheckArgs),
     /// Show the migration graph (heads, merges) and its findings
     Migrations(MigrationsArgs),
+    /// Print the computed fix of a failing migration as a diff; --write applies it
+    #[command(
+        after_help = "The fix reorders the statements of the revision's upgrade() (and the \
+matching ones of downgrade()) and is offered only when the reordered file passes every schema \
+rule. Exit codes: 0 the diff was printed (or written), or nothing to fix; 1 no reorder passes: \
+the alternatives are printed instead; 2 error (no revision to pick, or the file changed since it \
+was read: --write never writes over a file it did not analyse)."
+    )]
+    Fix(FixArgs),
     /// Write a starter postmortem.yaml, or with --template the builtin report template
     Init(InitArgs),
     /// Put a rendered postmortem on the incident ticket, as one comment that re-runs update
@@ -315,6 +324,37 @@ pub struct CheckArgs {
     /// List the rules and exit
     #[arg(long)]
     pub list_rules: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    /// The revision to fix [default: the one the evidence's root cause names, else the only
+    /// revision a schema rule flags]
+    #[arg(value_name = "REVISION")]
+    pub revision: Option<String>,
+    /// Config file to read [default: postmortem.yaml in --repo or a parent, up to the repository root]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Git repository (or a folder inside one), which the file paths are relative to [default: .]
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+    /// Migration folder (repeatable) [default: discovered from alembic.ini or **/alembic/versions]
+    #[arg(long = "migrations", value_name = "DIR")]
+    pub migrations: Vec<PathBuf>,
+    /// Disable a rule (repeatable); see `postmortem check --list-rules`
+    #[arg(long, value_name = "RULE")]
+    pub disable: Vec<String>,
+    /// Write the fix into the file, like `ruff --fix`; refused when the file is not the one
+    /// analysed (its git blob ID differs)
+    #[arg(long, conflicts_with = "output")]
+    pub write: bool,
+    /// Compute the fix from an evidence snapshot (`postmortem collect`) instead of reading
+    /// the repository's migrations; --write then refuses a file that changed since the
+    /// snapshot was taken
+    #[arg(long, value_name = "EVIDENCE.json")]
+    pub evidence: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

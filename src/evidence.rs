@@ -31,6 +31,15 @@ pub use deploys::{deploy_time, oldest_first, streak, Streak};
 /// misread; adding an optional field is not such a change.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// A file's text as read, and the git blob ID of its bytes (what `git hash-object FILE` prints).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceText {
+    /// Relative to the repository root, `/`-separated.
+    pub file: String,
+    pub blob: String,
+    pub text: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
     pub schema_version: u32,
@@ -58,6 +67,11 @@ pub struct Evidence {
     pub upgrade_commands: Vec<crate::migrations::model::UpgradeCommand>,
     #[serde(default)]
     pub findings: Vec<Finding>,
+    /// The text of each migration file a schema rule flags, as it was read: the fix is computed
+    /// from it as a patch offline (`render`), and `postmortem fix --write` compares its blob ID
+    /// with the file on disk to refuse a file that changed since.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub migration_sources: Vec<SourceText>,
     /// What could not be collected and why: a gap is never silent.
     #[serde(default)]
     pub notes: Vec<Note>,
@@ -81,6 +95,7 @@ impl Evidence {
             database_facts: Vec::new(),
             upgrade_commands: Vec::new(),
             findings: Vec::new(),
+            migration_sources: Vec::new(),
             notes: Vec::new(),
             redactions: BTreeMap::new(),
         }
@@ -104,6 +119,8 @@ impl Evidence {
         self.database_facts.sort();
         self.database_facts.dedup();
         crate::finding::sort_findings(&mut self.findings);
+        self.migration_sources.sort_by(|a, b| a.file.cmp(&b.file));
+        self.migration_sources.dedup_by(|a, b| a.file == b.file);
         self.notes.sort();
         self.notes.dedup();
     }

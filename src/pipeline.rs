@@ -125,6 +125,15 @@ pub fn check(config: &Config, range: Option<&str>) -> Result<Evidence> {
     Ok(evidence)
 }
 
+/// The root of the repository's working tree, which evidence paths are relative to.
+pub fn repo_root(config: &Config) -> Result<PathBuf> {
+    let repo = GitRepo::open(&config.repo)?;
+    Ok(repo
+        .workdir()
+        .map(Path::to_path_buf)
+        .unwrap_or(config.repo.clone()))
+}
+
 fn working_tree(repo: &GitRepo, config: &Config) -> WorkDir {
     WorkDir::new(
         repo.workdir()
@@ -192,7 +201,38 @@ fn run_checks(
     let log_failures = ctx.into_log_failures();
     attach_excerpts(&mut findings, source);
     evidence.findings = findings;
+    attach_sources(evidence, source);
     log_failures
+}
+
+/// The text of every migration file a schema rule flags travels with the evidence, so that the
+/// fix (a patch of that file) is computed offline too.
+pub fn attach_sources(evidence: &mut Evidence, source: &dyn FileSource) {
+    let schema: Vec<&str> = check::rules_of(Category::Schema)
+        .map(|r| r.meta().name)
+        .collect();
+    let mut files: Vec<String> = evidence
+        .findings
+        .iter()
+        .filter(|f| schema.contains(&f.rule.as_str()))
+        .filter_map(|f| f.file.clone())
+        .collect();
+    files.sort();
+    files.dedup();
+    for file in files {
+        if evidence.migration_sources.iter().any(|s| s.file == file) {
+            continue;
+        }
+        if let Ok(bytes) = source.read(&file) {
+            evidence
+                .migration_sources
+                .push(crate::evidence::SourceText {
+                    blob: crate::source::blob_id(&bytes),
+                    text: String::from_utf8_lossy(&bytes).into_owned(),
+                    file,
+                });
+        }
+    }
 }
 
 /// Findings point at file:line; the excerpt travels with them so `render` needs no repository.

@@ -26,6 +26,14 @@ pub trait FileSource {
     }
 }
 
+/// The git blob ID of `bytes` (`git hash-object`): names a file's content the way git does,
+/// so a recorded ID can be checked by hand.
+pub fn blob_id(bytes: &[u8]) -> String {
+    git2::Oid::hash_object(git2::ObjectType::Blob, bytes)
+        .map(|oid| oid.to_string())
+        .unwrap_or_default()
+}
+
 /// Folders never worth walking into when looking for migrations or test configuration.
 pub fn is_skipped_dir(name: &str) -> bool {
     matches!(

@@ -9,6 +9,7 @@ pub mod correlate;
 pub mod diagrams;
 pub mod fix;
 pub mod migration_cause;
+pub mod patch;
 pub mod recovery;
 pub mod timeline;
 
@@ -51,6 +52,10 @@ pub struct Analysis {
     /// What to change, for the top cause's class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<RecommendedFix>,
+    /// The failing revision's file, corrected: a reorder re-checked by the schema rules, or
+    /// why there is none and what else can be done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<patch::MigrationPatch>,
 }
 
 /// How the streak ended.
@@ -268,6 +273,7 @@ pub fn analyze_parsed(
         .and_then(|s| timeline::duration(evidence, s, now));
 
     let failing_revision = root_causes.iter().find_map(|c| c.revision.clone());
+    let patch = patch::for_report(evidence, failing_revision.as_deref());
     let diagrams = Diagrams {
         deploys: diagrams::deploy_history(evidence, streak.as_ref()),
         migrations: failing_revision.and_then(|rev| diagrams::migration_graph(evidence, &rev)),
@@ -285,5 +291,6 @@ pub fn analyze_parsed(
         recovery,
         impact,
         fix,
+        patch,
     }
 }

@@ -62,7 +62,22 @@ pub fn render_with(
 fn tidy(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut blank = 0;
+    // Inside a fenced block every line is content (a diff's context line may be one space).
+    let mut fence: Option<usize> = None;
     for line in text.lines() {
+        let ticks = line.len() - line.trim_start_matches('`').len();
+        match fence {
+            Some(open) if ticks >= open && line.trim_start_matches('`').trim().is_empty() => {
+                fence = None
+            }
+            Some(_) => {
+                out.push_str(line);
+                out.push('\n');
+                continue;
+            }
+            None if ticks >= 3 && !line[ticks..].contains('`') => fence = Some(ticks),
+            None => {}
+        }
         // Trailing spaces stay: two of them are a markdown line break the template asked for.
         let line = if line.trim().is_empty() { "" } else { line };
         if line.is_empty() {
@@ -183,6 +198,12 @@ pub fn number_lines(excerpt: &crate::finding::Excerpt) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tidy_leaves_fenced_blocks_alone() {
+        let text = "a\n\n\n```diff\n \n \n-x\n```\n\n\nb\n";
+        assert_eq!(tidy(text), "a\n\n```diff\n \n \n-x\n```\n\nb\n");
+    }
 
     #[test]
     fn tidy_collapses_blank_runs() {

@@ -13,6 +13,7 @@
 
 mod depth;
 mod ops;
+pub mod statements;
 mod types;
 
 use std::collections::HashMap;
@@ -113,16 +114,7 @@ fn parse_on_this_stack(
     source: &[u8],
 ) -> Result<(Revision, Vec<Unresolved>), ParseFailure> {
     let text = decode(source)?;
-    let syntax_error = |offset: TextSize, message: &str| {
-        let lines = LineIndex::new(&text);
-        let (line, column) = lines.line_column(&text, u32::from(offset) as usize);
-        ParseFailure {
-            over_limit: false,
-            line,
-            column,
-            message: format!("Python syntax error: {message}"),
-        }
-    };
+    let syntax_error = |offset: TextSize, message: &str| parse_failure_at(&text, offset, message);
     if let Some(message) = depth::refuse(&text) {
         return Err(ParseFailure {
             over_limit: true,
@@ -138,6 +130,18 @@ fn parse_on_this_stack(
     }
     let module = Module::new(&text, &parsed.syntax().body);
     module.revision(file)
+}
+
+/// A Python syntax error at `offset` of `text`, with its line and column.
+fn parse_failure_at(text: &str, offset: TextSize, message: &str) -> ParseFailure {
+    let lines = LineIndex::new(text);
+    let (line, column) = lines.line_column(text, u32::from(offset) as usize);
+    ParseFailure {
+        over_limit: false,
+        line,
+        column,
+        message: format!("Python syntax error: {message}"),
+    }
 }
 
 /// CPython's tokenizer refuses brackets nested deeper than this (`MAXLEVEL`); ruff's parser
