@@ -178,6 +178,7 @@ fn parse_all(sources: Vec<(&str, Vec<u8>)>) -> Vec<Parsed<'_>> {
         }))
         .unwrap_or_else(|_| {
             Err(alembic::ParseFailure {
+                over_limit: false,
                 line: 1,
                 column: 1,
                 message: "the Python parser crashed on this file".to_string(),

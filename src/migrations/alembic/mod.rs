@@ -34,6 +34,9 @@ pub struct ParseFailure {
     /// 1-based, in characters.
     pub column: u32,
     pub message: String,
+    /// The file passes one of this tool's own bounds (size, tokens, nesting) and was skipped
+    /// unread: nothing is known about whether Python, and so Alembic, can load it.
+    pub over_limit: bool,
 }
 
 impl std::fmt::Display for ParseFailure {
@@ -87,11 +90,13 @@ pub fn parse_revision_refs(
 ) -> Result<(Revision, Vec<Unresolved>), ParseFailure> {
     if source.len() > MAX_SOURCE_BYTES {
         return Err(ParseFailure {
+            over_limit: true,
             line: 1,
             column: 1,
             message: format!(
-                "is {} MiB, more than the {} MiB this tool reads as one revision file",
-                source.len() / (1024 * 1024),
+                "it is {} bytes, over the limit of {} bytes ({} MiB) this tool reads as one revision file",
+                source.len(),
+                MAX_SOURCE_BYTES,
                 MAX_SOURCE_BYTES / (1024 * 1024)
             ),
         });
@@ -112,6 +117,7 @@ fn parse_on_this_stack(
     let syntax_error = |offset: TextSize, message: &str| parse_failure_at(&text, offset, message);
     if let Some(message) = depth::refuse(&text) {
         return Err(ParseFailure {
+            over_limit: true,
             line: 1,
             column: 1,
             message,
@@ -131,6 +137,7 @@ fn parse_failure_at(text: &str, offset: TextSize, message: &str) -> ParseFailure
     let lines = LineIndex::new(text);
     let (line, column) = lines.line_column(text, u32::from(offset) as usize);
     ParseFailure {
+        over_limit: false,
         line,
         column,
         message: format!("Python syntax error: {message}"),
@@ -173,6 +180,7 @@ fn decode(source: &[u8]) -> Result<String, ParseFailure> {
             }
             _ => {
                 return Err(ParseFailure {
+over_limit: false,
                     line: 1,
                     column: 1,
                     message: format!(
@@ -192,6 +200,7 @@ fn decode(source: &[u8]) -> Result<String, ParseFailure> {
             let column = String::from_utf8_lossy(prefix).chars().count() as u32 + 1;
             let byte = source.get(e.valid_up_to()).copied().unwrap_or(0);
             Err(ParseFailure {
+over_limit: false,
                 line,
                 column,
                 message: format!(
@@ -396,6 +405,7 @@ impl<'a> Module<'a> {
         }
         let Some((id, line)) = revision else {
             return Err(ParseFailure {
+over_limit: false,
                 line: 1,
                 column: 1,
                 message: "declares no `revision = \"...\"`: Alembic refuses to load the folder (\"Could not determine revision id\")".to_string(),
@@ -483,6 +493,7 @@ impl<'a> Module<'a> {
         let offset = u32::from(value.range().start()) as usize;
         let (line, column) = self.lines.line_column(self.text, offset);
         ParseFailure {
+over_limit: false,
             line,
             column,
             message: format!(
