@@ -171,6 +171,29 @@ mod tests {
         assert_eq!(sets[0].revisions.len(), 1);
     }
 
+    /// The child of a skipped file names a revision that exists: `missing-parent` must not say
+    /// that every Alembic command fails with KeyError.
+    #[test]
+    fn the_child_of_a_skipped_file_has_no_missing_parent() {
+        let deep = format!(
+            "revision: str = 'd'\ndown_revision = \"a\"\nx = {}1\n",
+            "-".repeat(5_000)
+        );
+        let child: &[u8] = b"revision = \"e\"\ndown_revision = \"d\"\n";
+        let orphan: &[u8] = b"revision = \"f\"\ndown_revision = \"zz\"\n";
+        let (sets, _) = load(&[
+            ("a.py", GOOD.as_bytes()),
+            ("d.py", deep.as_bytes()),
+            ("e.py", child),
+            ("f.py", orphan),
+        ]);
+        let unread: Vec<_> = sets[0].unread.iter().map(|u| u.revision.clone()).collect();
+        assert_eq!(unread, [Some("d".to_string())]);
+        let missing = crate::check::rules::missing_parent::check_set(&sets[0]);
+        let targets: Vec<_> = missing.iter().map(|f| f.revision.clone()).collect();
+        assert_eq!(targets, [Some("f".to_string())], "{missing:#?}");
+    }
+
     #[test]
     fn ok() {
         let (sets, findings) = load(&[("a.py", GOOD.as_bytes())]);

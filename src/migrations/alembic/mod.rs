@@ -132,6 +132,38 @@ fn parse_on_this_stack(
     module.revision(file)
 }
 
+/// The ID a revision file declares, by a scan of its lines for a top-level
+/// `revision = "…"` (or `revision: str = "…"`), for files the parser could not read: a file
+/// over this tool's bounds, or with a syntax error elsewhere, still names its revision there.
+pub fn declared_revision(source: &[u8]) -> Option<String> {
+    source.split(|&b| b == b'\n').find_map(|line| {
+        let rest = line.strip_prefix(b"revision")?;
+        let rest = trim_start(rest);
+        let rest = match rest.strip_prefix(b":") {
+            Some(annotated) => {
+                let at = annotated.iter().position(|&b| b == b'=')?;
+                &annotated[at..]
+            }
+            None => rest,
+        };
+        let rest = trim_start(rest.strip_prefix(b"=")?);
+        let quote = *rest.first().filter(|q| **q == b'"' || **q == b'\'')?;
+        let value = &rest[1..];
+        let end = value.iter().position(|&b| b == quote)?;
+        let id = std::str::from_utf8(&value[..end]).ok()?;
+        let plain = !id.is_empty() && id.len() <= 128 && !id.contains(['\\', ' ']);
+        plain.then(|| id.to_string())
+    })
+}
+
+fn trim_start(bytes: &[u8]) -> &[u8] {
+    let at = bytes
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'))
+        .unwrap_or(bytes.len());
+    &bytes[at..]
+}
+
 /// A Python syntax error at `offset` of `text`, with its line and column.
 fn parse_failure_at(text: &str, offset: TextSize, message: &str) -> ParseFailure {
     let lines = LineIndex::new(text);
