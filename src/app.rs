@@ -80,6 +80,15 @@ pub fn run_in(
         Command::Publish(args) => publish_cmd(args, clock, &tokens),
         Command::Completions(args) => completions_cmd(args),
         Command::Man(args) => man_cmd(args),
+        Command::RenderTemplateChild { memory_limit } => {
+            report::isolate::serve(
+                memory_limit,
+                &mut std::io::stdin().lock(),
+                &mut std::io::stdout().lock(),
+            )
+            .map_err(Error::Template)?;
+            Ok(Status::Ok)
+        }
     }
 }
 
@@ -627,8 +636,15 @@ fn init_cmd(args: InitArgs, quiet: bool) -> Result<Status> {
 
 fn completions_cmd(args: CompletionsArgs) -> Result<Status> {
     use clap::CommandFactory;
+    // The generators list hidden subcommands too (`__render-template`, which only the binary
+    // itself runs): complete from a copy of the command without them.
+    let full = Cli::command();
+    let mut public = clap::Command::new("postmortem")
+        .version(env!("CARGO_PKG_VERSION"))
+        .args(full.get_arguments().cloned())
+        .subcommands(full.get_subcommands().filter(|c| !c.is_hide_set()).cloned());
     let mut buf = Vec::new();
-    clap_complete::generate(args.shell, &mut Cli::command(), "postmortem", &mut buf);
+    clap_complete::generate(args.shell, &mut public, "postmortem", &mut buf);
     write_output(args.out.output.as_deref(), &String::from_utf8_lossy(&buf))?;
     Ok(Status::Ok)
 }

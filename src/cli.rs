@@ -87,6 +87,13 @@ was read: --write never writes over a file it did not analyse)."
     Completions(CompletionsArgs),
     /// Print the man page (roff), e.g. `postmortem man > /usr/local/share/man/man1/postmortem.1`
     Man(ManArgs),
+    /// Internal: render a template sent on stdin, in a process of its own under the
+    /// address-space limit given (bytes). The parent `postmortem` runs it; never run by hand.
+    #[command(name = "__render-template", hide = true)]
+    RenderTemplateChild {
+        /// Address-space limit in bytes
+        memory_limit: u64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -158,7 +165,8 @@ pub struct SourceArgs {
     pub now: Option<String>,
 
     /// Seconds to wait for the Render API to connect, and again for each response, before
-    /// retrying [default: 10 to connect, 30 for a response]
+    /// retrying; all the run's waits for retries and rate limits together get three times
+    /// this [default: 10 to connect, 30 for a response, 90 for all waits]
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: Option<u64>,
 }

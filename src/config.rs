@@ -321,7 +321,7 @@ pub const STARTER: &str = r#"# postmortem configuration: every key is optional. 
 # repo: .
 # render_api_url: https://api.render.com/v1
 # render_data: ./render-export        # offline: saved API pages or `render ... -o json` output
-# timeout: 30                          # seconds to wait for the Render API (connect, each response)
+# timeout: 30                          # seconds to wait for the Render API (connect, each response; 3x for all retry waits)
 # since: 48h                          # default: the last good deploy before the first failure
 # until: 2025-11-10T18:15:00Z
 # migrations: [backend/alembic/versions]

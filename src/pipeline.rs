@@ -50,8 +50,7 @@ fn render_settings(config: &Config, progress: bool) -> RenderSettings {
         ..RenderSettings::default()
     };
     if let Some(timeout) = config.timeout {
-        settings.retry.connect_timeout = timeout;
-        settings.retry.request_timeout = timeout;
+        settings.retry = settings.retry.with_timeout(timeout);
     }
     settings
 }
@@ -490,7 +489,7 @@ mod tests {
     }
 
     #[test]
-    fn timeout_reaches_both_render_timeouts() {
+    fn timeout_reaches_both_render_timeouts_and_the_wait_budget() {
         let settings = render_settings(
             &config(SourceArgs {
                 timeout: Some(7),
@@ -506,6 +505,11 @@ mod tests {
             settings.retry.request_timeout,
             std::time::Duration::from_secs(7)
         );
+        assert_eq!(
+            settings.retry.max_total_wait,
+            std::time::Duration::from_secs(21)
+        );
+        assert_eq!(settings.retry.max_sleep, std::time::Duration::from_secs(21));
     }
 
     #[test]

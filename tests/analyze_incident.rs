@@ -200,6 +200,7 @@ fn seed() -> Evidence {
         branchpoints: vec![],
         mergepoints: vec![],
         origin: None,
+        unread: vec![],
     });
     e.findings.push(Finding {
         rule: "fk-type-mismatch".to_string(),

@@ -404,9 +404,11 @@ fn completions_and_man_page_come_from_the_command_line_definitions() {
         let o = postmortem(&["completions", shell], dir.path());
         assert_eq!(o.status.code(), Some(0), "{shell}: {}", stderr(&o));
         let script = String::from_utf8_lossy(&o.stdout);
-        for word in ["postmortem", "check", "fail-on", "render-data"] {
+        for word in ["postmortem", "check", "fail-on", "render-data", "quiet"] {
             assert!(script.contains(word), "{shell} completions lack {word}");
         }
+        // The binary's internal renderer is not a command for people.
+        assert!(!script.contains("render-template"), "{shell}: {script}");
     }
     let o = postmortem(&["completions", "tcsh"], dir.path());
     assert_eq!(o.status.code(), Some(2));
@@ -420,6 +422,7 @@ fn completions_and_man_page_come_from_the_command_line_definitions() {
     for word in ["report", "check", "\\-\\-color", "\\-\\-quiet"] {
         assert!(page.contains(word), "man page lacks {word}:\n{page}");
     }
+    assert!(!page.contains("render\\-template"), "{page}");
 }
 
 /// A migration folder whose single revision names a parent that does not exist: one error.

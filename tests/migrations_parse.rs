@@ -441,6 +441,10 @@ fn a_file_too_large_to_read_is_a_failure_not_a_crash() {
     );
     let failure = parse_revision("v/big.py", source.as_bytes()).unwrap_err();
     assert!(failure.message.contains("MiB"), "{failure}");
+    assert!(
+        failure.over_limit,
+        "a bound of this tool, not a fault of the file"
+    );
 }
 
 #[test]

@@ -461,7 +461,7 @@ fn a_server_asking_for_an_hour_costs_one_request_per_source_not_an_hour() {
     let e = collect(&settings).unwrap();
     assert_eq!(
         notes(&e),
-        [format!("render.events: events unavailable: HTTP 429 (rate limited; the API asked for a wait of 3600 s, more than the 90 s left of this run's wait budget) after 1 try (GET {}/services/{SRV}/events)", fake.url())]
+        [format!("render.events: events unavailable: HTTP 429 (rate limited; the API asked for a wait of 3600 s, more than the 90 s left of this run's wait budget of 90 s; a larger --timeout gives a larger budget) after 1 try (GET {}/services/{SRV}/events)", fake.url())]
     );
     assert_eq!(
         fake.requests_to("/services/srv-d3ii9qk9c44c73aqsli0/events")
@@ -483,7 +483,7 @@ fn retries_stop_when_the_runs_wait_budget_is_spent() {
     let e = collect(&settings).unwrap();
     assert_eq!(
         notes(&e),
-        [format!("render.events: events unavailable: HTTP 503 (no retry: this run's wait budget of 0 s is spent) after 1 try (GET {}/services/{SRV}/events)", fake.url())]
+        [format!("render.events: events unavailable: HTTP 503 (no retry: this run's wait budget of 0 s is spent; a larger --timeout gives a larger budget) after 1 try (GET {}/services/{SRV}/events)", fake.url())]
     );
     assert_eq!(
         fake.requests_to("/services/srv-d3ii9qk9c44c73aqsli0/events")

@@ -231,3 +231,43 @@ fn a_plain_template_still_renders() {
         "{stdout}"
     );
 }
+
+/// The binary renders in a child process (`src/report/isolate.rs`); this test binary, which
+/// never asks for one, renders in-process: the same bytes, the builtin template and a user's.
+#[test]
+fn the_child_process_renders_what_the_library_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let evidence = evidence(50);
+    std::fs::write(
+        dir.path().join("evidence.json"),
+        serde_json::to_string(&evidence).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("copy.tera"), report::BUILTIN_TEMPLATE).unwrap();
+    let now = "2025-11-10T18:15:00Z".parse().unwrap();
+    let here = postmortem::redact::redact_document(
+        &report::render_with(
+            &postmortem::pipeline::context(evidence, Some(now)),
+            None,
+            &Limits::default(),
+        )
+        .unwrap(),
+    );
+    assert!(here.contains("dep-00000000000000000049"), "{here}");
+    for extra in [&[][..], &["--template", "copy.tera"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_postmortem"))
+            .args(["render", "evidence.json"])
+            .args(extra)
+            .current_dir(dir.path())
+            .env("POSTMORTEM_NOW", "2025-11-10T18:15:00Z")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), here, "{extra:?}");
+    }
+}

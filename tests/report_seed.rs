@@ -347,6 +347,33 @@ fn a_custom_template_renders_against_the_same_context() {
     assert!(err.contains("no_such_field"), "{err}");
 }
 
+/// A server that answers 429 with `Retry-After: 1` forever: `--timeout 1` gives the run 3 s of
+/// waits in all, the report is written after them, and its gaps name the spent budget.
+#[test]
+fn a_429_forever_is_waited_out_within_the_budget_timeout_sets() {
+    let r = setup_with(render_api::Faults {
+        rate_limit_always: vec![format!("/v1/services/{}/events", seed::SERVICE_ID)],
+        ..Default::default()
+    });
+    let started = std::time::Instant::now();
+    let (status, report) = run(&r, &["report", "--timeout", "1"]);
+    let took = started.elapsed();
+    assert_eq!(status, Status::Partial);
+    let gaps = section(&report, "## Gaps and Redactions");
+    assert!(
+        gaps.contains("render.events")
+            && gaps.contains("HTTP 429")
+            && gaps.contains("wait budget of 3 s")
+            && gaps.contains("--timeout"),
+        "{gaps}"
+    );
+    // Three waits of 1 s, then the fourth would pass the budget: not begun.
+    assert!(
+        took >= std::time::Duration::from_secs(3) && took < std::time::Duration::from_secs(20),
+        "{took:?}"
+    );
+}
+
 /// Render's events stay unavailable: the report is still written, says what is missing and
 /// why, and the exit status says it is partial.
 #[test]

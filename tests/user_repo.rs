@@ -512,3 +512,57 @@ fn a_baseline_lets_the_gate_go_green_and_catches_what_is_new() {
     assert_eq!(check_rules(&o), ["phantom-migration"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("7a7a7a7a7a7a"));
 }
+
+/// Symbolic links are not followed, in the working tree or in `--render-data`, and each run
+/// lists the skipped ones in one note: a loop back into the repository, a link out of it, and
+/// a saved file that is a link to a file outside the export.
+#[test]
+fn skipped_symlinks_are_listed_once_in_the_report() {
+    let (d, u) = setup();
+    let outside = d.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("secret.json"), "[]").unwrap();
+    std::os::unix::fs::symlink(&u.repo, u.repo.join("loop")).unwrap();
+    std::os::unix::fs::symlink(&outside, u.repo.join("elsewhere")).unwrap();
+    std::os::unix::fs::symlink(outside.join("secret.json"), u.export.join("extra.json")).unwrap();
+    std::os::unix::fs::symlink(&u.export, u.export.join("again")).unwrap();
+
+    // Without Render data the working tree is what is read.
+    let run = postmortem(&u.repo, &["report", "-o", "tree.md"]);
+    assert_ne!(run.status.code(), Some(2), "{}", stderr(&run));
+    let report = std::fs::read_to_string(u.repo.join("tree.md")).unwrap();
+    let gaps = section(&report, "## Gaps and Redactions");
+    assert_eq!(report.matches("symbolic link").count(), 1, "{report}");
+    assert!(
+        gaps.contains("2 symbolic link(s)") && gaps.contains("elsewhere, loop"),
+        "{gaps}"
+    );
+
+    let run = postmortem(
+        &u.repo,
+        &[
+            "collect",
+            "--render-data",
+            u.export.to_str().unwrap(),
+            "-o",
+            "evidence.json",
+        ],
+    );
+    assert_ne!(run.status.code(), Some(2), "{}", stderr(&run));
+    let evidence: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(u.repo.join("evidence.json")).unwrap())
+            .unwrap();
+    let notes: Vec<String> = evidence["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.to_string())
+        .filter(|n| n.contains("symbolic link"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains("again") && notes[0].contains("extra.json"),
+        "{notes:?}"
+    );
+    assert!(!evidence.to_string().contains("secret.json"));
+}

@@ -118,12 +118,12 @@ fn ancestors<'a>(index: &ShaIndex<'a>, tip: &'a Commit) -> HashSet<&'a str> {
 
 /// Commits by the first seven characters of their SHA, the shortest that [`same_sha`] compares:
 /// a range of 200,000 commits is walked by parent lookups, each of which scanned every commit.
-struct ShaIndex<'a> {
+pub(crate) struct ShaIndex<'a> {
     by_prefix: HashMap<String, Vec<&'a Commit>>,
 }
 
 impl<'a> ShaIndex<'a> {
-    fn new(commits: &'a [Commit]) -> Self {
+    pub(crate) fn new(commits: &'a [Commit]) -> Self {
         let mut by_prefix: HashMap<String, Vec<&'a Commit>> = HashMap::new();
         for commit in commits {
             if let Some(prefix) = commit.sha.get(..7) {
@@ -137,7 +137,7 @@ impl<'a> ShaIndex<'a> {
     }
 
     /// The first commit, in evidence order, that `sha` names.
-    fn find(&self, sha: &str) -> Option<&'a Commit> {
+    pub(crate) fn find(&self, sha: &str) -> Option<&'a Commit> {
         let prefix = sha.get(..7)?;
         let bucket = match self.by_prefix.get(prefix) {
             Some(bucket) => bucket,

@@ -150,12 +150,15 @@ pub(crate) fn migration_cause(
         }
     }
     if let (Some(range), Some(file)) = (range, &file) {
+        // A file changed by many commits of a long range: one lookup each, not a scan each.
+        let mut summaries: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+        for c in evidence.commits.iter().rev() {
+            summaries.insert(c.sha.as_str(), c.summary.as_str());
+        }
         for change in range.migration_changes.iter().filter(|m| &m.file == file) {
-            let subject = evidence
-                .commits
-                .iter()
-                .find(|c| c.sha == change.commit)
-                .map(|c| format!(": {}", c.summary))
+            let subject = summaries
+                .get(change.commit.as_str())
+                .map(|summary| format!(": {summary}"))
                 .unwrap_or_default();
             citations.push(cite(
                 format!(

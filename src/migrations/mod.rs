@@ -58,21 +58,29 @@ pub fn load(
                 }),
             }
         }
+        let mut unread = Vec::new();
         for (file, bytes, parsed) in parse_all(sources) {
             match parsed {
                 Ok((mut revision, unresolved)) => {
                     constants.resolve(&mut revision, &unresolved);
                     revisions.push(revision)
                 }
-                Err(failure) => findings.push(LoadFailure::Unparseable {
-                    file: file.to_string(),
-                    failure,
-                    source: bytes,
-                }),
+                Err(failure) => {
+                    unread.push(model::UnreadRevision {
+                        file: file.to_string(),
+                        revision: alembic::declared_revision(&bytes),
+                    });
+                    findings.push(LoadFailure::Unparseable {
+                        file: file.to_string(),
+                        failure,
+                        source: bytes,
+                    })
+                }
             }
         }
         let mut set = MigrationSet::new(graph.path(), revisions);
         set.origin = Some(graph.origin.clone());
+        set.unread = unread;
         graph::compute(&mut set);
         sets.push(set);
     }
@@ -178,6 +186,7 @@ fn parse_all(sources: Vec<(&str, Vec<u8>)>) -> Vec<Parsed<'_>> {
         }))
         .unwrap_or_else(|_| {
             Err(alembic::ParseFailure {
+                over_limit: false,
                 line: 1,
                 column: 1,
                 message: "the Python parser crashed on this file".to_string(),

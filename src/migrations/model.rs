@@ -29,6 +29,20 @@ pub struct MigrationSet {
     /// Where the set's folders came from, when they were discovered or named by a flag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<SetOrigin>,
+    /// Files of the set that could not be parsed (an `unparseable-migration` finding each), with
+    /// the revision ID their text declares where a line scan finds one: references to it are not
+    /// dangling, only unread.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<UnreadRevision>,
+}
+
+/// A revision file the parser could not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreadRevision {
+    pub file: String,
+    /// From a `revision = "…"` line, or else a `<id>_slug.py` file name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
 }
 
 /// A command the deploy runs that upgrades the database, and how the deploy reaches it.
@@ -82,6 +96,7 @@ impl MigrationSet {
             branchpoints: Vec::new(),
             mergepoints: Vec::new(),
             origin: None,
+            unread: Vec::new(),
         }
     }
 

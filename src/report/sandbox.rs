@@ -17,12 +17,11 @@
 //! - a time budget: the caller waits [`Limits::time_budget`], then reports the violation; the
 //!   worker is told to stop and does so at its next output or `range` call.
 //!
-//! What this cannot stop: work that neither writes output nor calls `range` (string growth
-//! through `set s = s ~ s` inside one bounded loop doubles per iteration and can exhaust memory
-//! well inside the time budget), and memory held by macro or filter-section output before it is
-//! written. Only a separate process under a memory limit (`setrlimit(RLIMIT_AS)`) would bound
-//! those; the stack, loop, output and time bounds here keep the process alive for the templates
-//! a careless colleague writes, not for one crafted to exhaust memory.
+//! What this cannot stop in-process: work that neither writes output nor calls `range` (string
+//! growth through `set s = s ~ s` inside one bounded loop doubles per iteration and can exhaust
+//! memory well inside the time budget), and memory held by macro or filter-section output
+//! before it is written. So the binary renders templates in a child process under
+//! [`Limits::max_memory_bytes`] ([`super::isolate`]), the builtin one too.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
@@ -36,7 +35,7 @@ use tera::Tera;
 
 /// The bounds a template renders within. The builtin template stays well inside the defaults
 /// (tested), so they are what every template gets.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// Size of the template source.
     pub max_template_bytes: usize,
@@ -53,6 +52,11 @@ pub struct Limits {
     pub time_budget: Duration,
     /// Stack of the rendering thread: Tera's parser and renderer recurse once per nesting level.
     pub stack_bytes: usize,
+    /// Address space of the child process a template renders in, besides 16 bytes per
+    /// byte of the context it is given ([`super::isolate`]). The program, the rendering
+    /// thread's stack and the allocator's reserves fit in 100 MiB (measured: a small template
+    /// renders under that limit), so most of it is left for the template.
+    pub max_memory_bytes: u64,
 }
 
 impl Default for Limits {
@@ -65,6 +69,7 @@ impl Default for Limits {
             max_output_bytes: 16 << 20,
             time_budget: Duration::from_secs(30),
             stack_bytes: 64 << 20,
+            max_memory_bytes: 1 << 30,
         }
     }
 }

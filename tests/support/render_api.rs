@@ -59,6 +59,8 @@ pub struct Faults {
     pub ignore_cursor: Vec<String>,
     /// Path prefixes always answered `429` with `Retry-After: 3600`.
     pub rate_limit_for_an_hour: Vec<String>,
+    /// Path prefixes always answered `429` with `Retry-After: 1`.
+    pub rate_limit_always: Vec<String>,
     /// Path prefixes answered `200` with a JSON body of this many bytes.
     pub oversized: Vec<(String, usize)>,
 }
@@ -443,6 +445,12 @@ fn fault(shared: &Shared, path: &str) -> Option<Answer> {
     if hit(&faults.rate_limit_for_an_hour).is_some() {
         let mut a = Answer::error(429, "rate limit exceeded");
         a.headers.push(("Retry-After", "3600".to_string()));
+        a.headers.push(("Ratelimit-Remaining", "0".to_string()));
+        return Some(a);
+    }
+    if hit(&faults.rate_limit_always).is_some() {
+        let mut a = Answer::error(429, "rate limit exceeded");
+        a.headers.push(("Retry-After", "1".to_string()));
         a.headers.push(("Ratelimit-Remaining", "0".to_string()));
         return Some(a);
     }

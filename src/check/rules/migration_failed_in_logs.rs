@@ -165,6 +165,7 @@ exit status: 1";
             branchpoints: vec![],
             mergepoints: vec![],
             origin: None,
+            unread: vec![],
         });
         evidence
     }

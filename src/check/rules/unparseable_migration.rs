@@ -9,6 +9,9 @@
 //! one broken file makes `alembic upgrade head` fail with a `SyntaxError` (or "Could not
 //! determine revision id") on every deploy, even when that migration was already applied.
 //!
+//! A file past this tool's own bounds (8 MiB, one token per 3 bytes, nesting 1,000 deep) is
+//! reported as skipped, a warning: the analysis has a gap there, but the file may be fine.
+//!
 //! Example: a merge conflict marker (`<<<<<<< HEAD`) left in a revision file.
 //!
 //! Fix: correct the file so that `python -c "import ast; ast.parse(open(F).read())"` succeeds.
@@ -61,6 +64,9 @@ pub fn findings(failures: &[LoadFailure]) -> Vec<Finding> {
 
 /// The finding for a file the parser rejected, with the lines around the failure.
 pub fn finding(file: &str, failure: &ParseFailure, source: &[u8]) -> Finding {
+    if failure.over_limit {
+        return skipped(file, failure);
+    }
     let text = String::from_utf8_lossy(source);
     let message = format!(
         "`{file}` cannot be parsed ({failure}): Alembic fails to load the folder, so every migration command fails"
@@ -75,6 +81,22 @@ pub fn finding(file: &str, failure: &ParseFailure, source: &[u8]) -> Finding {
         .line(failure.line)
         .excerpt(Excerpt::around(&text, failure.line, 2, 2))
         .data(serde_json::json!({"column": failure.column}))
+}
+
+/// The finding for a file this tool skipped because it passes one of its own bounds: a gap in
+/// the analysis, not a fault of the file (Python may well load it), so a warning and no claim
+/// about Alembic, and no excerpt (its first line can be megabytes long).
+fn skipped(file: &str, failure: &ParseFailure) -> Finding {
+    Finding::new(
+        &META,
+        format!(
+            "`{file}` was skipped as too large to analyse: {}; its revision is unknown to every other rule, and whether Alembic can load it was not checked",
+            failure.message
+        ),
+    )
+    .severity(Severity::Warning)
+    .help("Check this file by hand, or move its data out of the revision file into a file the migration reads.")
+    .file(file)
 }
 
 /// The finding for a file (or folder) that could not be read at all.
@@ -126,6 +148,50 @@ mod tests {
         // The readable file is still analysed.
         assert_eq!(sets[0].revisions.len(), 1);
         assert_eq!(sets[0].revisions[0].id, "a");
+    }
+
+    #[test]
+    fn a_file_past_the_bounds_is_skipped_not_condemned() {
+        let deep = format!(
+            "revision = \"d\"\ndown_revision = \"a\"\nx = {}1\n",
+            "-".repeat(5_000)
+        );
+        let (sets, findings) = load(&[("a.py", GOOD.as_bytes()), ("d.py", deep.as_bytes())]);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        let f = &findings[0];
+        assert_eq!(f.severity, super::Severity::Warning);
+        assert!(
+            f.message.contains("was skipped as too large to analyse")
+                && f.message.contains("nests deeper than 1000 levels")
+                && !f.message.contains("Alembic fails"),
+            "{}",
+            f.message
+        );
+        assert!(f.excerpt.is_none());
+        assert_eq!(sets[0].revisions.len(), 1);
+    }
+
+    /// The child of a skipped file names a revision that exists: `missing-parent` must not say
+    /// that every Alembic command fails with KeyError.
+    #[test]
+    fn the_child_of_a_skipped_file_has_no_missing_parent() {
+        let deep = format!(
+            "revision: str = 'd'\ndown_revision = \"a\"\nx = {}1\n",
+            "-".repeat(5_000)
+        );
+        let child: &[u8] = b"revision = \"e\"\ndown_revision = \"d\"\n";
+        let orphan: &[u8] = b"revision = \"f\"\ndown_revision = \"zz\"\n";
+        let (sets, _) = load(&[
+            ("a.py", GOOD.as_bytes()),
+            ("d.py", deep.as_bytes()),
+            ("e.py", child),
+            ("f.py", orphan),
+        ]);
+        let unread: Vec<_> = sets[0].unread.iter().map(|u| u.revision.clone()).collect();
+        assert_eq!(unread, [Some("d".to_string())]);
+        let missing = crate::check::rules::missing_parent::check_set(&sets[0]);
+        let targets: Vec<_> = missing.iter().map(|f| f.revision.clone()).collect();
+        assert_eq!(targets, [Some("f".to_string())], "{missing:#?}");
     }
 
     #[test]

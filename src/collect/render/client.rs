@@ -116,6 +116,26 @@ pub struct RetryPolicy {
     pub max_body_bytes: u64,
 }
 
+/// The run's total wait budget is this many times the per-response timeout, so that
+/// `--timeout` scales both: the default 30 s gives 90 s of waits, `--timeout 5` gives 15 s.
+pub const WAIT_BUDGET_PER_TIMEOUT: u32 = 3;
+
+impl RetryPolicy {
+    /// The timeouts and the wait budget `--timeout SECS` (or `timeout:`) asks for: `timeout`
+    /// to connect and for each response, [`WAIT_BUDGET_PER_TIMEOUT`] times it for all the
+    /// waits of the run, and no single sleep longer than that budget.
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        let budget = timeout * WAIT_BUDGET_PER_TIMEOUT;
+        RetryPolicy {
+            connect_timeout: timeout,
+            request_timeout: timeout,
+            max_total_wait: budget,
+            max_sleep: self.max_sleep.min(budget),
+            ..self
+        }
+    }
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
@@ -126,7 +146,7 @@ impl Default for RetryPolicy {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             announce_retries: false,
-            max_total_wait: Duration::from_secs(90),
+            max_total_wait: Duration::from_secs(30) * WAIT_BUDGET_PER_TIMEOUT,
             max_body_bytes: 32 << 20,
         }
     }
@@ -264,7 +284,12 @@ impl Client {
                         rate_limited += 1;
                         if rate_limited > self.policy.max_rate_limit_waits {
                             return Err(FetchError::Unavailable {
-                                what: "HTTP 429 (rate limited)".into(),
+                                what: format!(
+                                    "HTTP 429 (rate limited; still limited after {} waits, {} s of this run's wait budget of {} s spent)",
+                                    self.policy.max_rate_limit_waits,
+                                    self.waited().as_secs(),
+                                    self.policy.max_total_wait.as_secs()
+                                ),
                                 tries: failures + rate_limited,
                                 url: shown.clone(),
                             });
@@ -275,9 +300,10 @@ impl Client {
                         if let Err(left) = self.reserve(asked.max(wait)) {
                             return Err(FetchError::Unavailable {
                                 what: format!(
-                                    "HTTP 429 (rate limited; the API asked for a wait of {} s, more than the {} s left of this run's wait budget)",
+                                    "HTTP 429 (rate limited; the API asked for a wait of {} s, more than the {} s left of this run's wait budget of {} s; a larger --timeout gives a larger budget)",
                                     asked.as_secs(),
-                                    left.as_secs()
+                                    left.as_secs(),
+                                    self.policy.max_total_wait.as_secs()
                                 ),
                                 tries: failures + rate_limited,
                                 url: shown.clone(),
@@ -303,7 +329,7 @@ impl Client {
             if self.reserve(backoff).is_err() {
                 return Err(FetchError::Unavailable {
                     what: format!(
-                        "{failure} (no retry: this run's wait budget of {} s is spent)",
+                        "{failure} (no retry: this run's wait budget of {} s is spent; a larger --timeout gives a larger budget)",
                         self.policy.max_total_wait.as_secs()
                     ),
                     tries: failures + rate_limited,
@@ -319,6 +345,14 @@ impl Client {
                 );
             }
             std::thread::sleep(backoff);
+        }
+    }
+
+    /// The sleeps booked so far.
+    fn waited(&self) -> Duration {
+        match self.waited.lock() {
+            Ok(w) => *w,
+            Err(poisoned) => *poisoned.into_inner(),
         }
     }
 

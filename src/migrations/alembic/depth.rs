@@ -4,8 +4,9 @@
 //! chain (`x = - - - 1`, `f()()()`, `1+1+1`), and parsing, walking and dropping that tree
 //! recurse once per level: a 7 MB file of minus signs took 6.6 GB (most of it stack). CPython
 //! refuses such a file anyway (measured with 3.11: `RecursionError` while compiling from about
-//! 3,000 levels, `MemoryError` from 6,000), so Alembic could not import it: it is refused here
-//! from the token stream, whose memory is linear in the file's size.
+//! 3,000 levels, `MemoryError` from 6,000): it is skipped here from the token stream, whose
+//! memory is linear in the file's size, before anything is built. Skipped, not judged: between
+//! this tool's limit and CPython's, Python may still load the file.
 
 use ruff_python_ast::token::TokenKind;
 use ruff_python_parser::{lexer, Mode};
@@ -15,24 +16,37 @@ use ruff_python_parser::{lexer, Mode};
 pub(super) const MAX_DEPTH: usize = 1_000;
 
 /// Each token becomes up to one syntax-tree node of ~64 bytes (plus the token itself): a file
-/// of one-byte tokens (`[1,1,1,...]`) took 78 times its size. A bulk-data migration of a few
-/// thousand rows has ~100,000 tokens; past this many, the file is reported, not read.
-pub(super) const MAX_TOKENS: usize = 1_000_000;
+/// of one-byte tokens (`[1,1,1,...]`) took 78 times its size. So the tokens a file may have are
+/// proportional to its size, one per [`BYTES_PER_TOKEN`] bytes, which keeps the memory of any
+/// file to a few tens of times its size: a data migration with a literal list of 85,000 rows
+/// (6.7 MB, 0.3 tokens per byte) is read, a file of single-digit list items is not.
+pub(super) const BYTES_PER_TOKEN: usize = 3;
 
-/// Why the file is refused before parsing: its deepest statement nests past [`MAX_DEPTH`]
-/// (an upper bound, computed from the tokens), or it has more than [`MAX_TOKENS`] tokens. Elements separated by commas are siblings, not nested; everything else an
-/// element chains (operators, keywords of expressions, closing trailers) counts as a level, as
-/// does each open bracket and indentation level around it.
+/// Small files may be dense (a short file of `1,1,1`): below this, the size does not matter.
+pub(super) const MIN_TOKENS: usize = 1_000_000;
+
+/// The tokens a file of `bytes` bytes may have.
+pub(super) fn max_tokens(bytes: usize) -> usize {
+    MIN_TOKENS.max(bytes / BYTES_PER_TOKEN)
+}
+
+/// Why the file is skipped before parsing: its deepest statement nests past [`MAX_DEPTH`]
+/// (an upper bound, computed from the tokens), or it has more tokens than [`max_tokens`]
+/// allows for its size. Elements separated by commas are siblings, not nested; everything else
+/// an element chains (operators, keywords of expressions, closing trailers) counts as a level,
+/// as does each open bracket and indentation level around it.
 pub(super) fn refuse(text: &str) -> Option<String> {
+    let max_tokens = max_tokens(text.len());
     let mut lexer = lexer::lex(text, Mode::Module);
     let mut indent = 0usize;
     // Levels chained so far in the current element of each open bracket (the statement first).
     let mut open: Vec<usize> = vec![0];
     let mut sum = 0usize;
     for tokens in 0.. {
-        if tokens > MAX_TOKENS {
+        if tokens > max_tokens {
             return Some(format!(
-                "has more than {MAX_TOKENS} tokens, more than this tool reads as one revision file"
+                "it has more than {max_tokens} tokens, over the limit this tool reads in a file of {} bytes (one token per {BYTES_PER_TOKEN} bytes, at least {MIN_TOKENS})",
+                text.len()
             ));
         }
         let kind = lexer.next_token();
@@ -70,7 +84,7 @@ pub(super) fn refuse(text: &str) -> Option<String> {
         let depth = indent + open.len() + sum;
         if depth > MAX_DEPTH {
             return Some(format!(
-                "nests deeper than {MAX_DEPTH} levels: Python itself cannot compile such a file"
+                "it nests deeper than {MAX_DEPTH} levels, over the limit this tool reads (CPython itself gives up from about 3,000)"
             ));
         }
     }
@@ -107,5 +121,10 @@ mod tests {
         assert!(refuse(&format!("x = [{}]\n", "1,".repeat(600_000)))
             .unwrap()
             .contains("more than 1000000 tokens"));
+        // Past the minimum, the bound follows the size: 3.5 bytes per token pass, 2 do not.
+        assert!(refuse(&format!("x = [{}]\n", "11111, ".repeat(600_000))).is_none());
+        assert!(refuse(&format!("x = [{}]\n", "11, ".repeat(1_500_000)))
+            .unwrap()
+            .contains("more than 2000002 tokens"));
     }
 }

@@ -34,6 +34,9 @@ pub struct ParseFailure {
     /// 1-based, in characters.
     pub column: u32,
     pub message: String,
+    /// The file passes one of this tool's own bounds (size, tokens, nesting) and was skipped
+    /// unread: nothing is known about whether Python, and so Alembic, can load it.
+    pub over_limit: bool,
 }
 
 impl std::fmt::Display for ParseFailure {
@@ -87,11 +90,13 @@ pub fn parse_revision_refs(
 ) -> Result<(Revision, Vec<Unresolved>), ParseFailure> {
     if source.len() > MAX_SOURCE_BYTES {
         return Err(ParseFailure {
+            over_limit: true,
             line: 1,
             column: 1,
             message: format!(
-                "is {} MiB, more than the {} MiB this tool reads as one revision file",
-                source.len() / (1024 * 1024),
+                "it is {} bytes, over the limit of {} bytes ({} MiB) this tool reads as one revision file",
+                source.len(),
+                MAX_SOURCE_BYTES,
                 MAX_SOURCE_BYTES / (1024 * 1024)
             ),
         });
@@ -112,6 +117,7 @@ fn parse_on_this_stack(
     let syntax_error = |offset: TextSize, message: &str| parse_failure_at(&text, offset, message);
     if let Some(message) = depth::refuse(&text) {
         return Err(ParseFailure {
+            over_limit: true,
             line: 1,
             column: 1,
             message,
@@ -126,11 +132,44 @@ fn parse_on_this_stack(
     module.revision(file)
 }
 
+/// The ID a revision file declares, by a scan of its lines for a top-level
+/// `revision = "…"` (or `revision: str = "…"`), for files the parser could not read: a file
+/// over this tool's bounds, or with a syntax error elsewhere, still names its revision there.
+pub fn declared_revision(source: &[u8]) -> Option<String> {
+    source.split(|&b| b == b'\n').find_map(|line| {
+        let rest = line.strip_prefix(b"revision")?;
+        let rest = trim_start(rest);
+        let rest = match rest.strip_prefix(b":") {
+            Some(annotated) => {
+                let at = annotated.iter().position(|&b| b == b'=')?;
+                &annotated[at..]
+            }
+            None => rest,
+        };
+        let rest = trim_start(rest.strip_prefix(b"=")?);
+        let quote = *rest.first().filter(|q| **q == b'"' || **q == b'\'')?;
+        let value = &rest[1..];
+        let end = value.iter().position(|&b| b == quote)?;
+        let id = std::str::from_utf8(&value[..end]).ok()?;
+        let plain = !id.is_empty() && id.len() <= 128 && !id.contains(['\\', ' ']);
+        plain.then(|| id.to_string())
+    })
+}
+
+fn trim_start(bytes: &[u8]) -> &[u8] {
+    let at = bytes
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'))
+        .unwrap_or(bytes.len());
+    &bytes[at..]
+}
+
 /// A Python syntax error at `offset` of `text`, with its line and column.
 fn parse_failure_at(text: &str, offset: TextSize, message: &str) -> ParseFailure {
     let lines = LineIndex::new(text);
     let (line, column) = lines.line_column(text, u32::from(offset) as usize);
     ParseFailure {
+        over_limit: false,
         line,
         column,
         message: format!("Python syntax error: {message}"),
@@ -173,6 +212,7 @@ fn decode(source: &[u8]) -> Result<String, ParseFailure> {
             }
             _ => {
                 return Err(ParseFailure {
+over_limit: false,
                     line: 1,
                     column: 1,
                     message: format!(
@@ -192,6 +232,7 @@ fn decode(source: &[u8]) -> Result<String, ParseFailure> {
             let column = String::from_utf8_lossy(prefix).chars().count() as u32 + 1;
             let byte = source.get(e.valid_up_to()).copied().unwrap_or(0);
             Err(ParseFailure {
+over_limit: false,
                 line,
                 column,
                 message: format!(
@@ -396,6 +437,7 @@ impl<'a> Module<'a> {
         }
         let Some((id, line)) = revision else {
             return Err(ParseFailure {
+over_limit: false,
                 line: 1,
                 column: 1,
                 message: "declares no `revision = \"...\"`: Alembic refuses to load the folder (\"Could not determine revision id\")".to_string(),
@@ -483,6 +525,7 @@ impl<'a> Module<'a> {
         let offset = u32::from(value.range().start()) as usize;
         let (line, column) = self.lines.line_column(self.text, offset);
         ParseFailure {
+over_limit: false,
             line,
             column,
             message: format!(

@@ -48,6 +48,7 @@ fn statements_on_this_stack(
 ) -> Result<Option<(u32, Vec<Statement>)>, ParseFailure> {
     if let Some(message) = super::depth::refuse(text) {
         return Err(ParseFailure {
+            over_limit: true,
             line: 1,
             column: 1,
             message,
