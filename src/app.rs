@@ -198,6 +198,17 @@ fn report_cmd(
         // A bad ticket fails before the collection, not after it.
         publish_target(to, &config.publish, "--publish")?;
     }
+    let diagrams = args.diagrams.unwrap_or_else(|| {
+        let to_jira = publishing.as_deref().is_some_and(|to| {
+            publish_target(to, &config.publish, "--publish")
+                .is_ok_and(|(t, _)| t.ticket.system() == crate::publish::System::Jira)
+        });
+        if to_jira {
+            Diagrams::None
+        } else {
+            Diagrams::Mermaid
+        }
+    });
     let (evidence, log_failures) = pipeline::collect_parsed(&config, !quiet)?;
     let partial = pipeline::is_partial(&evidence);
     let template = args.template.as_deref().or(config.template.as_deref());
@@ -206,7 +217,7 @@ fn report_cmd(
         Some(log_failures),
         args.format,
         template,
-        args.diagrams,
+        diagrams,
         config.now,
         args.out.output.as_deref(),
     )?;

@@ -253,10 +253,10 @@ pub struct ReportArgs {
     /// writes the builtin one out to start from)
     #[arg(long, value_name = "FILE")]
     pub template: Option<PathBuf>,
-    /// Diagrams in the markdown: `mermaid` (GitHub and GitLab render it) or `none` (for
-    /// trackers that show Mermaid as source, like Jira)
-    #[arg(long, value_enum, default_value_t)]
-    pub diagrams: Diagrams,
+    /// Diagrams in the markdown: `mermaid` (GitHub, GitLab and Linear render it) or `none`
+    /// [default: none when --publish goes to Jira, which shows Mermaid as source; else mermaid]
+    #[arg(long, value_enum)]
+    pub diagrams: Option<Diagrams>,
     #[command(flatten)]
     pub publish: ReportPublishArgs,
 }

@@ -60,6 +60,11 @@ fn creds() -> Credentials {
             secret: Secret::new(GH),
             var: "GH_TOKEN",
         }),
+        jira_token: Some(Token {
+            secret: Secret::new("jira-test-token-0000"),
+            var: "JIRA_API_TOKEN",
+        }),
+        jira_email: Some("oncall@example.com".into()),
         ..Credentials::default()
     }
 }
@@ -157,4 +162,30 @@ fn report_publish_refuses_what_it_cannot_publish_before_collecting() {
     assert!(e.contains("--publish \"acme\": not a ticket"), "{e}");
     let e = report(&r, &["--new"]).unwrap_err();
     assert!(e.contains("--publish <TICKET>"), "{e}");
+}
+
+/// Jira shows a Mermaid block as source: `report --publish jira:…` leaves diagrams out unless
+/// `--diagrams` says otherwise; the trackers that draw Mermaid keep them.
+#[test]
+fn report_publish_to_jira_leaves_the_diagrams_out_by_default() {
+    let r = setup();
+    let mermaid = "```mermaid";
+    let jira = [
+        "--publish",
+        "jira:OPS-7",
+        "--api-url",
+        "http://127.0.0.1:9/rest/api/3",
+        "--dry-run",
+    ];
+    let (_, written) = report(&r, &jira).unwrap();
+    assert!(written.starts_with("# ") && !written.contains(mermaid));
+
+    let mut forced = jira.to_vec();
+    forced.extend(["--diagrams", "mermaid"]);
+    let (_, written) = report(&r, &forced).unwrap();
+    assert!(written.contains(mermaid));
+
+    let linear = ["--publish", "linear:ENG-42", "--dry-run"];
+    let (_, written) = report(&r, &linear).unwrap();
+    assert!(written.contains(mermaid));
 }
