@@ -683,7 +683,7 @@ fn publish_cmd(
         None => FileConfig::default(),
     };
     // The ticket is read before the report, so that a bad --to fails first.
-    publish_target(&args.to, &file.publish, "--to")?;
+    let (target, _) = publish_target(&args.to, &file.publish, "--to")?;
     let text = std::fs::read_to_string(&args.report).map_err(|e| Error::io(&args.report, e))?;
     if text.trim().is_empty() {
         return Err(Error::Malformed {
@@ -701,7 +701,16 @@ fn publish_cmd(
             .as_deref()
             .map(|s| config::parse_time(s, clock, "--now"))
             .transpose()?;
-        report::render(&pipeline::context(evidence, now), None)?
+        // Jira shows Mermaid as source: a snapshot rendered for it leaves the diagrams out.
+        let diagrams = if target.ticket.system() == crate::publish::System::Jira {
+            report::DiagramStyle::None
+        } else {
+            report::DiagramStyle::Mermaid
+        };
+        report::render(
+            &pipeline::context(evidence, now).with_diagrams(diagrams),
+            None,
+        )?
     } else {
         text
     };

@@ -880,3 +880,60 @@ fn generated_markdown_always_converts_to_valid_adf() {
         let _ = wiki::from_markdown(&md);
     }
 }
+
+/// An evidence snapshot published to Jira is rendered without diagrams (Jira would show their
+/// Mermaid source); the same snapshot to a tracker that draws Mermaid keeps them.
+#[test]
+fn a_snapshot_published_to_jira_is_rendered_without_diagrams() {
+    let dir = tempfile::tempdir().unwrap();
+    seed::build(dir.path());
+    let evidence = dir.path().join("evidence.json");
+    let collected = binary(
+        &["collect", "-o", evidence.to_str().unwrap(), "--quiet"],
+        dir.path(),
+        &[],
+    );
+    assert!(
+        evidence.is_file(),
+        "{}",
+        String::from_utf8_lossy(&collected.stderr)
+    );
+    let snapshot = evidence.to_str().unwrap();
+    let jira = binary(
+        &[
+            "publish",
+            snapshot,
+            "--to",
+            "jira:OPS-7",
+            "--dry-run",
+            "--api-url",
+            "http://127.0.0.1:9/rest/api/3",
+        ],
+        dir.path(),
+        &[("JIRA_API_TOKEN", TOKEN), ("JIRA_USER_EMAIL", EMAIL)],
+    );
+    let shown = String::from_utf8_lossy(&jira.stdout);
+    assert!(
+        jira.status.success(),
+        "{}",
+        String::from_utf8_lossy(&jira.stderr)
+    );
+    assert!(
+        shown.contains("\"type\": \"doc\"") || shown.contains("\"type\":\"doc\""),
+        "{shown}"
+    );
+    assert!(!shown.contains("Mermaid diagram"), "{shown}");
+
+    let github = binary(
+        &["publish", snapshot, "--to", "acme/api#7", "--dry-run"],
+        dir.path(),
+        &[("GH_TOKEN", "ghp_test0000000000000000000000000000token")],
+    );
+    let shown = String::from_utf8_lossy(&github.stdout);
+    assert!(
+        github.status.success(),
+        "{}",
+        String::from_utf8_lossy(&github.stderr)
+    );
+    assert!(shown.contains("```mermaid"), "{shown}");
+}
