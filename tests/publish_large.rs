@@ -245,6 +245,6 @@ fn gist_is_refused_for_a_tracker_without_gists() {
         .to_string();
     assert_eq!(
         e,
-        "--gist is for GitHub tickets, not GitLab (gitlab:ops/app#3): GitLab uploads a report over its limit by itself, and other trackers split it into numbered comments"
+        "--gist is for GitHub tickets, not GitLab (gitlab:ops/app#3): GitLab, Jira and Linear store a report over their limit as a file by themselves"
     );
 }

@@ -172,66 +172,124 @@ fn https_comment(n: i64) -> String {
     format!("https://linear.app/acme/issue/ENG-42/deploy-failed#comment-{n:08x}")
 }
 
+/// Over the limit the whole report goes up as a file (Linear's `fileUpload`, then a PUT to the
+/// signed URL, which never carries the key), and one comment holds the summary and the link;
+/// a re-run uploads again and updates that comment.
 #[test]
-fn a_url_ticket_and_a_large_report_page_through_numbered_comments() {
+fn a_large_report_goes_up_as_a_file_linked_from_one_comment() {
     let ticket = Ticket::with_others(1);
+    let storage = linear_api::storage();
+    let server = linear_api::linear_with_storage(
+        KEY,
+        "ENG-42",
+        UUID,
+        ticket.clone(),
+        true,
+        Some(storage.origin.clone()),
+    );
+    let opts = options(
+        "https://linear.app/acme/issue/ENG-42/deploy-failed",
+        &server,
+    );
+    let big = report(2_500, "long"); // ~150,000 characters, over the 65,536 assumed
+    let out = publish::publish(&big, &opts, &creds()).unwrap();
+    assert!(
+        out.lines[0].starts_with("uploaded the whole report (")
+            && out.lines[0].ends_with("https://uploads.linear.app/acme/1/postmortem.md"),
+        "{:?}",
+        out.lines
+    );
+    let upload = format!(
+        "POST PostmortemFileUpload {}",
+        json!({"contentType": "text/markdown; charset=utf-8", "filename": "postmortem.md", "size": big.len()})
+    );
+    let create = format!(
+        "POST PostmortemCommentCreate {}",
+        json!({"input": {"issueId": "ENG-42", "body": "…"}})
+    );
+    assert_eq!(ops(&server), [lookup(None), upload.clone(), create]);
+
+    // The PUT went to the storage host with Linear's header, without the key.
+    let puts = storage.requests();
+    assert_eq!(puts.len(), 1);
+    assert_eq!(puts[0].method, "PUT");
+    assert_eq!(puts[0].path, "/upload/1");
+    assert_eq!(puts[0].param("signature"), Some("s1"));
+    assert_eq!(puts[0].header("authorization"), None);
+    assert_eq!(
+        puts[0].header(linear_api::UPLOAD_HEADER.0),
+        Some(linear_api::UPLOAD_HEADER.1)
+    );
+    assert_eq!(
+        puts[0].header("content-type"),
+        Some("text/markdown; charset=utf-8")
+    );
+    assert_eq!(puts[0].body, big, "the whole report, nothing cut");
+
+    let ours = ticket.lock().unwrap().by(linear_api::ME);
+    assert_eq!(ours.len(), 1);
+    let body = &ours[0].body;
+    assert!(body.chars().count() <= 65_536);
+    assert!(body.contains("[postmortem.md](https://uploads.linear.app/acme/1/postmortem.md)"));
+    assert!(
+        !body.contains("<!--"),
+        "no hidden line for Linear's rich text: {body}"
+    );
+    assert!(body.ends_with(
+        "`postmortem:incident-42` · `postmortem publish` updates this comment when it runs again\n"
+    ));
+
+    // The re-run finds that comment by its footer, uploads anew and updates it.
+    server.clear();
+    publish::publish(&report(2_400, "longer"), &opts, &creds()).unwrap();
+    let update = format!(
+        "POST PostmortemCommentUpdate {}",
+        json!({"id": comment_id(ours[0].id), "input": {"body": "…"}})
+    );
+    let ops = ops(&server);
+    assert_eq!(ops.len(), 3, "{ops:?}");
+    assert_eq!(ops[0], lookup(None));
+    assert!(ops[1].starts_with("POST PostmortemFileUpload"));
+    assert_eq!(ops[2], update);
+    let ours = ticket.lock().unwrap().by(linear_api::ME);
+    assert_eq!(ours.len(), 1);
+    assert!(ours[0]
+        .body
+        .contains("https://uploads.linear.app/acme/2/postmortem.md"));
+}
+
+/// Comments over two pages: the re-run follows `endCursor` to find ours.
+#[test]
+fn our_comment_is_found_beyond_the_first_page() {
+    let ticket = Ticket::with_others(1);
+    others(&ticket);
     let server = linear_api::linear(KEY, "ENG-42", UUID, ticket.clone(), true);
     let opts = options(
         "https://linear.app/acme/issue/ENG-42/deploy-failed",
         &server,
     );
-    let big = report(2_500, "long"); // ~150,000 characters: three comments
-    let out = publish::publish(&big, &opts, &creds()).unwrap();
-    assert_eq!(out.lines.len(), 3, "{:?}", out.lines);
-    let ours = ticket.lock().unwrap().by(linear_api::ME);
-    let mut rebuilt = String::new();
-    for (i, c) in ours.iter().enumerate() {
-        assert!(c.body.chars().count() <= 65_536);
-        let head = format!("_Postmortem, part {} of 3._\n\n", i + 1);
-        let foot = format!(
-            "\n---\n`postmortem:incident-42 part={}/3` · `postmortem publish` updates this comment when it runs again\n",
-            i + 1
-        );
-        let inner = c
-            .body
-            .strip_prefix(&head)
-            .unwrap()
-            .strip_suffix(&foot)
-            .unwrap();
-        rebuilt.push_str(inner);
+    // Ours for two other postmortems whose keys contain this one's come first (the server
+    // matches `contains`, two a page), then this one's.
+    for other in ["incident-42-a", "incident-42-b"] {
+        let mut o = options("linear:ENG-42", &server);
+        o.key = other.into();
+        publish::publish(&report(3, other), &o, &creds()).unwrap();
     }
-    assert_eq!(rebuilt, big, "nothing cut, nothing added");
-
-    // The re-run pages through our three comments, two a page, following endCursor.
+    publish::publish(&report(3, "first"), &opts, &creds()).unwrap();
     server.clear();
-    publish::publish(&report(2_400, "longer"), &opts, &creds()).unwrap();
-    let update = |n| {
-        format!(
-            "POST PostmortemCommentUpdate {}",
-            json!({"id": comment_id(n), "input": {"body": "…"}})
-        )
-    };
-    assert_eq!(
-        ops(&server),
-        [
-            lookup(None),
-            lookup(Some(&comment_id(5001))),
-            update(5000),
-            update(5001),
-            update(5002),
-        ]
+    publish::publish(&report(3, "second"), &opts, &creds()).unwrap();
+    let ops = ops(&server);
+    assert_eq!(ops.len(), 3, "{ops:?}");
+    assert_eq!(ops[0], lookup(None));
+    assert!(ops[1].starts_with("POST PostmortemComments") && ops[1].contains("\"after\":\"0"));
+    assert!(
+        ops[2].starts_with("POST PostmortemCommentUpdate"),
+        "{ops:?}"
     );
-
-    // Short again: part 1 holds it all; the old parts say so, keeping their footer.
-    publish::publish(&report(3, "short"), &opts, &creds()).unwrap();
-    let ours = ticket.lock().unwrap().by(linear_api::ME);
-    assert!(ours[0].body.ends_with(
-        "`postmortem:incident-42` · `postmortem publish` updates this comment when it runs again\n"
-    ));
-    assert!(ours[2]
-        .body
-        .starts_with("_This comment held part 3 of an earlier, longer version"));
-    assert!(ours[2].body.contains("`postmortem:incident-42 part=3/1`"));
+    // The colleague's quote and the -retro comment are untouched; ours was updated in place.
+    let t = ticket.lock().unwrap();
+    assert_eq!(t.by(linear_api::ME).len(), 4);
+    assert!(t.by(linear_api::ME)[3].body.contains("second fact"));
 }
 
 fn error(to: &str, server: &Server, creds: &Credentials) -> String {

@@ -1,6 +1,7 @@
 //! A report over the comment limit, stored whole where the system allows it (a secret gist on
-//! GitHub with `--gist`, a project upload on GitLab), with its summary sections in the comment
-//! and a link to the whole. Nothing is cut: a section left out of the comment is named there.
+//! GitHub with `--gist`, a project upload on GitLab, a file on Linear), with its summary
+//! sections in the comment and a link to the whole. Nothing is cut: a section left out of the
+//! comment is named there. (Jira's attachment has its own path, in `jira.rs`.)
 //!
 //! The comment carries a second hidden line, `<!-- postmortem-attachment:REF -->`, naming what
 //! was stored (a gist id, an upload path), so that a re-run can replace that gist instead of
@@ -41,7 +42,7 @@ pub(super) fn publish(
             link: "LINK".into(),
             said: String::new(),
         };
-        let body = summary_body(tracker, ticket, text, key, &placeholder);
+        let body = tracker.framed(summary_body(tracker, ticket, text, key, &placeholder), key);
         let mut lines = vec![
             format!(
                 "dry run: nothing is sent to {} ({ticket})",
@@ -79,7 +80,7 @@ pub(super) fn publish(
     };
     let previous = ours.get(&1).and_then(|e| reference_in(&e.body));
     let attached = tracker.attach(text, previous.as_deref())?;
-    let body = summary_body(tracker, ticket, text, key, &attached);
+    let body = tracker.framed(summary_body(tracker, ticket, text, key, &attached), key);
     let mut outcome = write(
         tracker,
         key,

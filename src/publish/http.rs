@@ -224,6 +224,76 @@ impl Http {
         self.send_payload(Method::POST, url, payload, &[], ctx, &[])
     }
 
+    /// PUTs `bytes` to a pre-signed upload URL that an API handed back (Linear's `fileUpload`:
+    /// a storage host, not the API). The URL itself is the permission, so the token is never
+    /// sent: this request carries only `headers` (those the API said to send, minus any
+    /// `Authorization`), its content type and the user agent, and follows no redirect.
+    pub fn put_signed(
+        &self,
+        url: &Url,
+        headers: &[(String, String)],
+        content_type: &str,
+        bytes: &[u8],
+        ctx: &Context<'_>,
+    ) -> Result<Reply, Error> {
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(Error::Publish(format!(
+                "{}: the upload URL {} is not HTTP",
+                ctx.system,
+                origin_of(url)
+            )));
+        }
+        let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(self.policy.connect_timeout)
+            .timeout(self.policy.request_timeout)
+            .build()
+            .map_err(|e| Error::Publish(format!("cannot start the HTTP client: {e}")))?;
+        let mut request = client
+            .put(url.clone())
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .header(
+                USER_AGENT,
+                concat!("postmortem/", env!("CARGO_PKG_VERSION")),
+            );
+        for (k, v) in headers {
+            let name = HeaderName::from_bytes(k.as_bytes()).ok();
+            let value = HeaderValue::from_str(v).ok();
+            if let (Some(name), Some(value)) = (name, value) {
+                let ours = name == reqwest::header::AUTHORIZATION
+                    || name == reqwest::header::CONTENT_TYPE
+                    || name == reqwest::header::HOST;
+                if !ours {
+                    request = request.header(name, value);
+                }
+            }
+        }
+        let response = request.body(bytes.to_vec()).send().map_err(|e| {
+            Error::Publish(format!(
+                "{}: PUT {} (the upload): {}",
+                ctx.system,
+                origin_of(url),
+                self.token.scrub(&e.to_string())
+            ))
+        })?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = self.token.scrub(&response.text().unwrap_or_default());
+        if !(200..300).contains(&status) {
+            return Err(Error::Publish(format!(
+                "{}: the upload to {} answered {status}: {}",
+                ctx.system,
+                origin_of(url),
+                body.trim().chars().take(300).collect::<String>()
+            )));
+        }
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+
     /// [`Http::send_allowing`] for any body (a multipart upload), with `headers` added to
     /// this request only.
     pub fn send_payload(

@@ -18,18 +18,20 @@ use reqwest::{Method, Url};
 use serde_json::{json, Value};
 
 use super::http::{Context, Http};
-use super::{sanitize_key, split, Existing, Options, Posted, Token, Tracker};
+use super::{sanitize_key, split, Attached, Existing, Options, Posted, Token, Tracker};
 use crate::{Error, Result};
 
 pub const DEFAULT_API: &str = "https://api.linear.app/graphql";
 /// Linear documents no size limit for a comment (UNVERIFIED); GitHub's 65,536 characters is
-/// used so that a very large report is split into numbered comments rather than sent whole.
+/// used so that a very large report goes up as a file, its summary in the comment.
 pub const LIMIT: usize = 65_536;
 /// Comments per page; Linear's connections default to 50.
 const PAGE: usize = 50;
 
 const COMMENTS: &str = "query PostmortemComments($id: String!, $after: String, $filter: CommentFilter) { issue(id: $id) { id identifier url comments(first: 50, after: $after, filter: $filter) { nodes { id url body } pageInfo { hasNextPage endCursor } } } }";
 const CREATE: &str = "mutation PostmortemCommentCreate($input: CommentCreateInput!) { commentCreate(input: $input) { success comment { id url } } }";
+const FILE_UPLOAD: &str = "mutation PostmortemFileUpload($contentType: String!, $filename: String!, $size: Int!) { fileUpload(contentType: $contentType, filename: $filename, size: $size) { success uploadFile { uploadUrl assetUrl headers { key value } } } }";
+const UPLOAD_TYPE: &str = "text/markdown; charset=utf-8";
 const UPDATE: &str = "mutation PostmortemCommentUpdate($id: String!, $input: CommentUpdateInput!) { commentUpdate(id: $id, input: $input) { success comment { id url } } }";
 
 pub struct Linear {
@@ -361,6 +363,70 @@ impl Tracker for Linear {
 
     fn part_of(&self, body: &str, key: &str) -> Option<usize> {
         footer_part(body, key)
+    }
+
+    /// The hidden marker lines would not survive Linear's rich text: the footer replaces them.
+    fn framed(&self, body: String, key: &str) -> String {
+        let rest: Vec<&str> = body
+            .split_inclusive('\n')
+            .skip_while(|l| l.trim_start().starts_with("<!-- postmortem"))
+            .collect();
+        with_footer(&rest.concat(), key, None)
+    }
+
+    fn attach_plan(&self) -> Option<String> {
+        Some(format!(
+            "the whole report is uploaded as a file (POST {} mutation PostmortemFileUpload, then PUT to the signed URL it returns, without the API key; each run uploads anew)",
+            self.endpoint
+        ))
+    }
+
+    fn attach(&self, report: &str, _previous: Option<&str>) -> Result<Attached> {
+        let doing = "ask for a file upload";
+        let data = self.call(
+            "PostmortemFileUpload",
+            FILE_UPLOAD,
+            json!({ "contentType": UPLOAD_TYPE, "filename": "postmortem.md", "size": report.len() }),
+            doing,
+        )?;
+        let file = data
+            .pointer("/fileUpload/uploadFile")
+            .unwrap_or(&Value::Null);
+        let text = |field: &str| file.get(field).and_then(Value::as_str).map(str::to_string);
+        let (Some(upload), Some(asset)) = (text("uploadUrl"), text("assetUrl")) else {
+            return Err(Error::Publish(format!(
+                "Linear: {doing}: the answer has no uploadUrl or assetUrl"
+            )));
+        };
+        let upload = Url::parse(&upload)
+            .map_err(|e| Error::Publish(format!("Linear: the upload URL is not a URL: {e}")))?;
+        let headers: Vec<(String, String)> = file
+            .get("headers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|h| {
+                Some((
+                    h.get("key")?.as_str()?.to_string(),
+                    h.get("value")?.as_str()?.to_string(),
+                ))
+            })
+            .collect();
+        self.http.put_signed(
+            &upload,
+            &headers,
+            UPLOAD_TYPE,
+            report.as_bytes(),
+            &self.ctx(),
+        )?;
+        Ok(Attached {
+            reference: asset.clone(),
+            link: format!("[postmortem.md]({asset})"),
+            said: format!(
+                "uploaded the whole report ({} characters) to Linear: {asset}",
+                report.chars().count()
+            ),
+        })
     }
 
     fn lookup_note(&self, key: &str) -> String {

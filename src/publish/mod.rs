@@ -220,6 +220,11 @@ pub(crate) trait Tracker {
             self.noun()
         )))
     }
+    /// A single body built elsewhere (the summary of an attached report), which starts with the
+    /// hidden marker, as this system carries the marker: by default as it is.
+    fn framed(&self, body: String, _key: &str) -> String {
+        body
+    }
     /// The body left in a comment that held part `part` of an earlier, longer version.
     fn unused_body(&self, key: &str, part: usize, n: usize) -> String {
         format!(
@@ -417,7 +422,7 @@ pub fn publish(report: &str, opts: &Options, creds: &Credentials) -> Result<Outc
     let key = sanitize_key(&opts.key);
     if opts.gist && opts.target.ticket.system() != System::GitHub {
         return Err(Error::Usage(format!(
-            "--gist is for GitHub tickets, not {} ({}): GitLab uploads a report over its limit by itself, and other trackers split it into numbered comments",
+            "--gist is for GitHub tickets, not {} ({}): GitLab, Jira and Linear store a report over their limit as a file by themselves",
             opts.target.ticket.system().name(),
             opts.target.ticket
         )));

@@ -88,6 +88,43 @@ pub fn linear(
     ticket: Arc<Mutex<Ticket>>,
     writable: bool,
 ) -> Server {
+    linear_with_storage(key, identifier, uuid, ticket, writable, None)
+}
+
+/// The header `fileUpload` tells the client to send with its PUT, as Linear's signed uploads do.
+pub const UPLOAD_HEADER: (&str, &str) = ("x-goog-content-length-range", "0,104857600");
+
+/// A storage host for signed uploads, as `fileUpload` hands out: it takes any `PUT /upload/…`
+/// (the URL is the permission) and refuses the rest.
+pub fn storage() -> Server {
+    Server::start(Box::new(|req: &Request, _origin| {
+        if req.method == "PUT" && req.path.starts_with("/upload/") {
+            Response {
+                status: 200,
+                headers: vec![],
+                body: String::new(),
+            }
+        } else {
+            Response {
+                status: 403,
+                headers: vec![("content-type".into(), "application/xml".into())],
+                body: "<Error><Code>AccessDenied</Code></Error>".into(),
+            }
+        }
+    }))
+}
+
+/// [`linear`], answering `fileUpload` with an upload URL on `storage` (an origin from
+/// [`storage`]); without one, `fileUpload` is an unknown operation.
+pub fn linear_with_storage(
+    key: &str,
+    identifier: &str,
+    uuid: &str,
+    ticket: Arc<Mutex<Ticket>>,
+    writable: bool,
+    storage: Option<String>,
+) -> Server {
+    let uploads = Arc::new(Mutex::new(0u32));
     let key = key.to_string();
     let identifier = identifier.to_string();
     let uuid = uuid.to_string();
@@ -248,6 +285,31 @@ pub fn linear(
                 Response::json(
                     200,
                     json!({"data": {"commentUpdate": {"success": true, "comment": v}}}),
+                )
+            }
+            "PostmortemFileUpload" if storage.is_some() => {
+                let ok = vars["filename"].is_string()
+                    && vars["contentType"].is_string()
+                    && vars["size"].as_u64().is_some_and(|n| n > 0);
+                if !ok {
+                    return error(
+                        400,
+                        "invalid input",
+                        "INPUT_ERROR",
+                        "Argument Validation Error",
+                        "filename, contentType and size are required.",
+                    );
+                }
+                let mut n = uploads.lock().unwrap();
+                *n += 1;
+                let storage = storage.as_deref().unwrap();
+                Response::json(
+                    200,
+                    json!({"data": {"fileUpload": {"success": true, "uploadFile": {
+                        "uploadUrl": format!("{storage}/upload/{n}?signature=s{n}"),
+                        "assetUrl": format!("https://uploads.linear.app/acme/{n}/postmortem.md"),
+                        "headers": [{"key": UPLOAD_HEADER.0, "value": UPLOAD_HEADER.1}],
+                    }}}}),
                 )
             }
             _ => error(
