@@ -7,6 +7,8 @@
 
 #[path = "support/jira_api.rs"]
 mod jira_api;
+#[path = "support/publish_options.rs"]
+mod publish_options;
 #[path = "support/render_api.rs"]
 mod render_api;
 #[path = "support/seed.rs"]
@@ -14,23 +16,17 @@ mod seed;
 #[path = "support/tickets_api.rs"]
 mod tickets_api;
 
+use publish_options::options;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use jira_api::{Flavor, Issue};
-use postmortem::publish::{
-    self, adf, ticket, wiki, Credentials, Options, RetryPolicy, Secret, Token,
-};
+use postmortem::publish::{self, adf, wiki, Credentials, Options, Secret, Token};
 use serde_json::Value;
 use tickets_api::Response;
 
 const EMAIL: &str = "oncall@example.com";
 const TOKEN: &str = "ATATT3xFfGF0jiratesttoken0000000000";
 const PAT: &str = "NjA5ODk1ODk0NzQ2OnBhdGRhdGFjZW50ZXI0";
-
-fn clock() -> DateTime<Utc> {
-    "2026-12-02T12:00:00Z".parse().unwrap()
-}
 
 fn cloud() -> Credentials {
     Credentials {
@@ -50,22 +46,6 @@ fn data_center() -> Credentials {
             var: "JIRA_API_TOKEN",
         }),
         ..Credentials::default()
-    }
-}
-
-fn options(to: &str, api_url: &str) -> Options {
-    Options {
-        target: ticket::parse(to, None).unwrap(),
-        api_url: Some(api_url.to_string()),
-        key: "incident-42".into(),
-        new: false,
-        gist: false,
-        dry_run: false,
-        policy: RetryPolicy {
-            max_total_wait: Duration::from_secs(5),
-            ..RetryPolicy::default()
-        },
-        clock: clock(),
     }
 }
 

@@ -1,13 +1,12 @@
 //! Reports over the comment limit stored whole instead of split: a secret gist on GitHub with
 //! `--gist`, a project upload on GitLab; the comment holds the summary sections and the link.
 
+#[path = "support/publish_options.rs"]
+mod publish_options;
 #[path = "support/tickets_api.rs"]
 mod tickets_api;
 
-use std::time::Duration;
-
-use chrono::{DateTime, Utc};
-use postmortem::publish::{self, ticket, Credentials, Options, RetryPolicy, Secret, Token};
+use postmortem::publish::{self, Credentials, Options, Secret, Token};
 use tickets_api::Ticket;
 
 const GH: &str = "ghp_test0000000000000000000000000000token";
@@ -29,17 +28,8 @@ fn creds() -> Credentials {
 
 fn options(to: &str, api_url: &str) -> Options {
     Options {
-        target: ticket::parse(to, None).unwrap(),
-        api_url: Some(api_url.to_string()),
-        key: "incident-42".into(),
-        new: false,
         gist: true,
-        dry_run: false,
-        policy: RetryPolicy {
-            max_total_wait: Duration::from_secs(5),
-            ..RetryPolicy::default()
-        },
-        clock: "2026-12-02T12:00:00Z".parse::<DateTime<Utc>>().unwrap(),
+        ..publish_options::options(to, api_url)
     }
 }
 

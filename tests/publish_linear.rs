@@ -3,26 +3,24 @@
 //! paging, parts over the limit, rate limits and the authentication/permission/not-found
 //! messages.
 
+#[path = "support/publish_options.rs"]
+mod publish_options;
 #[path = "support/tickets_api.rs"]
 mod tickets_api;
 
 #[path = "support/linear_api.rs"]
 mod linear_api;
 
+use publish_options::clock;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use linear_api::comment_id;
-use postmortem::publish::{self, ticket, Credentials, Options, RetryPolicy, Secret, Token};
+use postmortem::publish::{self, Credentials, Options, Secret, Token};
 use serde_json::json;
 use tickets_api::{Comment, Response, Server, Ticket};
 
 const KEY: &str = "lin_api_test0000000000000000000000000000000key";
 const UUID: &str = "9cfb482a-81e3-4154-b5b9-2c805e70a02d";
-
-fn clock() -> DateTime<Utc> {
-    "2026-12-02T12:00:00Z".parse().unwrap()
-}
 
 fn creds() -> Credentials {
     Credentials {
@@ -35,19 +33,7 @@ fn creds() -> Credentials {
 }
 
 fn options(to: &str, server: &Server) -> Options {
-    Options {
-        target: ticket::parse(to, None).unwrap(),
-        api_url: Some(format!("{}/graphql", server.origin)),
-        key: "incident-42".into(),
-        new: false,
-        gist: false,
-        dry_run: false,
-        policy: RetryPolicy {
-            max_total_wait: Duration::from_secs(5),
-            ..RetryPolicy::default()
-        },
-        clock: clock(),
-    }
+    publish_options::options(to, &format!("{}/graphql", server.origin))
 }
 
 fn report(lines: usize, word: &str) -> String {

@@ -1,13 +1,12 @@
 //! `--to github:owner/repo` / `gitlab:group/project` (no number): a new issue titled from the
 //! report, the report in its first comment, against the loopback GitHub and GitLab servers.
 
+#[path = "support/publish_options.rs"]
+mod publish_options;
 #[path = "support/tickets_api.rs"]
 mod tickets_api;
 
-use std::time::Duration;
-
-use chrono::{DateTime, Utc};
-use postmortem::publish::{self, ticket, Credentials, Options, RetryPolicy, Secret, Token};
+use postmortem::publish::{self, Credentials, Options, Secret, Token};
 use tickets_api::Ticket;
 
 const GH: &str = "ghp_test0000000000000000000000000000token";
@@ -27,23 +26,10 @@ fn creds() -> Credentials {
     }
 }
 
-fn clock() -> DateTime<Utc> {
-    "2026-12-02T12:00:00Z".parse().unwrap()
-}
-
 fn options(to: &str, api_url: &str) -> Options {
     Options {
-        target: ticket::parse(to, None).unwrap(),
-        api_url: Some(api_url.to_string()),
         key: publish::default_key(REPORT),
-        new: false,
-        gist: false,
-        dry_run: false,
-        policy: RetryPolicy {
-            max_total_wait: Duration::from_secs(5),
-            ..RetryPolicy::default()
-        },
-        clock: clock(),
+        ..publish_options::options(to, api_url)
     }
 }
 

@@ -2,21 +2,19 @@
 //! the exact requests made, the comment found again and updated, parts over the size limit,
 //! rate limits, the 401/403/404 messages, and a token that never follows a redirect.
 
+#[path = "support/publish_options.rs"]
+mod publish_options;
 #[path = "support/tickets_api.rs"]
 mod tickets_api;
 
+use publish_options::{clock, options};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use postmortem::publish::{self, ticket, Credentials, Options, RetryPolicy, Secret, Token};
+use postmortem::publish::{self, Credentials, Secret, Token};
 use tickets_api::{Response, Ticket};
 
 const GH: &str = "ghp_test0000000000000000000000000000token";
 const GL: &str = "glpat-test000000000000token";
-
-fn clock() -> DateTime<Utc> {
-    "2026-12-02T12:00:00Z".parse().unwrap()
-}
 
 fn creds() -> Credentials {
     Credentials {
@@ -29,22 +27,6 @@ fn creds() -> Credentials {
             var: "GITLAB_TOKEN",
         }),
         ..Credentials::default()
-    }
-}
-
-fn options(to: &str, api_url: &str) -> Options {
-    Options {
-        target: ticket::parse(to, None).unwrap(),
-        api_url: Some(api_url.to_string()),
-        key: "incident-42".into(),
-        new: false,
-        gist: false,
-        dry_run: false,
-        policy: RetryPolicy {
-            max_total_wait: Duration::from_secs(5),
-            ..RetryPolicy::default()
-        },
-        clock: clock(),
     }
 }
 
