@@ -8,12 +8,27 @@ use reqwest::{Method, Url};
 use serde_json::{json, Value};
 
 use super::http::{next_link, Context, Http};
-use super::{Attached, Existing, Options, Posted, Token, Tracker};
+use super::{
+    api_base, need, Attached, Credentials, Existing, Options, Posted, Token, Tracker,
+    GITLAB_TOKEN_VARS,
+};
 use crate::{Error, Result};
 
 pub const DEFAULT_API: &str = "https://gitlab.com/api/v4";
 /// A note's body is at most 1,000,000 characters (GitLab's notes API).
 pub const LIMIT: usize = 1_000_000;
+
+/// The token and API base for a GitLab ticket: `GITLAB_TOKEN` (or `GITLAB_ACCESS_TOKEN`), and
+/// `--api-url` or gitlab.com.
+pub(super) fn access(opts: &Options, creds: &Credentials) -> Result<(Token, Url)> {
+    let token = need(
+        creds.gitlab.as_ref(),
+        "GitLab",
+        GITLAB_TOKEN_VARS,
+        opts.dry_run,
+    )?;
+    Ok((token, api_base(opts, DEFAULT_API)?))
+}
 
 pub struct GitLab {
     http: Http,

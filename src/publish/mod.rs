@@ -442,13 +442,7 @@ pub fn publish(report: &str, opts: &Options, creds: &Credentials) -> Result<Outc
             )?)
         }
         Ticket::GitLab { project, iid } => {
-            let token = need(
-                creds.gitlab.as_ref(),
-                "GitLab",
-                GITLAB_TOKEN_VARS,
-                opts.dry_run,
-            )?;
-            let base = api_base(opts, gitlab::DEFAULT_API)?;
+            let (token, base) = gitlab::access(opts, creds)?;
             Box::new(gitlab::GitLab::new(&base, project, *iid, token, opts)?)
         }
         Ticket::Linear { key: issue } => {

@@ -11,10 +11,7 @@ use reqwest::{Method, Url};
 use serde_json::{json, Value};
 
 use super::http::Context;
-use super::{
-    api_base, github, gitlab, need, send, Credentials, Options, Outcome, Ticket, Tracker,
-    GITLAB_TOKEN_VARS,
-};
+use super::{github, gitlab, send, Credentials, Options, Outcome, Ticket, Tracker};
 use crate::{Error, Result};
 
 /// GitHub's web form stops at 256 characters (UNVERIFIED for the API); the whole title stays in
@@ -83,13 +80,7 @@ pub(super) fn publish(
             (plan, token, base)
         }
         Ticket::GitLabNew { project } => {
-            let token = need(
-                creds.gitlab.as_ref(),
-                "GitLab",
-                GITLAB_TOKEN_VARS,
-                opts.dry_run,
-            )?;
-            let base = api_base(opts, gitlab::DEFAULT_API)?;
+            let (token, base) = gitlab::access(opts, creds)?;
             let root = base.as_str().trim_end_matches('/').to_string();
             let plan = Plan {
                 create_url: format!("{root}/projects/{}/issues", gitlab::encode(project)),
