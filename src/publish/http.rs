@@ -76,6 +76,9 @@ pub struct Http {
     origin: String,
     auth: (HeaderName, HeaderValue),
     token: Secret,
+    /// The credential as the header carries it, when that differs from the token (Jira
+    /// Cloud's base64 `email:token`): scrubbed from answers too.
+    credential: Option<Secret>,
     extra: Vec<(HeaderName, HeaderValue)>,
     policy: RetryPolicy,
     /// The wall clock at start, given by the caller; epoch resets are measured from it.
@@ -135,16 +138,31 @@ impl Http {
                 )
             })
             .collect();
+        let credential = auth_value
+            .rsplit(' ')
+            .next()
+            .filter(|c| *c != token.expose())
+            .map(Secret::new);
         Ok(Http {
             client,
             origin: start,
             auth: (HeaderName::from_static(auth_name), value),
             token,
+            credential,
             extra,
             policy,
             clock,
             started: Instant::now(),
         })
+    }
+
+    /// Removes the token, and the credential built from it, from text a server sent back.
+    fn scrub(&self, text: &str) -> String {
+        let text = self.token.scrub(text);
+        match &self.credential {
+            Some(credential) => credential.scrub(&text),
+            None => text,
+        }
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -273,12 +291,12 @@ impl Http {
                 "{}: PUT {} (the upload): {}",
                 ctx.system,
                 origin_of(url),
-                self.token.scrub(&e.to_string())
+                self.scrub(&e.to_string())
             ))
         })?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = self.token.scrub(&response.text().unwrap_or_default());
+        let body = self.scrub(&response.text().unwrap_or_default());
         if !(200..300).contains(&status) {
             return Err(Error::Publish(format!(
                 "{}: the upload to {} answered {status}: {}",
@@ -348,7 +366,7 @@ impl Http {
                 Error::Publish(format!(
                     "{}: {method} {url}: {}",
                     ctx.system,
-                    self.token.scrub(&e.to_string())
+                    self.scrub(&e.to_string())
                 ))
             })?;
             let status = response.status().as_u16();
@@ -357,7 +375,7 @@ impl Http {
             let reply = Reply {
                 status,
                 headers,
-                body: self.token.scrub(&text),
+                body: self.scrub(&text),
             };
             if (200..300).contains(&status) {
                 return Ok(reply);
@@ -595,6 +613,39 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         "2026-12-02T12:00:00Z".parse().unwrap()
+    }
+
+    /// A server that echoes the Authorization header back (a debugging proxy, a verbose error
+    /// page) must not put Jira Cloud's base64 `email:token` into our error.
+    #[test]
+    fn the_header_credential_is_scrubbed_as_well_as_the_token() {
+        let basic = "b25jYWxsQGV4YW1wbGUuY29tOnNlY3JldC10b2tlbg==";
+        let http = Http::new(
+            &Url::parse("https://acme.atlassian.net/rest/api/3").unwrap(),
+            "authorization",
+            format!("Basic {basic}"),
+            Secret::new("secret-token"),
+            &[],
+            RetryPolicy::default(),
+            now(),
+        )
+        .unwrap();
+        let echoed = format!("got Authorization: Basic {basic} and secret-token");
+        assert_eq!(
+            http.scrub(&echoed),
+            "got Authorization: Basic **** and ****"
+        );
+        let bearer = Http::new(
+            &Url::parse("https://api.github.com").unwrap(),
+            "authorization",
+            "Bearer ghp_x1".into(),
+            Secret::new("ghp_x1"),
+            &[],
+            RetryPolicy::default(),
+            now(),
+        )
+        .unwrap();
+        assert!(bearer.credential.is_none());
     }
 
     #[test]
