@@ -174,15 +174,47 @@ pub struct SourceArgs {
 /// The options of `check`: the repository side of [`SourceArgs`]. `check` judges the change in
 /// the repository, so Render's flags are not accepted (clap rejects them instead of ignoring
 /// them): deploy history would make the gate depend on production rather than on the change.
+/// The repository and its migration graphs, as `check` and `fix` read them.
 #[derive(Debug, Args, Default, Clone)]
-pub struct RepoArgs {
+pub struct GraphArgs {
     /// Config file to read [default: postmortem.yaml in --repo or a parent, up to the repository root]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Git repository (or a folder inside one) [default: .]
+    /// Git repository (or a folder inside one), which file paths are relative to [default: .]
     #[arg(long, value_name = "PATH")]
     pub repo: Option<PathBuf>,
+
+    /// Migration graph (repeatable: one graph each): a folder, `a,b` for several folders of one
+    /// graph, `DIR/**` to read subfolders too [default: discovered like Alembic: alembic.ini,
+    /// [tool.alembic], env.py literals, Flask-Migrate; else */alembic/versions, */migrations]
+    #[arg(long = "migrations", value_name = "DIR")]
+    pub migrations: Vec<PathBuf>,
+
+    /// Disable a rule (repeatable); see `postmortem check --list-rules`
+    #[arg(long, value_name = "RULE")]
+    pub disable: Vec<String>,
+}
+
+impl From<GraphArgs> for SourceArgs {
+    fn from(a: GraphArgs) -> SourceArgs {
+        SourceArgs {
+            config: a.config,
+            repo: a.repo,
+            migrations: a.migrations,
+            disable: a.disable,
+            ..SourceArgs::default()
+        }
+    }
+}
+
+/// The options of `check`: the repository side of [`SourceArgs`]. `check` judges the change in
+/// the repository, so Render's flags are not accepted (clap rejects them instead of ignoring
+/// them): deploy history would make the gate depend on production rather than on the change.
+#[derive(Debug, Args, Default, Clone)]
+pub struct RepoArgs {
+    #[command(flatten)]
+    pub graph: GraphArgs,
 
     /// Only check commit messages committed at or after TIME: RFC 3339 or relative to now
     /// (48h, 7d)
@@ -193,14 +225,6 @@ pub struct RepoArgs {
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
 
-    /// Migration folder (repeatable) [default: discovered from alembic.ini or **/alembic/versions]
-    #[arg(long = "migrations", value_name = "DIR")]
-    pub migrations: Vec<PathBuf>,
-
-    /// Disable a rule (repeatable); see `postmortem check --list-rules`
-    #[arg(long, value_name = "RULE")]
-    pub disable: Vec<String>,
-
     /// The time to treat as "now" (RFC 3339), the base of relative --since/--until
     /// [default: the clock]
     #[arg(long, value_name = "TIME", env = "POSTMORTEM_NOW")]
@@ -210,14 +234,10 @@ pub struct RepoArgs {
 impl From<RepoArgs> for SourceArgs {
     fn from(a: RepoArgs) -> SourceArgs {
         SourceArgs {
-            config: a.config,
-            repo: a.repo,
             since: a.since,
             until: a.until,
-            migrations: a.migrations,
-            disable: a.disable,
             now: a.now,
-            ..SourceArgs::default()
+            ..a.graph.into()
         }
     }
 }
@@ -377,18 +397,8 @@ pub struct FixArgs {
     /// revision a schema rule flags]
     #[arg(value_name = "REVISION")]
     pub revision: Option<String>,
-    /// Config file to read [default: postmortem.yaml in --repo or a parent, up to the repository root]
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Git repository (or a folder inside one), which the file paths are relative to [default: .]
-    #[arg(long, value_name = "PATH")]
-    pub repo: Option<PathBuf>,
-    /// Migration folder (repeatable) [default: discovered from alembic.ini or **/alembic/versions]
-    #[arg(long = "migrations", value_name = "DIR")]
-    pub migrations: Vec<PathBuf>,
-    /// Disable a rule (repeatable); see `postmortem check --list-rules`
-    #[arg(long, value_name = "RULE")]
-    pub disable: Vec<String>,
+    #[command(flatten)]
+    pub graph: GraphArgs,
     /// Write the fix into the file, like `ruff --fix`; refused when the file is not the one
     /// analysed (its git blob ID differs)
     #[arg(long, conflicts_with = "output")]

@@ -12,13 +12,7 @@ use crate::{pipeline, Error, Result};
 /// the evidence snapshot): a file edited since would be overwritten with a patch of old text.
 pub(super) fn fix_cmd(args: FixArgs, clock: DateTime<Utc>, quiet: bool) -> Result<Status> {
     use crate::analyze::patch;
-    let source = crate::cli::SourceArgs {
-        config: args.config.clone(),
-        repo: args.repo.clone(),
-        migrations: args.migrations.clone(),
-        disable: args.disable.clone(),
-        ..Default::default()
-    };
+    let source: crate::cli::SourceArgs = args.graph.clone().into();
     let config = Config::resolve(&source, None, None, clock)?;
     let root = pipeline::repo_root(&config)?;
     let (evidence, read_when) = match &args.evidence {
