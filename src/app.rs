@@ -772,12 +772,13 @@ fn publish_text(
 ) -> Result<crate::publish::Outcome> {
     use crate::publish::{self, Options, RetryPolicy};
     let (target, tracker) = publish_target(request.to, file, request.flag)?;
-    // The file's API base belongs to the tracker it names: a GitHub token must not go to the
-    // GitLab host configured for another ticket.
-    let file_api_url = file
-        .api_url
-        .clone()
-        .filter(|_| tracker.is_none_or(|t| t == target.ticket.system()));
+    // The file's API base belongs to the tracker it names, and without one never outranks the
+    // host a ticket URL names: a GitHub token must not go to the GitLab host configured for
+    // other tickets.
+    let file_api_url = file.api_url.clone().filter(|_| match tracker {
+        Some(t) => t == target.ticket.system(),
+        None => target.api_url.is_none(),
+    });
     let options = Options {
         target,
         api_url: request.api_url.or(file_api_url),

@@ -689,3 +689,51 @@ fn a_redirect_on_the_same_host_is_followed_with_the_token() {
         .body
         .contains("postmortem:incident-42"));
 }
+
+/// `publish.api_url` without `publish.tracker` is for tickets that name no host: a GitHub
+/// issue URL keeps its own API, so the GitHub token never goes to the configured GitLab host.
+#[test]
+fn the_config_api_url_never_outranks_a_ticket_urls_host() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("R.md"), "# Outage\n\ntext\n").unwrap();
+    std::fs::write(
+        dir.path().join("postmortem.yaml"),
+        "publish:\n  api_url: http://127.0.0.1:9/api/v4\n",
+    )
+    .unwrap();
+    let env = [("GH_TOKEN", GH)];
+    let url_ticket = binary(
+        &[
+            "publish",
+            "R.md",
+            "--to",
+            "https://github.com/acme/api/issues/7",
+            "--dry-run",
+        ],
+        dir.path(),
+        &env,
+    );
+    let shown = String::from_utf8_lossy(&url_ticket.stdout);
+    assert!(
+        url_ticket.status.success(),
+        "{}",
+        String::from_utf8_lossy(&url_ticket.stderr)
+    );
+    assert!(
+        shown.contains("https://api.github.com/repos/acme/api/issues/7/comments"),
+        "{shown}"
+    );
+    assert!(!shown.contains("127.0.0.1:9"), "{shown}");
+
+    // A ticket without a host of its own still takes the configured base.
+    let bare = binary(
+        &["publish", "R.md", "--to", "acme/api#7", "--dry-run"],
+        dir.path(),
+        &env,
+    );
+    let shown = String::from_utf8_lossy(&bare.stdout);
+    assert!(
+        shown.contains("http://127.0.0.1:9/api/v4/repos/acme/api/issues/7/comments"),
+        "{shown}"
+    );
+}
