@@ -246,10 +246,17 @@ pub fn default_key(report: &str) -> String {
     sanitize_key(title)
 }
 
-/// Keeps `[a-z0-9._-]`, folds the rest into single dashes.
+/// The longest key kept: the marker of a part must fit the room each system's splitter keeps
+/// for it, whatever the report's title or `--key`.
+const MAX_KEY: usize = 80;
+
+/// Keeps `[a-z0-9._-]`, folds the rest into single dashes, at most [`MAX_KEY`] characters.
 pub fn sanitize_key(raw: &str) -> String {
     let mut out = String::new();
     for c in raw.trim().chars() {
+        if out.len() >= MAX_KEY {
+            break;
+        }
         if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
             out.push(c.to_ascii_lowercase());
         } else if !out.ends_with('-') {
@@ -605,6 +612,13 @@ mod tests {
         );
         assert_eq!(sanitize_key("a --> b"), "a-b");
         assert_eq!(sanitize_key("-->"), "report");
+        let long = sanitize_key(&"Outage of the payments API ".repeat(20));
+        assert!(long.len() <= MAX_KEY && !long.ends_with('-'), "{long}");
+        // Every part of a long report, under a long title, stays within the limit.
+        let report = "line of the report\n".repeat(2_000);
+        for body in bodies(&report, &long, 4_000) {
+            assert!(body.chars().count() <= 4_000, "{}", body.chars().count());
+        }
         assert_eq!(default_key("no heading"), "report");
     }
 
