@@ -4,7 +4,7 @@
 use reqwest::{Method, Url};
 use serde_json::{json, Value};
 
-use super::http::{next_link, Context, Http};
+use super::http::{next_link, Context, Http, Pages};
 use super::{
     api_base, need, Attached, Credentials, Existing, Options, Posted, Token, Tracker,
     GITHUB_ENTERPRISE_TOKEN_VARS, GITHUB_TOKEN_VARS,
@@ -192,7 +192,8 @@ impl Tracker for GitHub {
 
     fn list(&self) -> Result<Vec<Existing>> {
         let mut out = Vec::new();
-        let mut next = Some(format!("{}?per_page=100", self.comments));
+        let mut pages = Pages::default();
+        let mut next = pages.follow(Some(format!("{}?per_page=100", self.comments)), "GitHub")?;
         while let Some(page) = next {
             let reply = self
                 .http
@@ -214,7 +215,7 @@ impl Tracker for GitHub {
                     });
                 }
             }
-            next = next_link(&reply.headers);
+            next = pages.follow(next_link(&reply.headers), "GitHub")?;
         }
         Ok(out)
     }

@@ -7,7 +7,7 @@
 use reqwest::{Method, Url};
 use serde_json::{json, Value};
 
-use super::http::{next_link, Context, Http};
+use super::http::{next_link, Context, Http, Pages};
 use super::{
     api_base, need, Attached, Credentials, Existing, Options, Posted, Token, Tracker,
     GITLAB_TOKEN_VARS,
@@ -122,7 +122,8 @@ impl Tracker for GitLab {
     fn list(&self) -> Result<Vec<Existing>> {
         let mut out = Vec::new();
         let first = format!("{}?sort=asc&per_page=100", self.notes);
-        let mut next = Some(first.clone());
+        let mut pages = Pages::default();
+        let mut next = pages.follow(Some(first.clone()), "GitLab")?;
         while let Some(page) = next {
             let reply = self
                 .http
@@ -148,7 +149,7 @@ impl Tracker for GitLab {
                 }
             }
             // `x-next-page` is empty on the last page; `Link` is the fallback.
-            next = match reply
+            let link = match reply
                 .headers
                 .get("x-next-page")
                 .and_then(|v| v.to_str().ok())
@@ -158,6 +159,7 @@ impl Tracker for GitLab {
                 Some(_) => None,
                 None => next_link(&reply.headers),
             };
+            next = pages.follow(link, "GitLab")?;
         }
         Ok(out)
     }

@@ -573,6 +573,30 @@ pub fn status_error(method: &Method, url: &Url, reply: &Reply, ctx: &Context<'_>
 }
 
 /// `Link: <url>; rel="next", …` → the next URL.
+/// The pages of a listing already asked for, so that a server whose "next" link repeats a page
+/// (or never ends) cannot keep a run reading: a repeated page ends the listing, and more than
+/// [`Pages::MAX`] pages is an error.
+#[derive(Default)]
+pub struct Pages {
+    seen: std::collections::HashSet<String>,
+}
+
+impl Pages {
+    pub const MAX: usize = 10_000;
+
+    /// `next` unless it was asked for already; an error past [`Pages::MAX`] pages.
+    pub fn follow(&mut self, next: Option<String>, system: &str) -> Result<Option<String>, Error> {
+        let Some(next) = next else { return Ok(None) };
+        if self.seen.len() >= Self::MAX {
+            return Err(Error::Publish(format!(
+                "{system}: the ticket has more than {} pages of comments: stopped",
+                Self::MAX
+            )));
+        }
+        Ok(self.seen.insert(next.clone()).then_some(next))
+    }
+}
+
 pub fn next_link(headers: &HeaderMap) -> Option<String> {
     let link = headers.get("link")?.to_str().ok()?;
     link.split(',').find_map(|part| {
@@ -613,6 +637,21 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         "2026-12-02T12:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn a_repeated_next_page_ends_the_listing() {
+        let mut pages = Pages::default();
+        let a = Some("https://api.github.com/c?page=2".to_string());
+        assert_eq!(pages.follow(a.clone(), "GitHub").unwrap(), a);
+        assert_eq!(pages.follow(a, "GitHub").unwrap(), None);
+        assert_eq!(pages.follow(None, "GitHub").unwrap(), None);
+        let mut endless = Pages::default();
+        let e = (0..=Pages::MAX)
+            .map(|i| endless.follow(Some(format!("p{i}")), "GitLab"))
+            .find_map(Result::err)
+            .expect("an endless listing is stopped");
+        assert!(e.to_string().contains("more than 10000 pages"), "{e}");
     }
 
     /// A server that echoes the Authorization header back (a debugging proxy, a verbose error
