@@ -284,3 +284,27 @@ fn several_flagged_revisions_and_none_named_is_an_error_listing_them() {
         "{text}"
     );
 }
+
+/// The report offers the patch only for the revision its top cause names: an outage whose top
+/// cause is another revision (or no revision: an OOM, a build) keeps its own fix, even when a
+/// schema rule flags this one. With no cause at all, the only flagged revision is patched.
+#[test]
+fn the_reports_patch_follows_the_top_cause_only() {
+    let repo = seed_repo();
+    let evidence = repo.path().join("evidence.json");
+    postmortem(repo.path(), &["collect", "-o", &evidence.to_string_lossy()]);
+    let text = std::fs::read_to_string(&evidence).unwrap();
+    let evidence: postmortem::evidence::Evidence = serde_json::from_str(&text).unwrap();
+    use postmortem::analyze::patch::for_report;
+    let patched = |blamed| for_report(&evidence, blamed).map(|p| p.revision);
+    assert_eq!(
+        patched(Some("36b3e62b4148")).as_deref(),
+        Some("36b3e62b4148")
+    );
+    assert_eq!(patched(None).as_deref(), Some("36b3e62b4148"));
+    assert_eq!(
+        patched(Some("a1b2c3d4e5f6")),
+        None,
+        "not the flagged revision's patch"
+    );
+}

@@ -293,7 +293,15 @@ pub fn analyze_parsed(
     let failure_point = failure_point::failure_point(evidence, streak.as_ref(), &root_causes);
     let lessons = lessons::suggest(evidence, streak.as_ref(), &root_causes, &log_failures);
     let failing_revision = root_causes.iter().find_map(|c| c.revision.clone());
-    let patch = patch::for_report(evidence, failing_revision.as_deref());
+    // The patch is the fix only when the top cause is that revision: an OOM or a build failure
+    // keeps its own fix even when a schema rule flags some migration too.
+    let patch = match root_causes.first() {
+        Some(top) => top
+            .revision
+            .as_deref()
+            .and_then(|r| patch::for_report(evidence, Some(r))),
+        None => patch::for_report(evidence, None),
+    };
     let diagrams = Diagrams {
         deploys: diagrams::deploy_history(evidence, streak.as_ref()),
         migrations: failing_revision.and_then(|rev| diagrams::migration_graph(evidence, &rev)),

@@ -94,10 +94,17 @@ pub fn default_revision(evidence: &Evidence, blamed: Option<&str>) -> Option<Str
     }
 }
 
-/// The patch the report shows: for the blamed (or only flagged) revision, from the file's text
-/// recorded in the evidence.
+/// The patch the report shows, from the file's text recorded in the evidence: for `blamed`
+/// (the revision of the top root cause) when a schema rule flags it, and nothing for another
+/// revision; with no root cause at all, for the only flagged revision.
 pub fn for_report(evidence: &Evidence, blamed: Option<&str>) -> Option<MigrationPatch> {
-    let revision = default_revision(evidence, blamed)?;
+    let revision = match blamed {
+        Some(blamed) => candidates(evidence)
+            .into_iter()
+            .map(|(r, _)| r)
+            .find(|r| r == blamed)?,
+        None => default_revision(evidence, None)?,
+    };
     let file = revision_of(evidence, &revision)?.1.file.clone();
     let text = evidence.migration_sources.iter().find(|s| s.file == file)?;
     build(evidence, &revision, &text.text)
