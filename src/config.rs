@@ -246,11 +246,13 @@ impl Config {
                 .or(file.render_api_url)
                 .unwrap_or_else(|| DEFAULT_API_URL.to_string()),
             render_data: args.render_data.clone().or(file.render_data),
+            // The file's value gets the bounds the flag has (a huge one would overflow the
+            // wait budget's arithmetic).
             timeout: match args.timeout.or(file.timeout) {
-                Some(0) => {
-                    return Err(Error::Usage(
-                        "timeout: 0 seconds would fail every request: give at least 1".into(),
-                    ))
+                Some(t) if !(1..=3600).contains(&t) => {
+                    return Err(Error::Usage(format!(
+                        "timeout: {t} seconds is outside 1..=3600 (0 would fail every request)"
+                    )))
                 }
                 t => t.map(std::time::Duration::from_secs),
             },

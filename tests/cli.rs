@@ -516,4 +516,13 @@ fn timeout_is_validated_and_named() {
     let o = postmortem(&["collect"], dir.path());
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("timeout"), "{}", stderr(&o));
+    // A huge value in the file is refused like the flag's, not an overflow panic.
+    std::fs::write(
+        dir.path().join("postmortem.yaml"),
+        "timeout: 18446744073709551615\n",
+    )
+    .unwrap();
+    let o = postmortem(&["collect"], dir.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("outside 1..=3600"), "{}", stderr(&o));
 }
