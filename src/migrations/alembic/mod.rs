@@ -609,9 +609,29 @@ fn through_names<'e>(value: &'e Expr, bound: &HashMap<&'e str, &'e Expr>) -> &'e
     }
 }
 
+/// Runs `read` (which parses `text`) within the bounds a revision file gets: `None` for a file
+/// over [`MAX_SOURCE_BYTES`] or nesting past the depth limit, and on a stack that the file's
+/// size cannot overflow. For the other Python files read statically (modules holding
+/// constants, `env.py`): a hostile one is skipped, not a crash.
+pub(crate) fn within_bounds<T>(text: &str, read: impl FnOnce() -> T) -> Option<T> {
+    if text.len() > MAX_SOURCE_BYTES || depth::refuse(text).is_some() {
+        return None;
+    }
+    let need = text.len() * STACK_PER_BYTE + STACK_BASE;
+    Some(match stacker::remaining_stack() {
+        Some(left) if left >= need => read(),
+        _ => stacker::grow(need, read),
+    })
+}
+
 /// The value of a module-level constant `name` in a Python module's source: a string, or a
-/// tuple/list of strings (`CONTRACT_BRANCH = "contract"`). `None` when it is not such a literal.
+/// tuple/list of strings (`CONTRACT_BRANCH = "contract"`). `None` when it is not such a literal,
+/// or the module is past the bounds of [`within_bounds`].
 pub fn module_constant(text: &str, name: &str) -> Option<Vec<String>> {
+    within_bounds(text, || module_constant_unbounded(text, name)).flatten()
+}
+
+fn module_constant_unbounded(text: &str, name: &str) -> Option<Vec<String>> {
     let parsed = ruff_python_parser::parse_module(text).ok()?;
     let mut found = None;
     for stmt in &parsed.syntax().body {

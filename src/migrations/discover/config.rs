@@ -322,6 +322,11 @@ pub struct PySetting {
 /// assignments (`context.script.version_locations = [...]`) and
 /// `set_main_option("version_locations", ...)` calls.
 pub fn python_settings(text: &str) -> Vec<PySetting> {
+    crate::migrations::alembic::within_bounds(text, || python_settings_unbounded(text))
+        .unwrap_or_default()
+}
+
+fn python_settings_unbounded(text: &str) -> Vec<PySetting> {
     let Ok(parsed) = ruff_python_parser::parse_module(text) else {
         return Vec::new();
     };
@@ -443,6 +448,23 @@ fn file_name(path: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hostile module (one level of nesting per byte) is skipped, not a stack overflow:
+    /// `env.py` and the modules that hold branch-label constants get a revision file's bounds.
+    #[test]
+    fn hostile_python_is_skipped_not_a_crash() {
+        let deep = format!("CONTRACT_BRANCH = {}1\n", "-".repeat(200_000));
+        assert!(python_settings(&deep).is_empty());
+        assert_eq!(
+            crate::migrations::alembic::module_constant(&deep, "CONTRACT_BRANCH"),
+            None
+        );
+        let plain = "CONTRACT_BRANCH = \"contract\"\n";
+        assert_eq!(
+            crate::migrations::alembic::module_constant(plain, "CONTRACT_BRANCH"),
+            Some(vec!["contract".to_string()])
+        );
+    }
 
     #[test]
     fn ini_sections_continuations_and_here() {
