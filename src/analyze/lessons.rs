@@ -4,18 +4,16 @@
 //! operation or value of the fix.
 
 use crate::analyze::{LogFailure, RootCause, Streak};
+use crate::check::{rules_of, Category};
 use crate::evidence::{short_sha, Evidence};
 
-/// Rules `postmortem check` runs on the migration files alone: a CI gate would have stopped
-/// the commit before it deployed.
-const STATIC_RULES: &[&str] = &[
-    "fk-type-mismatch",
-    "alter-referenced-column",
-    "missing-parent",
-    "multiple-heads",
-    "duplicate-revision",
-    "revision-cycle",
-];
+/// Rules `postmortem check` runs on the migration files alone (the graph and the simulated
+/// schema): a CI gate would have stopped the commit before it deployed.
+fn static_rules() -> impl Iterator<Item = &'static str> {
+    rules_of(Category::Graph)
+        .chain(rules_of(Category::Schema))
+        .map(|r| r.meta().name)
+}
 
 /// The suggested lessons, "what would have caught it" first, then "what made it last".
 pub fn suggest(
@@ -29,7 +27,7 @@ pub fn suggest(
     let top = causes.first();
 
     // What would have caught it.
-    let static_rules: Vec<&str> = STATIC_RULES.iter().copied().filter(|r| fired(r)).collect();
+    let static_rules: Vec<&str> = static_rules().filter(|r| fired(r)).collect();
     let caught_statically = top
         .and_then(|c| c.finding_rule.as_deref())
         .is_some_and(|r| static_rules.contains(&r));
@@ -44,7 +42,9 @@ pub fn suggest(
         ));
     }
     let migration_failed = top.is_some_and(|c| c.kind == "migration" && c.observed);
-    if fired("sqlite-tests-postgres-prod") {
+    // SQLite under the tests explains a migration that passed them, not an OOM or a build.
+    let migration_cause = top.is_none_or(|c| c.kind == "migration");
+    if fired("sqlite-tests-postgres-prod") && migration_cause {
         out.push(
             "What would have caught it: a migration test on PostgreSQL in CI. The tests run on SQLite, which accepts schema changes PostgreSQL rejects.".to_string(),
         );
@@ -104,10 +104,73 @@ pub fn suggest(
             ),
             _ => String::new(),
         };
+        let first_logged = log_failures
+            .iter()
+            .any(|f| f.deploy_id.as_deref() == Some(s.first_failed.as_str()));
+        let named = if first_logged {
+            ", whose log already named the cause"
+        } else {
+            ""
+        };
         out.push(format!(
-            "What made it last: {} more deploys{over} failed as the first did, whose log already named the cause. Read a failed deploy's log before pushing again.",
+            "What made it last: {} more deploys{over} failed as the first did{named}. Read a failed deploy's log before pushing again.",
             s.count - 1
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::rules::sqlite_tests_postgres_prod;
+    use crate::check::Finding;
+    use crate::evidence::Service;
+
+    fn cause(kind: &str) -> RootCause {
+        RootCause {
+            rank: 1,
+            kind: kind.into(),
+            summary: String::new(),
+            revision: None,
+            file: None,
+            line: None,
+            finding_rule: None,
+            evidence: Vec::new(),
+            suspect: None,
+            unattributed: None,
+            observed: true,
+        }
+    }
+
+    /// SQLite under the tests explains a migration that passed them; an OOM keeps its own lesson.
+    #[test]
+    fn the_sqlite_lesson_is_for_migration_outages_only() {
+        let mut evidence = Evidence::new(Service::default());
+        evidence.findings.push(Finding::new(
+            &sqlite_tests_postgres_prod::META,
+            "tests on SQLite",
+        ));
+        let sqlite = |kind: &str| {
+            suggest(&evidence, None, &[cause(kind)], &[])
+                .iter()
+                .any(|l| l.contains("SQLite"))
+        };
+        assert!(sqlite("migration"));
+        assert!(!sqlite("oom"));
+        assert!(!sqlite("build"));
+    }
+
+    #[test]
+    fn static_rules_come_from_the_registry() {
+        let rules: Vec<&str> = static_rules().collect();
+        for rule in [
+            "fk-type-mismatch",
+            "missing-parent",
+            "duplicate-branch-label",
+        ] {
+            assert!(rules.contains(&rule), "{rule}");
+        }
+        assert!(!rules.contains(&"phantom-migration"));
+    }
 }
