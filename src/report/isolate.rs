@@ -149,7 +149,9 @@ pub(super) fn render_in_child(
             .stdout
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        limits.max_output_bytes as u64 + 1,
+        // The frame byte, the limit, and one byte more: so that text past the limit is seen
+        // as such, not cut to it.
+        (limits.max_output_bytes as u64).saturating_add(2),
     );
     let err_reader = drain(
         child
