@@ -267,6 +267,36 @@ impl Finder<'_> {
     }
 }
 
+/// The simple commands of one shell line: split at `;`, `&`, `|` and newlines outside quotes,
+/// and ending at an unquoted `#` that starts a word (a comment). Quotes stay in the segments, so
+/// `sh -c "alembic upgrade head"` is still read, while `echo "a; alembic upgrade head"` stays one
+/// `echo`.
+fn shell_segments(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut start = 0;
+    let mut previous = ' ';
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '#') if previous.is_whitespace() => {
+                out.push(&line[start..i]);
+                return out;
+            }
+            (None, ';' | '&' | '|' | '\n') => {
+                out.push(&line[start..i]);
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
+        previous = c;
+    }
+    out.push(&line[start..]);
+    out
+}
+
 /// The targets of the upgrades in one command line: `alembic ... upgrade TARGET`,
 /// `flask db upgrade [TARGET]` (default `head`), `command.upgrade(cfg, "TARGET")`.
 pub fn upgrades_in(command: &str) -> Vec<String> {
@@ -286,13 +316,14 @@ pub fn upgrades_in(command: &str) -> Vec<String> {
     });
     // A message about the upgrade (`echo "==> Running migrations (alembic upgrade head)"`)
     // is not the upgrade: shell segments that only print are left out.
-    let command = &command
-        .split("&&")
-        .flat_map(|s| s.split("||"))
-        .flat_map(|s| s.split([';', '|', '\n']))
+    let command = &shell_segments(command)
+        .into_iter()
         .filter(|segment| {
-            let first = segment.split_whitespace().next().unwrap_or("");
-            !matches!(first, "echo" | "printf" | ":" | "#")
+            let first = segment
+                .split_whitespace()
+                .find(|w| !matches!(*w, "then" | "do" | "else" | "!" | "{" | "(" | "if"))
+                .unwrap_or("");
+            !(matches!(first, "echo" | "printf" | ":") || first.starts_with("print("))
         })
         .collect::<Vec<_>>()
         .join(" ; ");
@@ -474,6 +505,19 @@ mod tests {
             upgrades_in(r#"echo "migrating" && alembic upgrade head; printf 'alembic upgrade x'"#),
             ["head"]
         );
+        // Separators inside quotes, messages after `then`, and trailing comments are not runs.
+        assert!(upgrades_in(r#"echo "step 2; alembic upgrade head""#).is_empty());
+        assert_eq!(
+            upgrades_in(
+                r#"if ! alembic upgrade head; then echo "alembic upgrade head failed"; fi"#
+            ),
+            ["head"]
+        );
+        assert!(upgrades_in("gunicorn app  # after alembic upgrade head").is_empty());
+        assert!(upgrades_in(r#"print("running alembic upgrade head")"#).is_empty());
+        // A quoted command that runs it still counts.
+        assert_eq!(upgrades_in(r#"sh -c "alembic upgrade head""#), ["head"]);
+        assert_eq!(upgrades_in("alembic upgrade head#1"), ["head#1"]);
     }
 
     #[test]
