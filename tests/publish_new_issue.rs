@@ -159,3 +159,33 @@ fn dry_run_shows_the_new_issue_then_its_comment() {
         out.lines.join("\n").replace(&server.origin, "http://API")
     );
 }
+
+/// The issue is made, then its comment fails: the error names the issue and how to reach it,
+/// so the next run updates it instead of opening another.
+#[test]
+fn a_failed_comment_on_the_new_issue_names_the_issue() {
+    let ticket = Ticket::with_others(0);
+    let server = tickets_api::github(GH, "acme/api", 8, ticket.clone(), true);
+    server.push_once(
+        "POST",
+        "/comments",
+        tickets_api::Response::json(422, serde_json::json!({"message": "Validation Failed"})),
+    );
+    let e = publish::publish(
+        REPORT,
+        &options("github:acme/api", &server.origin),
+        &creds(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        ticket.lock().unwrap().created.len(),
+        1,
+        "the issue was made"
+    );
+    assert!(
+        e.starts_with("publish: created issue https://github.com/acme/api/issues/8, but"),
+        "{e}"
+    );
+    assert!(e.contains("publish again with --to acme/api#"), "{e}");
+}

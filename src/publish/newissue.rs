@@ -182,8 +182,20 @@ pub(super) fn publish(
         .and_then(Value::as_str)
         .map(str::to_string)
         .unwrap_or_else(|| format!("{again}#{number}"));
-    let tracker = tracker_for(number)?;
-    let mut outcome = send(tracker.as_ref(), &opts.target.ticket, text, key, &fresh)?;
+    // The issue exists from here on: a failure to comment must still say which, or a re-run
+    // with the repository alone would open another.
+    let opened = |e: Error| {
+        let e = match e {
+            Error::Publish(message) => message,
+            other => other.to_string(),
+        };
+        Error::Publish(format!(
+            "created issue {web}, but the postmortem did not reach it: {e}; publish again with --to {again}#{number}"
+        ))
+    };
+    let tracker = tracker_for(number).map_err(opened)?;
+    let mut outcome =
+        send(tracker.as_ref(), &opts.target.ticket, text, key, &fresh).map_err(opened)?;
     outcome.lines.insert(
         0,
         format!(
