@@ -189,25 +189,19 @@ fn report_cmd(
 ) -> Result<Status> {
     let config = Config::resolve(&args.source, None, api_key, clock)?;
     let publishing = args.publish.publish.clone();
-    if let Some(to) = publishing.as_deref() {
-        if args.format != ReportFormat::Markdown {
-            return Err(Error::Usage(
-                "--publish puts the markdown report on the ticket: drop --format, or publish a snapshot with `postmortem publish`".into(),
-            ));
-        }
-        // A bad ticket fails before the collection, not after it.
-        publish_target(to, &config.publish, "--publish")?;
+    if publishing.is_some() && args.format != ReportFormat::Markdown {
+        return Err(Error::Usage(
+            "--publish puts the markdown report on the ticket: drop --format, or publish a snapshot with `postmortem publish`".into(),
+        ));
     }
-    let diagrams = args.diagrams.unwrap_or_else(|| {
-        let to_jira = publishing.as_deref().is_some_and(|to| {
-            publish_target(to, &config.publish, "--publish")
-                .is_ok_and(|(t, _)| t.ticket.system() == crate::publish::System::Jira)
-        });
-        if to_jira {
-            Diagrams::None
-        } else {
-            Diagrams::Mermaid
-        }
+    // A bad ticket fails before the collection, not after it.
+    let target = publishing
+        .as_deref()
+        .map(|to| publish_target(to, &config.publish, "--publish"))
+        .transpose()?;
+    let diagrams = args.diagrams.unwrap_or(match &target {
+        Some((t, _)) if !t.ticket.system().draws_mermaid() => Diagrams::None,
+        _ => Diagrams::Mermaid,
     });
     let (evidence, log_failures) = pipeline::collect_parsed(&config, !quiet)?;
     let partial = pipeline::is_partial(&evidence);
@@ -221,11 +215,10 @@ fn report_cmd(
         config.now,
         args.out.output.as_deref(),
     )?;
-    if let Some(to) = publishing.as_deref() {
+    if let Some(target) = target {
         let p = args.publish;
         let request = PublishRequest {
-            to,
-            flag: "--publish",
+            target,
             api_url: p.api_url,
             key: p.key,
             new: p.new,
@@ -258,12 +251,17 @@ fn collect_cmd(
 /// Reads a snapshot, refusing one from a newer format instead of misreading it.
 pub fn read_evidence(path: &Path) -> Result<Evidence> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse_evidence(path, &text)
+}
+
+/// An evidence snapshot from `text`, the content of `path` (named in errors).
+fn parse_evidence(path: &Path, text: &str) -> Result<Evidence> {
     let malformed = |e: serde_json::Error| Error::Malformed {
         path: path.to_path_buf(),
         position: Some((e.line(), e.column())),
         message: e.to_string(),
     };
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(malformed)?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(malformed)?;
     match value.get("schema_version").and_then(|v| v.as_u64()) {
         Some(v) if v > u64::from(SCHEMA_VERSION) => {
             return Err(Error::Malformed {
@@ -283,7 +281,7 @@ pub fn read_evidence(path: &Path) -> Result<Evidence> {
             })
         }
     }
-    serde_json::from_str(&text).map_err(malformed)
+    serde_json::from_str(text).map_err(malformed)
 }
 
 fn render_cmd(args: RenderArgs, clock: DateTime<Utc>) -> Result<Status> {
@@ -683,7 +681,7 @@ fn publish_cmd(
         None => FileConfig::default(),
     };
     // The ticket is read before the report, so that a bad --to fails first.
-    let (target, _) = publish_target(&args.to, &file.publish, "--to")?;
+    let target = publish_target(&args.to, &file.publish, "--to")?;
     let text = std::fs::read_to_string(&args.report).map_err(|e| Error::io(&args.report, e))?;
     if text.trim().is_empty() {
         return Err(Error::Malformed {
@@ -694,18 +692,17 @@ fn publish_cmd(
     }
     // No markdown document starts with `{`; an evidence snapshot always does.
     let report = if text.trim_start().starts_with('{') {
-        let mut evidence = read_evidence(&args.report)?;
+        let mut evidence = parse_evidence(&args.report, &text)?;
         evidence.normalize();
         let now = args
             .now
             .as_deref()
             .map(|s| config::parse_time(s, clock, "--now"))
             .transpose()?;
-        // Jira shows Mermaid as source: a snapshot rendered for it leaves the diagrams out.
-        let diagrams = if target.ticket.system() == crate::publish::System::Jira {
-            report::DiagramStyle::None
-        } else {
+        let diagrams = if target.0.ticket.system().draws_mermaid() {
             report::DiagramStyle::Mermaid
+        } else {
+            report::DiagramStyle::None
         };
         report::render(
             &pipeline::context(evidence, now).with_diagrams(diagrams),
@@ -715,8 +712,7 @@ fn publish_cmd(
         text
     };
     let request = PublishRequest {
-        to: &args.to,
-        flag: "--to",
+        target,
         api_url: args.api_url,
         key: args.key,
         new: args.new,
@@ -730,10 +726,9 @@ fn publish_cmd(
 }
 
 /// What `publish` and `report --publish` both take from their flags.
-struct PublishRequest<'a> {
-    to: &'a str,
-    /// The flag that gave `to`, for errors.
-    flag: &'static str,
+struct PublishRequest {
+    /// The ticket, and the tracker `publish.tracker` names ([`publish_target`]).
+    target: (crate::publish::Target, Option<crate::publish::System>),
     api_url: Option<String>,
     key: Option<String>,
     new: bool,
@@ -765,13 +760,13 @@ fn publish_target(
 /// Publishes the rendered `report` as `postmortem publish` does.
 fn publish_text(
     report: &str,
-    request: PublishRequest<'_>,
+    request: PublishRequest,
     file: &config::PublishFile,
     clock: DateTime<Utc>,
     tokens: &crate::publish::Credentials,
 ) -> Result<crate::publish::Outcome> {
     use crate::publish::{self, Options, RetryPolicy};
-    let (target, tracker) = publish_target(request.to, file, request.flag)?;
+    let (target, tracker) = request.target;
     // The file's API base belongs to the tracker it names, and without one never outranks the
     // host a ticket URL names: a GitHub token must not go to the GitLab host configured for
     // other tickets.

@@ -15,6 +15,12 @@ pub enum System {
 }
 
 impl System {
+    /// Whether the system draws Mermaid blocks (Jira shows them as source): a report meant for
+    /// it leaves the diagrams out.
+    pub fn draws_mermaid(self) -> bool {
+        self != System::Jira
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             System::GitHub => "GitHub",
