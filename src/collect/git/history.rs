@@ -69,15 +69,44 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
     // on a full-history scan the SHA-1 of every commit is a large share of the time. Both are
     // process-wide, so both are switched off for the scan only and back on (their defaults)
     // after, whatever reads the process does next (the scan's second thread has ended by then).
-    git2::opts::enable_caching(false);
-    git2::opts::strict_hash_verification(false);
-    let windows = Windows::narrow();
+    let _settings = ScanSettings::enter();
     let threads = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-    let history = build_uncached(repo, migration_dirs, threads);
-    windows.restore();
-    git2::opts::strict_hash_verification(true);
-    git2::opts::enable_caching(true);
-    history
+    build_uncached(repo, migration_dirs, threads)
+}
+
+/// The scan's process-wide libgit2 settings, held while at least one scan runs: the first
+/// scan to start sets them, the last to end (or unwind) puts back what was there before, so
+/// that two scans at once (tests, a library caller) never leave them narrowed.
+struct ScanSettings;
+
+/// Scans running, and the pack windows as they were before the first of them.
+static SCANS: std::sync::Mutex<(usize, Option<Windows>)> = std::sync::Mutex::new((0, None));
+
+impl ScanSettings {
+    fn enter() -> ScanSettings {
+        let mut scans = SCANS.lock().unwrap_or_else(|e| e.into_inner());
+        if scans.0 == 0 {
+            git2::opts::enable_caching(false);
+            git2::opts::strict_hash_verification(false);
+            scans.1 = Some(Windows::narrow());
+        }
+        scans.0 += 1;
+        ScanSettings
+    }
+}
+
+impl Drop for ScanSettings {
+    fn drop(&mut self) {
+        let mut scans = SCANS.lock().unwrap_or_else(|e| e.into_inner());
+        scans.0 -= 1;
+        if scans.0 == 0 {
+            if let Some(windows) = scans.1.take() {
+                windows.restore();
+            }
+            git2::opts::strict_hash_verification(true);
+            git2::opts::enable_caching(true);
+        }
+    }
 }
 
 /// How much of a pack file libgit2 maps at a time during the scan, and in all. The scan reads
@@ -472,6 +501,25 @@ mod tests {
     use git2::{Oid, Signature, Time};
 
     use super::*;
+
+    /// Overlapping scans (parallel tests, a library caller) leave libgit2's pack windows as
+    /// they found them; the last to end restores them.
+    #[test]
+    fn overlapping_scans_restore_the_pack_windows() {
+        let size = || unsafe { git2::opts::get_mwindow_size().unwrap() };
+        let first = ScanSettings::enter();
+        let second = ScanSettings::enter();
+        assert_eq!(size(), PACK_WINDOW);
+        drop(first);
+        assert_eq!(size(), PACK_WINDOW, "still narrowed while a scan runs");
+        drop(second);
+        // Other tests may scan at the same time, so what comes back is only checked when
+        // nothing else holds the settings.
+        let scans = SCANS.lock().unwrap();
+        if scans.0 == 0 {
+            assert_ne!(size(), PACK_WINDOW, "libgit2's own default is back");
+        }
+    }
 
     /// Writes the tree of `files` (path -> blob) and returns its OID.
     fn write_tree(repo: &Repository, files: &BTreeMap<String, Oid>) -> Oid {
