@@ -86,12 +86,13 @@ fn subtree_in_raw(mut data: &[u8], name: &str) -> Option<Option<Oid>> {
         let (mode, entry_name) = (data.get(..space)?, data.get(space + 1..nul)?);
         let id = data.get(nul + 1..nul + 21)?;
         if entry_name == name.as_bytes() {
-            // Trees are mode 40000; anything else by that name is not a folder.
-            return Some(
-                (mode == b"40000")
-                    .then(|| Oid::from_bytes(id).ok())
-                    .flatten(),
-            );
+            // Trees are mode 40000 (old tools wrote it zero-padded, `040000`, which libgit2
+            // and `raw_entries` read as the same octal number); anything else by that name is
+            // not a folder.
+            let tree = mode
+                .strip_suffix(b"40000")
+                .is_some_and(|pad| pad.iter().all(|&b| b == b'0'));
+            return Some(tree.then(|| Oid::from_bytes(id).ok()).flatten());
         }
         data = data.get(nul + 21..)?;
     }
@@ -309,12 +310,24 @@ mod tests {
     fn raw_tree_finds_only_folders() {
         let id = [7u8; 20];
         let mut data = Vec::new();
-        for (mode, name) in [("100644", "app.py"), ("40000", "app"), ("100644", "zeta")] {
+        for (mode, name) in [
+            ("100644", "app.py"),
+            ("40000", "app"),
+            ("040000", "old"),
+            ("140000", "odd"),
+            ("100644", "zeta"),
+        ] {
             data.extend_from_slice(format!("{mode} {name}\0").as_bytes());
             data.extend_from_slice(&id);
         }
         let oid = Oid::from_bytes(&id).unwrap();
         assert_eq!(subtree_in_raw(&data, "app"), Some(Some(oid)));
+        assert_eq!(
+            subtree_in_raw(&data, "old"),
+            Some(Some(oid)),
+            "zero-padded mode"
+        );
+        assert_eq!(subtree_in_raw(&data, "odd"), Some(None));
         assert_eq!(subtree_in_raw(&data, "zeta"), Some(None));
         assert_eq!(subtree_in_raw(&data, "missing"), Some(None));
         assert_eq!(subtree_in_raw(&data[..data.len() - 3], "missing"), None);
