@@ -574,6 +574,11 @@ fn a_renamed_migration_folder_keeps_each_revision_at_the_path_it_was_added_at() 
             ),
         ],
     );
+    // A message naming a revision no tree has: the history of every revision is then read.
+    t.commit(
+        "fix(migrations): add migration cccc00000003",
+        &[("README", Some("notes"))],
+    );
     let history = GitRepo::open(t.path())
         .unwrap()
         .migration_history(&["a/versions".to_string(), "b/versions".to_string()])

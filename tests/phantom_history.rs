@@ -235,22 +235,27 @@ fn messages_older_than_the_first_migration_name_no_revision_but_later_ones_do() 
 }
 
 #[test]
-fn an_id_in_its_commits_folders_is_present_and_the_folders_date_the_first_migration() {
-    // The common path: every named ID is in its commit's folders, so the whole-history search
-    // has nothing to look for.
+fn an_id_in_its_commits_folders_is_present_and_the_rest_of_the_history_is_not_read() {
+    // The common path: every named ID is in its commit's folders, so neither the history of
+    // every revision nor the first migration is needed, and neither is worked out.
     let mut t = TestRepo::new();
-    let first = t.commit(
+    t.commit("Initial", &[("README", Some("x\n"))]);
+    t.commit(
         "Add migration 4e4a8f3d1b2c",
         &[(
             "app/migrations/versions/4e4a8f3d1b2c_init.py",
             Some(&migration("4e4a8f3d1b2c", None)),
         )],
     );
+    t.commit("Docs", &[("README", Some("y\n"))]);
     let repo = GitRepo::open(t.path()).unwrap();
     let history = repo.migration_history(&[CORE.to_string()]).unwrap();
-    assert_eq!(history.first_migration.map(|c| c.sha), Some(first));
     assert_eq!(history.mentions.len(), 1);
     assert_eq!(history.mentions[0].present, ["4e4a8f3d1b2c"]);
+    assert_eq!(history.head_revisions, ["4e4a8f3d1b2c"]);
+    assert_eq!(history.commits_scanned, 3);
+    assert_eq!(history.first_migration, None);
+    assert!(history.revisions.is_empty(), "{:?}", history.revisions);
 }
 
 #[test]

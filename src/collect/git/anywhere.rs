@@ -412,7 +412,6 @@ mod tests {
                 parents: parents.iter().copied().collect(),
                 time: 0,
                 tree: Oid::ZERO_SHA1,
-                seen: pos,
             });
             at.push(Arc::new(TreeFacts {
                 ids,

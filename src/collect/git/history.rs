@@ -19,8 +19,8 @@ use git2::Repository;
 use super::anywhere::{changes, same_id, Search, TreeFacts};
 use super::folders::{heads_of, RevisionFile, RevisionSet};
 use super::mentions::Candidate;
-use super::side::walk_with_side;
-use super::walk::{read_commits, Node};
+use super::sets::Sets;
+use super::walk::{read_commits, Mentioned, Node};
 use crate::evidence::history::{
     CommitRef, IdShape, Mention, MigrationHistory, RevisionLife, Shallow,
 };
@@ -71,7 +71,17 @@ pub(super) fn build(repo: &Repository, migration_dirs: &[String]) -> Result<Migr
     // after, whatever reads the process does next (the scan's second thread has ended by then).
     let _settings = ScanSettings::enter();
     let threads = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-    build_uncached(repo, migration_dirs, threads)
+    build_uncached(repo, migration_dirs, threads, Reading::AsNeeded)
+}
+
+/// How much of the history's trees the index reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// The naming commits' trees, and every commit's only when a named ID is missing.
+    AsNeeded,
+    /// Every commit's, as if a named ID were missing: what the cheap path must agree with.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Everything,
 }
 
 /// The scan's process-wide libgit2 settings, held while at least one scan runs: the first
@@ -157,6 +167,7 @@ fn build_uncached(
     repo: &Repository,
     migration_dirs: &[String],
     threads: bool,
+    reading: Reading,
 ) -> Result<MigrationHistory> {
     let dirs: Vec<String> = migration_dirs
         .iter()
@@ -184,9 +195,9 @@ fn build_uncached(
                 .collect()
         })
         .collect();
-    let (nodes, side) = walk_with_side(repo, &components, threads, |on_commit| {
-        read_commits(repo, head, on_commit)
-    })?;
+    let readers = if threads { 2 } else { 1 };
+    // Without migration folders nothing can be said to exist: no message is judged.
+    let (nodes, mentioned) = read_commits(repo, head, readers, !dirs.is_empty())?;
     history.commits_scanned = nodes.len() as u64;
     if repo.is_shallow() {
         // `shallow` lists the commits whose parents were not fetched.
@@ -195,19 +206,216 @@ fn build_uncached(
         cut_at.sort();
         history.shallow = Some(Shallow { cut_at });
     }
-    let empty = Arc::new(RevisionSet::new());
-    let set_of = |key: u32| side.sets.get(key as usize).unwrap_or(&empty);
-    let commit_ref = |pos: usize, node: &Node| CommitRef {
-        order: pos as u32,
-        sha: node.oid.to_string(),
-        time: DateTime::from_timestamp(node.time, 0).unwrap_or_default(),
+    let Some(tip) = nodes.last() else {
+        return Ok(history);
     };
-    // The key of each commit, oldest first.
-    let key_at: Vec<u32> = nodes
-        .iter()
-        .map(|n| side.keys.get(n.seen as usize).copied().unwrap_or_default())
-        .collect();
+    if dirs.is_empty() {
+        return Ok(history);
+    }
+    let mut sets = Sets::new(repo, &components);
+    let at_head = sets.key(tip.tree)?;
+    let at_head = sets.set(at_head).clone();
+    history.head_revisions = at_head.keys().map(|id| id.to_string()).collect();
+    history.heads = heads_of(&at_head);
+    history.id_shape = IdShape::learn(at_head.keys().map(|id| &**id));
+    let named = named_ids(&history.id_shape, &nodes, mentioned);
+    if named.is_empty() {
+        return Ok(history);
+    }
+    let full = history.clone();
+    if reading == Reading::AsNeeded
+        && at_naming_commits(repo, &nodes, &named, &mut sets, &mut history)?
+    {
+        return Ok(history);
+    }
+    // A named ID is in no tree of its naming commit: only the whole history tells whether it
+    // was removed, added later, added on another branch or never committed.
+    every_commit(repo, &nodes, &named, &mut sets, full)
+}
 
+/// A commit message's IDs: of the repository's ID shape, and not (prefixes of) commit SHAs.
+struct Named {
+    pos: u32,
+    summary: String,
+    ids: Vec<String>,
+}
+
+fn named_ids(shape: &IdShape, nodes: &[Node], mentioned: Vec<(u32, Mentioned)>) -> Vec<Named> {
+    // Sorted raw IDs: 50,000 hex strings took a share of the time to format and sort.
+    let mut shas: Vec<[u8; 20]> = nodes
+        .iter()
+        .filter_map(|n| n.oid.as_bytes().try_into().ok())
+        .collect();
+    shas.sort_unstable();
+    let is_commit_prefix = |token: &str| {
+        let at = shas.partition_point(|s| hex_cmp(s, token).is_lt());
+        shas.get(at).is_some_and(|s| hex_cmp(s, token).is_eq())
+    };
+    mentioned
+        .into_iter()
+        .filter_map(|(pos, (summary, candidates))| {
+            let ids: Vec<String> = candidates
+                .into_iter()
+                .filter(|c| shape.matches(c))
+                .filter(|c| !is_commit_prefix(&c.token))
+                .map(|c| c.token)
+                .collect();
+            (!ids.is_empty()).then_some(Named { pos, summary, ids })
+        })
+        .collect()
+}
+
+fn commit_ref(nodes: &[Node], pos: u32) -> CommitRef {
+    let time = nodes.get(pos as usize).map_or(0, |n| n.time);
+    CommitRef {
+        order: pos,
+        sha: nodes
+            .get(pos as usize)
+            .map(|n| n.oid.to_string())
+            .unwrap_or_default(),
+        time: DateTime::from_timestamp(time, 0).unwrap_or_default(),
+    }
+}
+
+/// The mentions, judged against their commits' migration folders: `key_of` gives a commit's
+/// key.
+fn mentions_of(
+    nodes: &[Node],
+    named: &[Named],
+    sets: &mut Sets<'_, '_>,
+    mut key_of: impl FnMut(&mut Sets<'_, '_>, u32) -> Result<u32>,
+) -> Result<Vec<Mention>> {
+    let mut out = Vec::with_capacity(named.len());
+    for n in named {
+        let key = key_of(sets, n.pos)?;
+        let set = sets.set(key);
+        let present = n.ids.iter().filter(|id| in_set(set, id)).cloned().collect();
+        out.push(Mention {
+            commit: commit_ref(nodes, n.pos),
+            summary: n.summary.clone(),
+            ids: n.ids.clone(),
+            present,
+            heads: sets.heads(key).as_ref().clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// The cheap path, for the usual history whose messages name revisions its trees have: each
+/// naming commit's folders (and its parents', for a revision it deletes), then its whole tree,
+/// are read; the rest of the history is not. Returns `false`, with `history` half-filled, when
+/// a named ID is still unexplained.
+fn at_naming_commits(
+    repo: &Repository,
+    nodes: &[Node],
+    named: &[Named],
+    sets: &mut Sets<'_, '_>,
+    history: &mut MigrationHistory,
+) -> Result<bool> {
+    history.mentions = mentions_of(nodes, named, sets, |sets, pos| {
+        match nodes.get(pos as usize) {
+            Some(node) => sets.key(node.tree),
+            // Not a commit of the walk (cannot be): an unknown key has no revisions.
+            None => Ok(u32::MAX),
+        }
+    })?;
+    let mut removed = Vec::with_capacity(history.mentions.len());
+    for mention in &history.mentions {
+        removed.push(removed_by(nodes, sets, mention)?);
+    }
+    let shape = history.id_shape;
+    let mut first = FirstMigration::default();
+    let mut before_folders =
+        |order: u32| first.is_after(order, nodes, sets, |id| shape.matches_id(id));
+    let (open, unreadable) = look_in_own_trees(repo, nodes, history, removed, &mut before_folders)?;
+    history.unreadable_objects = unreadable;
+    history.first_migration = first.found.map(|pos| commit_ref(nodes, pos));
+    Ok(open.is_empty())
+}
+
+/// The named IDs of `mention` that its commit deletes from the folders: in every parent's set
+/// and not in its own (as the whole-history pass records removals).
+fn removed_by(nodes: &[Node], sets: &mut Sets<'_, '_>, mention: &Mention) -> Result<Vec<String>> {
+    let missing: Vec<&String> = mention
+        .ids
+        .iter()
+        .filter(|id| !mention.present.contains(id))
+        .collect();
+    let Some(node) = nodes.get(mention.commit.order as usize) else {
+        return Ok(Vec::new());
+    };
+    if missing.is_empty() || node.parents.iter().next().is_none() {
+        return Ok(Vec::new());
+    }
+    let key = sets.key(node.tree)?;
+    let mut parent_keys = Vec::new();
+    for parent in node.parents.iter() {
+        if let Some(p) = nodes.get(parent as usize) {
+            parent_keys.push(sets.key(p.tree)?);
+        }
+    }
+    if parent_keys.is_empty() || parent_keys == [key] {
+        return Ok(Vec::new());
+    }
+    let current = sets.set(key).clone();
+    Ok(missing
+        .into_iter()
+        .filter(|id| !current.contains_key(id.as_str()))
+        .filter(|id| {
+            parent_keys
+                .iter()
+                .all(|k| sets.set(*k).contains_key(id.as_str()))
+        })
+        .cloned()
+        .collect())
+}
+
+/// The oldest commit whose migration folders hold a revision of the repository's shape, looked
+/// for oldest first and only as far as asked.
+#[derive(Default)]
+struct FirstMigration {
+    /// Commits looked at so far, from the oldest.
+    scanned: u32,
+    found: Option<u32>,
+}
+
+impl FirstMigration {
+    /// Whether the commit at `order` is older than the first migration.
+    fn is_after(
+        &mut self,
+        order: u32,
+        nodes: &[Node],
+        sets: &mut Sets<'_, '_>,
+        of_shape: impl Fn(&str) -> bool,
+    ) -> Result<bool> {
+        let mut known: HashMap<u32, bool> = HashMap::new();
+        while self.found.is_none() && self.scanned <= order {
+            let Some(node) = nodes.get(self.scanned as usize) else {
+                break;
+            };
+            let key = sets.key(node.tree)?;
+            let has = *known
+                .entry(key)
+                .or_insert_with(|| sets.set(key).keys().any(|id| of_shape(id)));
+            if has {
+                self.found = Some(self.scanned);
+            }
+            self.scanned += 1;
+        }
+        Ok(self.found.is_none_or(|first| order < first))
+    }
+}
+
+/// The whole-history pass: every commit's key, each revision's life (who added and removed it),
+/// the mentions judged against their commits' folders, then beyond the folders.
+fn every_commit(
+    repo: &Repository,
+    nodes: &[Node],
+    named: &[Named],
+    sets: &mut Sets<'_, '_>,
+    mut history: MigrationHistory,
+) -> Result<MigrationHistory> {
+    let key_at = sets.keys_of(nodes)?;
     for (pos, node) in nodes.iter().enumerate() {
         let key = key_at.get(pos).copied().unwrap_or_default();
         let parent_keys: Vec<u32> = node
@@ -216,12 +424,13 @@ fn build_uncached(
             .filter_map(|p| key_at.get(p as usize).copied())
             .collect();
         let unchanged = parent_keys.len() == 1 && parent_keys.first() == Some(&key);
-        if unchanged || dirs.is_empty() {
+        if unchanged {
             continue;
         }
-        let current = set_of(key);
-        let parent_sets: Vec<&Arc<RevisionSet>> = parent_keys.iter().map(|k| set_of(*k)).collect();
-        let here = commit_ref(pos, node);
+        let current = sets.set(key);
+        let parent_sets: Vec<&Arc<RevisionSet>> =
+            parent_keys.iter().map(|k| sets.set(*k)).collect();
+        let here = commit_ref(nodes, pos as u32);
         let mut note = |id: &str, entry: &RevisionFile, added: bool| {
             let life = history.revisions.entry(id.to_string()).or_default();
             match added {
@@ -276,67 +485,9 @@ fn build_uncached(
             }
         }
     }
-
-    history.id_shape = IdShape::learn(history.revisions.keys().map(String::as_str));
-    if let Some(key) = key_at.last() {
-        let at_head = set_of(*key);
-        history.head_revisions = at_head.keys().map(|id| id.to_string()).collect();
-        history.heads = heads_of(at_head);
-    }
-    if dirs.is_empty() {
-        // Without migration folders nothing can be said to exist: no mention is judged.
-        return Ok(history);
-    }
-    // Sorted raw IDs: 50,000 hex strings took a share of the time to format and sort.
-    let mut shas: Vec<[u8; 20]> = nodes
-        .iter()
-        .filter_map(|n| n.oid.as_bytes().try_into().ok())
-        .collect();
-    shas.sort_unstable();
-    let is_commit_prefix = |token: &str| {
-        let at = shas.partition_point(|s| hex_cmp(s, token).is_lt());
-        shas.get(at).is_some_and(|s| hex_cmp(s, token).is_eq())
-    };
-    // Walk order -> place oldest first.
-    let mut pos_of = vec![0u32; nodes.len()];
-    for (pos, node) in nodes.iter().enumerate() {
-        if let Some(slot) = pos_of.get_mut(node.seen as usize) {
-            *slot = pos as u32;
-        }
-    }
-    let mut mentioned: Vec<(u32, &String, &Vec<Candidate>)> = side
-        .mentions
-        .iter()
-        .filter_map(|(seen, summary, found)| Some((*pos_of.get(*seen as usize)?, summary, found)))
-        .collect();
-    mentioned.sort_unstable_by_key(|m| m.0);
-    for (pos, summary, candidates) in mentioned {
-        let Some(node) = nodes.get(pos as usize) else {
-            continue;
-        };
-        let ids: Vec<String> = candidates
-            .iter()
-            .filter(|c| history.id_shape.matches(c))
-            .filter(|c| !is_commit_prefix(&c.token))
-            .map(|c| c.token.clone())
-            .collect();
-        if ids.is_empty() {
-            continue;
-        }
-        let key = key_at.get(pos as usize).copied().unwrap_or_default();
-        let set = set_of(key);
-        let heads = match side.heads.get(key as usize) {
-            Some(Some(heads)) => heads.as_ref().clone(),
-            _ => heads_of(set),
-        };
-        history.mentions.push(Mention {
-            commit: commit_ref(pos as usize, node),
-            summary: summary.clone(),
-            present: ids.iter().filter(|id| in_set(set, id)).cloned().collect(),
-            ids,
-            heads,
-        });
-    }
+    history.mentions = mentions_of(nodes, named, sets, |_, pos| {
+        Ok(key_at.get(pos as usize).copied().unwrap_or_default())
+    })?;
     history.first_migration = history
         .revisions
         .iter()
@@ -344,7 +495,7 @@ fn build_uncached(
         .filter_map(|(_, life)| life.added.first())
         .min()
         .cloned();
-    look_beyond_the_folders(repo, &nodes, &mut history)?;
+    look_beyond_the_folders(repo, nodes, &mut history)?;
     Ok(history)
 }
 
@@ -358,51 +509,50 @@ fn in_set(set: &RevisionSet, id: &str) -> bool {
             .any(|(key, _)| same_id(key, id))
 }
 
-/// The named IDs the migration folders do not explain (not in the naming commit's folders, not
-/// removed by it) are looked for beyond the folders, in three steps, each only for what the one
-/// before left open, so a history whose mentions the folders explain pays nothing:
-///
-/// 1. The naming commit's own tree, every folder of it: an ID found there is present. A commit
-///    older than the folders' first migration whose tree holds no migration file anywhere is
-///    older than the repository's first migration: its message names no revision of it, and is
-///    not a mention.
-/// 2. Only if IDs are still unexplained, every commit's tree: where each ID existed, which
-///    replaces what the folders said of its life, and the first commit with a migration file
-///    anywhere.
-fn look_beyond_the_folders(
+/// The named IDs of `mention` that neither its folders hold nor it deletes (`removed`).
+fn unexplained(mention: &Mention, removed: &[String]) -> Vec<String> {
+    // A set: one message can name 100,000 IDs, and a scan of `present` per ID was quadratic.
+    let present: HashSet<&String> = mention.present.iter().chain(removed).collect();
+    mention
+        .ids
+        .iter()
+        .filter(|id| !present.contains(id))
+        .cloned()
+        .collect()
+}
+
+/// Step 1 of the search beyond the folders, for the mentions the folders do not explain
+/// (`removed`: what each mention's commit deletes, in the order of `history.mentions`): the
+/// naming commit's own tree, every folder of it. An ID found there is present. A commit older
+/// than the folders' first migration (`before_folders`) whose tree holds no migration file
+/// anywhere is older than the repository's first migration: its message names no revision of
+/// it, and is not a mention. Returns the IDs still unexplained, and the objects that could not
+/// be read.
+fn look_in_own_trees(
     repo: &Repository,
     nodes: &[Node],
     history: &mut MigrationHistory,
-) -> Result<()> {
-    let unexplained = |history: &MigrationHistory, m: &Mention| -> Vec<String> {
-        // A set: one message can name 100,000 IDs, and a scan of `present` per ID was quadratic.
-        let present: HashSet<&String> = m.present.iter().collect();
-        m.ids
-            .iter()
-            .filter(|id| !present.contains(id))
-            .filter(|id| {
-                !history
-                    .revisions
-                    .get(*id)
-                    .is_some_and(|life| life.removed.iter().any(|r| r.sha == m.commit.sha))
-            })
-            .cloned()
-            .collect()
-    };
+    removed: Vec<Vec<String>>,
+    before_folders: &mut dyn FnMut(u32) -> Result<bool>,
+) -> Result<(BTreeSet<String>, u64)> {
     let suspects: BTreeSet<String> = history
         .mentions
         .iter()
-        .flat_map(|m| unexplained(history, m))
+        .zip(&removed)
+        .flat_map(|(m, r)| unexplained(m, r))
         .collect();
     if suspects.is_empty() {
-        return Ok(());
+        return Ok((suspects, 0));
     }
     let ids: Vec<String> = suspects.into_iter().collect();
     let mut search = Search::new(repo, ids.clone());
-    let folders_first = history.first_migration.as_ref().map(|c| c.order);
     let mut kept = Vec::with_capacity(history.mentions.len());
-    for mut mention in std::mem::take(&mut history.mentions) {
-        if unexplained(history, &mention).is_empty() {
+    let mut open = BTreeSet::new();
+    for (mut mention, removed) in std::mem::take(&mut history.mentions)
+        .into_iter()
+        .zip(removed)
+    {
+        if unexplained(&mention, &removed).is_empty() {
             kept.push(mention);
             continue;
         }
@@ -411,49 +561,69 @@ fn look_beyond_the_folders(
             continue;
         };
         let facts = search.root(node.tree);
-        let before_folders = folders_first.is_none_or(|first| mention.commit.order < first);
-        if before_folders && !facts.migrations {
+        if !facts.migrations && before_folders(mention.commit.order)? {
             continue;
         }
         mark_present(&mut mention, &ids, &facts);
+        open.extend(unexplained(&mention, &removed));
         kept.push(mention);
     }
     history.mentions = kept;
-    let open: BTreeSet<String> = history
+    Ok((open, search.unreadable))
+}
+
+/// The named IDs the migration folders do not explain (not in the naming commit's folders, not
+/// removed by it) are looked for beyond the folders, in two steps, the second only for what the
+/// first left open:
+///
+/// 1. The naming commit's own tree ([`look_in_own_trees`]).
+/// 2. Every commit's tree: where each ID existed, which replaces what the folders said of its
+///    life, and the first commit with a migration file anywhere.
+fn look_beyond_the_folders(
+    repo: &Repository,
+    nodes: &[Node],
+    history: &mut MigrationHistory,
+) -> Result<()> {
+    let removed: Vec<Vec<String>> = history
         .mentions
         .iter()
-        .flat_map(|m| unexplained(history, m))
+        .map(|m| {
+            m.ids
+                .iter()
+                .filter(|id| {
+                    history
+                        .revisions
+                        .get(*id)
+                        .is_some_and(|life| life.removed.iter().any(|r| r.sha == m.commit.sha))
+                })
+                .cloned()
+                .collect()
+        })
         .collect();
+    let folders_first = history.first_migration.as_ref().map(|c| c.order);
+    let mut before_folders = |order: u32| Ok(folders_first.is_none_or(|first| order < first));
+    let (open, unreadable) = look_in_own_trees(repo, nodes, history, removed, &mut before_folders)?;
+    history.unreadable_objects = unreadable;
     if open.is_empty() {
-        history.unreadable_objects = search.unreadable;
         return Ok(());
     }
+    let ids: Vec<String> = open.iter().cloned().collect();
+    let mut search = Search::new(repo, ids.clone());
     let at = search.all(nodes);
-    history.unreadable_objects = search.unreadable;
-    let commit_ref = |pos: usize| {
-        nodes.get(pos).map(|node| CommitRef {
-            order: pos as u32,
-            sha: node.oid.to_string(),
-            time: DateTime::from_timestamp(node.time, 0).unwrap_or_default(),
-        })
-    };
+    history.unreadable_objects += search.unreadable;
     if let Some(first) = at.iter().position(|f| f.migrations) {
-        let first = commit_ref(first);
-        history.first_migration = match (history.first_migration.take(), first) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        let first = commit_ref(nodes, first as u32);
+        history.first_migration = match history.first_migration.take() {
+            Some(a) => Some(a.min(first)),
+            None => Some(first),
         };
     }
     let mut lives: Vec<RevisionLife> = vec![RevisionLife::default(); ids.len()];
-    let is_open: Vec<bool> = ids.iter().map(|id| open.contains(id)).collect();
     changes(nodes, &at, |pos, i, added| {
-        if !is_open.get(i).copied().unwrap_or(false) {
-            return;
-        }
         if let Some(life) = lives.get_mut(i) {
             match added {
-                true => life.added.extend(commit_ref(pos)),
-                false => life.removed.extend(commit_ref(pos)),
+                true => life.added.push(commit_ref(nodes, pos as u32)),
+                false => life.removed.push(commit_ref(nodes, pos as u32)),
             }
         }
     });
@@ -546,30 +716,48 @@ mod tests {
     }
 
     /// A history of `n` commits on two branches with merges, migrations added on both, one
-    /// removed, and messages that name existing, removed and never-committed IDs.
-    fn history_repo(n: u32) -> tempfile::TempDir {
+    /// removed. With `phantoms`, messages name existing, removed and never-committed IDs;
+    /// without, every named ID is in its commit's folders or deleted by it, or is named before
+    /// the first migration.
+    fn history_repo(n: u32, phantoms: bool) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let repo = Repository::init(dir.path()).unwrap();
         let mut files: BTreeMap<String, Oid> = BTreeMap::new();
         let mut side: Option<(Oid, BTreeMap<String, Oid>)> = None;
         let mut tip: Option<Oid> = None;
         let mut down = "None".to_string();
+        let rev_of = |i: u32| format!("{:012x}", u64::from(i) * 0x9e37_79b9);
         for i in 1..=n {
             let blob = repo.blob(format!("VALUE = {i}\n").as_bytes()).unwrap();
             files.insert(format!("src/m{}.py", i % 7), blob);
-            let rev = format!("{:012x}", u64::from(i) * 0x9e37_79b9);
+            let rev = rev_of(i);
             let mut message = format!("Change {i}\n");
             if i % 50 == 0 {
-                let text = format!("revision = '{rev}'\ndown_revision = {down}\n");
+                // One revision declared with a trailing underscore, named without it.
+                let declared = match i {
+                    450 => format!("{rev}_"),
+                    _ => rev.clone(),
+                };
+                let text = format!("revision = '{declared}'\ndown_revision = {down}\n");
                 let blob = repo.blob(text.as_bytes()).unwrap();
-                files.insert(format!("db/versions/{rev}_m.py"), blob);
-                down = format!("'{rev}'");
+                files.insert(format!("db/versions/{declared}_m.py"), blob);
+                down = format!("'{declared}'");
+                if !phantoms {
+                    message.push_str(&format!("\nAdd migration {rev}\n"));
+                }
             }
-            if i % 30 == 0 {
+            if phantoms && i % 30 == 0 {
                 message.push_str(&format!("\nMigrations: {rev}, {:012x}\n", i * 7));
             }
+            if !phantoms && i == 3 {
+                // ckan/ckan 23887bb: a Mercurial changeset, years before the first migration.
+                message.push_str("\nFollowing on from 873422abf3e4, fixed the migration script.\n");
+            }
+            if !phantoms && i == 400 {
+                message.push_str(&format!("\nRemove migration {}\n", rev_of(50)));
+            }
             if i == 400 {
-                files.retain(|path, _| !path.contains(&format!("{:012x}", 50u64 * 0x9e37_79b9)));
+                files.retain(|path, _| !path.contains(&rev_of(50)));
             }
             let time = Time::new(1_700_000_000 + i64::from(i) * 60, 0);
             let sig = Signature::new("A", "a@example.com", &time).unwrap();
@@ -612,6 +800,51 @@ mod tests {
         dir
     }
 
+    /// Where every named ID is explained, the naming commits' trees decide: the same mentions
+    /// as reading every commit, and none of the rest of the history is read.
+    #[test]
+    fn the_naming_commits_alone_judge_as_the_whole_history_does() {
+        let dir = history_repo(700, false);
+        let repo = Repository::open(dir.path()).unwrap();
+        let dirs = ["db/versions".to_string()];
+        let cheap = build_uncached(&repo, &dirs, true, Reading::AsNeeded).unwrap();
+        let every = build_uncached(&repo, &dirs, true, Reading::Everything).unwrap();
+        assert!(cheap.revisions.is_empty(), "the whole history was read");
+        assert!(!every.revisions.is_empty());
+        assert_eq!(cheap.mentions, every.mentions);
+        assert_eq!(cheap.mentions.len(), 14, "{:#?}", cheap.mentions);
+        assert!(cheap
+            .mentions
+            .iter()
+            .all(|m| m.present == m.ids || m.summary == "Change 400"));
+        assert!(
+            !cheap
+                .mentions
+                .iter()
+                .any(|m| m.ids.contains(&"873422abf3e4".to_string())),
+            "named before the first migration"
+        );
+        assert_eq!(
+            (&cheap.head_revisions, &cheap.heads, cheap.id_shape),
+            (&every.head_revisions, &every.heads, every.id_shape)
+        );
+        let alone = build_uncached(&repo, &dirs, false, Reading::AsNeeded).unwrap();
+        assert_eq!(cheap, alone);
+    }
+
+    /// A missing ID hands over to the whole-history pass: the result is the same as reading
+    /// every commit from the start.
+    #[test]
+    fn a_missing_id_reads_the_whole_history() {
+        let dir = history_repo(700, true);
+        let repo = Repository::open(dir.path()).unwrap();
+        let dirs = ["db/versions".to_string()];
+        let cheap = build_uncached(&repo, &dirs, true, Reading::AsNeeded).unwrap();
+        let every = build_uncached(&repo, &dirs, false, Reading::Everything).unwrap();
+        assert_eq!(cheap, every);
+        assert!(cheap.first_migration.is_some());
+    }
+
     #[test]
     fn a_set_holds_an_id_a_revision_continues_with_a_non_hex_character() {
         let file = |name: &str| {
@@ -651,12 +884,12 @@ mod tests {
     }
 
     #[test]
-    fn the_side_thread_finds_what_the_walking_thread_finds() {
-        let dir = history_repo(700);
+    fn two_readers_find_what_one_finds() {
+        let dir = history_repo(700, true);
         let repo = Repository::open(dir.path()).unwrap();
         let dirs = ["db/versions".to_string()];
-        let threaded = build_uncached(&repo, &dirs, true).unwrap();
-        let alone = build_uncached(&repo, &dirs, false).unwrap();
+        let threaded = build_uncached(&repo, &dirs, true, Reading::AsNeeded).unwrap();
+        let alone = build_uncached(&repo, &dirs, false, Reading::AsNeeded).unwrap();
         assert_eq!(threaded, alone);
         assert!(threaded.commits_scanned > 700);
         assert!(threaded

@@ -204,18 +204,27 @@ pub fn may_mention(message: &[u8]) -> bool {
     CONTEXT_PIECE.is_match(message) && has_hex_run(message)
 }
 
-/// Whether `message` holds 8 hex digits in a row.
+/// Whether `message` holds 8 hex digits in a row that do not follow a letter. A run glued to a
+/// letter (`Change-Id: I0123…`, on every commit of an OpenStack history) never yields a token:
+/// a token needs no letter or digit before it, and no text the scan blanks out ends in a letter
+/// outside a-f, so the letter stays in front of every token the run could give.
 fn has_hex_run(message: &[u8]) -> bool {
     let mut run = 0usize;
+    let mut after_letter = false;
+    let mut previous = b' ';
     for &b in message {
         if b.is_ascii_digit() || (b'a'..=b'f').contains(&b) {
+            if run == 0 {
+                after_letter = previous.is_ascii_alphabetic();
+            }
             run += 1;
-            if run >= 8 {
+            if run >= 8 && !after_letter {
                 return true;
             }
         } else {
             run = 0;
         }
+        previous = b;
     }
     false
 }
@@ -440,6 +449,10 @@ mod tests {
             "Created migrations:\n- ",
             "Fix\n\n- ",
             "# Migrations\n\n* ",
+            "Change-Id: I",
+            "migration I",
+            "migration 123e4567-e89b-12d3-a456-",
+            "migration sha:",
         ];
         let tokens = [
             "abcdef123456",
@@ -448,6 +461,10 @@ mod tests {
             "000000000042",
             "1234",
             "abcdef12",
+            "426614174000abcdef12",
+            "0123456789abcdef-e89b-12d3-a456-426614174000",
+            "123e4567-e89b-12d3-a456-426614174000abcdef12",
+            "abcdef12http://example.com",
         ];
         let afters = ["", " (add notes)", "'", "\n\nmore text", "_x.py and more"];
         for summary in ["Fix things", "fix(migrations): things", "Merge heads"] {
@@ -466,6 +483,10 @@ mod tests {
         }
         assert!(!may_mention(
             b"Fix the cache\n\nChange-Id: I0123456789abcdef0123456789abcdef01234567"
+        ));
+        // OpenStack's trailer follows every message, migration context or not.
+        assert!(!may_mention(
+            b"Fix the migration\n\nChange-Id: I0123456789abcdef0123456789abcdef01234567"
         ));
     }
 

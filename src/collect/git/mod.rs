@@ -10,7 +10,7 @@ mod folders;
 mod history;
 mod keys;
 mod mentions;
-mod side;
+mod sets;
 mod tree;
 mod walk;
 
