@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use git2::{ObjectType, Oid, Repository};
 
-use super::folders::{declared_revision, raw_entries, Folders, Kind};
+use super::folders::{declared_revision, raw_entries, Folders, Kind, RawEntry};
 use super::keys::{Objects, OidMap};
 use super::walk::Node;
 
@@ -133,6 +133,12 @@ fn migration_looking(folder: &str) -> bool {
 /// only when needed.
 pub(super) struct Search<'r> {
     objects: Objects<'r>,
+    found: Found,
+}
+
+/// What the search has learnt, apart from where it reads: the tree reader holds a tree's bytes
+/// while it reads the trees below it, and needs the rest mutable meanwhile.
+struct Found {
     /// The suspects by ID, and their distinct lengths: a file is matched by looking up each of
     /// its possible ID prefixes, not by trying every suspect on it (thousands of files in each
     /// of thousands of trees, times every suspect, took minutes on a 50,000-commit history).
@@ -142,11 +148,13 @@ pub(super) struct Search<'r> {
     /// Blob -> the revision it declares, when it is a migration file.
     blobs: OidMap<Oid, Option<Arc<str>>>,
     /// For each suspect, a file it was found in (the first met).
-    pub files: Vec<Option<String>>,
+    files: Vec<Option<String>>,
     /// Objects that could not be read (a partial clone): "never committed" is then not proven.
-    pub unreadable: u64,
+    unreadable: OidMap<Oid, ()>,
     /// The facts of a tree without IDs or migrations, shared (most trees are such).
     empty: Arc<TreeFacts>,
+    /// The suspects one file names, reused from file to file.
+    hits: Vec<usize>,
 }
 
 impl<'r> Search<'r> {
@@ -159,65 +167,95 @@ impl<'r> Search<'r> {
         lengths.sort_unstable();
         lengths.dedup();
         Search {
-            by_id,
-            lengths,
             objects: Objects {
                 repo,
                 odb: repo.odb().ok(),
             },
-            files: vec![None; ids.len()],
-            trees: OidMap::default(),
-            blobs: OidMap::default(),
-            unreadable: 0,
-            empty: Arc::new(TreeFacts::default()),
+            found: Found::new(by_id, lengths, ids.len()),
         }
+    }
+
+    /// For each suspect, a file it was found in (the first met).
+    pub fn files(&self) -> &[Option<String>] {
+        &self.found.files
+    }
+
+    /// Objects that could not be read (a partial clone): "never committed" is then not proven.
+    pub fn unreadable(&self) -> u64 {
+        self.found.unreadable.len() as u64
     }
 
     /// What the root tree `oid` holds.
     pub fn root(&mut self, oid: Oid) -> Arc<TreeFacts> {
-        self.tree(oid, "", false)
+        self.found.tree(&self.objects, oid, "", false)
     }
 
     /// The facts of every commit of `nodes`, in their order.
     pub fn all(&mut self, nodes: &[Node]) -> Vec<Arc<TreeFacts>> {
         nodes.iter().map(|node| self.root(node.tree)).collect()
     }
+}
 
-    fn tree(&mut self, oid: Oid, path: &str, in_migrations: bool) -> Arc<TreeFacts> {
+impl Found {
+    fn new(
+        by_id: std::collections::HashMap<String, Vec<usize>>,
+        lengths: Vec<usize>,
+        suspects: usize,
+    ) -> Self {
+        Found {
+            by_id,
+            lengths,
+            files: vec![None; suspects],
+            trees: OidMap::default(),
+            blobs: OidMap::default(),
+            unreadable: OidMap::default(),
+            empty: Arc::new(TreeFacts::default()),
+            hits: Vec::new(),
+        }
+    }
+
+    fn tree(
+        &mut self,
+        objects: &Objects<'_>,
+        oid: Oid,
+        path: &str,
+        in_migrations: bool,
+    ) -> Arc<TreeFacts> {
         if let Some(found) = self.trees.get(&(oid, in_migrations)) {
             return found.clone();
         }
         let mut facts = TreeFacts::default();
-        // The tree's bytes, copied once, are read in place: a copy of every entry's name, in
-        // every tree of the history, was most of this search's time.
-        let data = self
-            .objects
-            .read(oid, ObjectType::Tree)
-            .map(|object| object.data().to_vec());
+        // The tree's bytes are read in place, names and IDs alike: a copy of every entry's
+        // name, in every tree of the history, was most of this search's time.
+        let object = objects.read(oid, ObjectType::Tree);
         let fallback;
-        let entries: Vec<(Kind, &str, Oid)> = match data.as_deref().and_then(raw_entries) {
-            // Names that are not UTF-8 are skipped, as libgit2's `name()` refuses them.
-            Some(raw) => raw
-                .into_iter()
-                .filter_map(|(kind, name, id)| Some((kind, std::str::from_utf8(name).ok()?, id)))
-                .collect(),
+        let entries: Vec<RawEntry<'_>> = match object.as_ref().and_then(|o| raw_entries(o.data())) {
+            Some(raw) => raw,
             None => {
-                fallback = match Folders::entries(&self.objects, oid) {
+                fallback = match Folders::entries(objects, oid) {
                     Ok(entries) => entries,
                     Err(_) => {
-                        self.unreadable += 1;
+                        self.unreadable.insert(oid, ());
                         Vec::new()
                     }
                 };
                 fallback
                     .iter()
-                    .map(|(kind, name, id)| (*kind, name.as_str(), *id))
+                    .map(|(kind, name, id)| (*kind, name.as_bytes(), id.as_bytes()))
                     .collect()
             }
         };
         for (kind, name, id) in entries {
             match kind {
-                Kind::Tree if !crate::source::is_skipped_dir(name) => {
+                Kind::Tree => {
+                    // Names that are not UTF-8 are skipped, as libgit2's `name()` refuses them.
+                    let (Ok(name), Ok(id)) = (std::str::from_utf8(name), Oid::from_bytes(id))
+                    else {
+                        continue;
+                    };
+                    if crate::source::is_skipped_dir(name) {
+                        continue;
+                    }
                     let below = in_migrations || migration_looking(name);
                     let sub = match self.trees.get(&(id, below)) {
                         Some(known) => known.clone(),
@@ -227,27 +265,41 @@ impl<'r> Search<'r> {
                                 _ => format!("{path}/{name}"),
                             };
                             stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
-                                self.tree(id, &sub_path, below)
+                                self.tree(objects, id, &sub_path, below)
                             })
                         }
                     };
                     facts.ids.union(&sub.ids);
                     facts.migrations |= sub.migrations;
                 }
-                Kind::Blob if name.ends_with(".py") => {
-                    let declared = match in_migrations {
-                        true => self.blob(id),
+                // Outside migration folders only a `.py` file's name can hold an ID: most files
+                // of most trees are passed over before their name is checked or their ID built.
+                Kind::Blob if name.ends_with(b".py") => {
+                    let declared = match in_migrations && std::str::from_utf8(name).is_ok() {
+                        true => match Oid::from_bytes(id) {
+                            Ok(id) => self.blob(objects, id),
+                            Err(_) => None,
+                        },
                         false => None,
                     };
-                    facts.migrations |= declared.is_some();
-                    let mut hits = Vec::new();
+                    let mut hits = std::mem::take(&mut self.hits);
+                    hits.clear();
                     self.named_after_any(name, &mut hits);
                     if let Some(d) = declared.as_deref() {
-                        self.starting(d, &mut hits);
+                        self.starting(d.as_bytes(), &mut hits);
                     }
+                    // Names that are not UTF-8 are skipped, as libgit2's `name()` refuses them.
+                    let name = match std::str::from_utf8(name) {
+                        Ok(name) => name,
+                        Err(_) => {
+                            self.hits = hits;
+                            continue;
+                        }
+                    };
+                    facts.migrations |= declared.is_some();
                     hits.sort_unstable();
                     hits.dedup();
-                    for i in hits {
+                    for &i in &hits {
                         facts.ids.set(i);
                         if let Some(slot @ None) = self.files.get_mut(i) {
                             *slot = Some(match path {
@@ -256,6 +308,7 @@ impl<'r> Search<'r> {
                             });
                         }
                     }
+                    self.hits = hits;
                 }
                 _ => {}
             }
@@ -269,12 +322,16 @@ impl<'r> Search<'r> {
     }
 
     /// The suspects `text` starts with as the same ID ([`same_id`]).
-    fn starting(&self, text: &str, hits: &mut Vec<usize>) {
+    fn starting(&self, text: &[u8], hits: &mut Vec<usize>) {
         for &len in &self.lengths {
             let Some(prefix) = text.get(..len) else {
                 break;
             };
-            if same_id(text, prefix) {
+            // Suspects are ASCII: a prefix that is not cannot be one.
+            let Ok(prefix) = std::str::from_utf8(prefix) else {
+                continue;
+            };
+            if text.get(len).is_none_or(|c| !c.is_ascii_hexdigit()) {
                 if let Some(found) = self.by_id.get(prefix) {
                     hits.extend(found);
                 }
@@ -283,12 +340,13 @@ impl<'r> Search<'r> {
     }
 
     /// The suspects the `.py` file `name` is named after ([`named_after`]).
-    fn named_after_any(&self, name: &str, hits: &mut Vec<usize>) {
-        let stem = name.strip_suffix(".py").unwrap_or(name);
+    fn named_after_any(&self, name: &[u8], hits: &mut Vec<usize>) {
+        let stem = name.strip_suffix(b".py").unwrap_or(name);
         let starts = std::iter::once(0).chain(
-            stem.char_indices()
-                .filter(|(_, c)| *c == '_' || *c == '-')
-                .map(|(at, c)| at + c.len_utf8()),
+            stem.iter()
+                .enumerate()
+                .filter(|(_, c)| **c == b'_' || **c == b'-')
+                .map(|(at, _)| at + 1),
         );
         for at in starts {
             if let Some(rest) = stem.get(at..) {
@@ -297,16 +355,16 @@ impl<'r> Search<'r> {
         }
     }
 
-    fn blob(&mut self, oid: Oid) -> Option<Arc<str>> {
+    fn blob(&mut self, objects: &Objects<'_>, oid: Oid) -> Option<Arc<str>> {
         if let Some(known) = self.blobs.get(&oid) {
             return known.clone();
         }
-        let declared = match self.objects.read(oid, ObjectType::Blob) {
+        let declared = match objects.read(oid, ObjectType::Blob) {
             Some(object) => declared_revision(object.data()),
-            None => match self.objects.repo.find_blob(oid) {
+            None => match objects.repo.find_blob(oid) {
                 Ok(blob) => declared_revision(blob.content()),
                 Err(_) => {
-                    self.unreadable += 1;
+                    self.unreadable.insert(oid, ());
                     None
                 }
             },
@@ -355,7 +413,7 @@ mod tests {
             "plain.py",
         ] {
             let mut hits = Vec::new();
-            search.named_after_any(name, &mut hits);
+            search.found.named_after_any(name.as_bytes(), &mut hits);
             hits.sort_unstable();
             hits.dedup();
             let expected: Vec<usize> = (0..ids.len())
@@ -371,7 +429,7 @@ mod tests {
             "ab1",
         ] {
             let mut hits = Vec::new();
-            search.starting(declared, &mut hits);
+            search.found.starting(declared.as_bytes(), &mut hits);
             let expected: Vec<usize> = (0..ids.len())
                 .filter(|&i| same_id(declared, &ids[i]))
                 .collect();

@@ -90,15 +90,24 @@ pub(super) enum Kind {
     Submodule,
 }
 
+/// A tree entry read in place: its kind, its name and its 20-byte ID.
+pub(super) type RawEntry<'a> = (Kind, &'a [u8], &'a [u8]);
+
 /// The entries of a tree object's bytes (`<octal mode> <name>\0<20-byte id>` each), in stored
 /// order; `None` when the bytes are malformed, so that libgit2's own parser decides.
-pub(super) fn raw_entries(mut data: &[u8]) -> Option<Vec<(Kind, &[u8], Oid)>> {
+///
+/// The IDs are the 20 raw bytes: a search of every tree of a history turns only the folders'
+/// and the `.py` files' into `Oid`s (each a call into libgit2).
+pub(super) fn raw_entries(mut data: &[u8]) -> Option<Vec<RawEntry<'_>>> {
     let mut out = Vec::new();
     while !data.is_empty() {
         let space = data.iter().position(|&b| b == b' ')?;
         let nul = data.iter().position(|&b| b == 0)?;
         let (mode, name) = (data.get(..space)?, data.get(space + 1..nul)?);
-        let id = Oid::from_bytes(data.get(nul + 1..nul + 21)?).ok()?;
+        let id = data.get(nul + 1..nul + 21)?;
+        if id.len() != 20 {
+            return None;
+        }
         // libgit2 reads the mode as a 16-bit octal number.
         let mut value = 0u32;
         for &digit in mode {
@@ -176,7 +185,9 @@ impl Folders {
             // Names that are not UTF-8 are skipped, as libgit2's `name()` refuses them.
             return Ok(raw
                 .into_iter()
-                .filter_map(|(kind, name, id)| Some((kind, owned(name)?, id)))
+                .filter_map(|(kind, name, id)| {
+                    Some((kind, owned(name)?, Oid::from_bytes(id).ok()?))
+                })
                 .collect());
         }
         let tree = objects.repo.find_tree(oid)?;
