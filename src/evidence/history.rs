@@ -16,7 +16,8 @@ pub struct MigrationHistory {
     #[serde(default)]
     pub head: Option<String>,
     pub commits_scanned: u64,
-    /// The shape of the repository's own revision IDs; mentions are tokens of this shape.
+    /// The shape of the repository's own revision IDs, learnt from the revisions at HEAD;
+    /// mentions are tokens of this shape.
     pub id_shape: IdShape,
     /// Revision IDs in the migration folders at HEAD, sorted.
     #[serde(default)]
@@ -24,7 +25,10 @@ pub struct MigrationHistory {
     /// Heads of the revision graph at HEAD (revisions no other revision names as parent).
     #[serde(default)]
     pub heads: Vec<String>,
-    /// Every revision ID that was ever in a migration folder, with who added and removed it.
+    /// Every revision ID that was ever in a migration folder, with who added and removed it,
+    /// and the named IDs found beyond the folders. Filled only when a named ID is missing from
+    /// its commit's tree (the whole history is read then, and only then); empty when every
+    /// named ID was found where its message was committed.
     #[serde(default)]
     pub revisions: BTreeMap<String, RevisionLife>,
     /// Commits whose messages name IDs of [`id_shape`](Self::id_shape) in migration context,
@@ -34,6 +38,8 @@ pub struct MigrationHistory {
     /// The oldest commit whose tree held an Alembic migration file: in any folder when the
     /// search beyond the migration folders read the whole history, else in the migration
     /// folders. A message older than that cannot name one of this repository's revisions.
+    /// `None` when no question needed it (every named ID was found in its commit's tree), or
+    /// when no commit has one.
     #[serde(default)]
     pub first_migration: Option<CommitRef>,
     /// Set when the clone is shallow: the history stops there, so no ID can be said to have

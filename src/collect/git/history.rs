@@ -497,6 +497,7 @@ fn every_commit(
     history.mentions = mentions_of(nodes, named, sets, |_, pos| {
         Ok(key_at.get(pos as usize).copied().unwrap_or_default())
     })?;
+    sets.close();
     history.first_migration = history
         .revisions
         .iter()
