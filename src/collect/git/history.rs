@@ -336,8 +336,8 @@ fn at_naming_commits(
     let mut first = FirstMigration::default();
     let mut before_folders =
         |order: u32| first.is_after(order, nodes, sets, |id| shape.matches_id(id));
-    let (open, unreadable) = look_in_own_trees(repo, nodes, history, removed, &mut before_folders)?;
-    history.unreadable_objects = unreadable;
+    let (open, search) = look_in_own_trees(repo, nodes, history, removed, &mut before_folders)?;
+    history.unreadable_objects = search.map_or(0, |(search, _)| search.unreadable());
     history.first_migration = first.found.map(|pos| commit_ref(nodes, pos));
     Ok(open.is_empty())
 }
@@ -531,20 +531,23 @@ fn unexplained(mention: &Mention, removed: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// A search beyond the folders, and the suspects it looked for (sorted).
+type Searched<'r> = (Search<'r>, Vec<String>);
+
 /// Step 1 of the search beyond the folders, for the mentions the folders do not explain
 /// (`removed`: what each mention's commit deletes, in the order of `history.mentions`): the
 /// naming commit's own tree, every folder of it. An ID found there is present. A commit older
 /// than the folders' first migration (`before_folders`) whose tree holds no migration file
 /// anywhere is older than the repository's first migration: its message names no revision of
-/// it, and is not a mention. Returns the IDs still unexplained, and the objects that could not
-/// be read.
-fn look_in_own_trees(
-    repo: &Repository,
+/// it, and is not a mention. Returns the IDs still unexplained, and the search with what it read
+/// (for the suspects, sorted), when there were suspects.
+fn look_in_own_trees<'r>(
+    repo: &'r Repository,
     nodes: &[Node],
     history: &mut MigrationHistory,
     removed: Vec<Vec<String>>,
     before_folders: &mut dyn FnMut(u32) -> Result<bool>,
-) -> Result<(BTreeSet<String>, u64)> {
+) -> Result<(BTreeSet<String>, Option<Searched<'r>>)> {
     let suspects: BTreeSet<String> = history
         .mentions
         .iter()
@@ -552,7 +555,7 @@ fn look_in_own_trees(
         .flat_map(|(m, r)| unexplained(m, r))
         .collect();
     if suspects.is_empty() {
-        return Ok((suspects, 0));
+        return Ok((suspects, None));
     }
     let ids: Vec<String> = suspects.into_iter().collect();
     let mut search = Search::new(repo, ids.clone());
@@ -579,7 +582,7 @@ fn look_in_own_trees(
         kept.push(mention);
     }
     history.mentions = kept;
-    Ok((open, search.unreadable()))
+    Ok((open, Some((search, ids))))
 }
 
 /// The named IDs the migration folders do not explain (not in the naming commit's folders, not
@@ -612,15 +615,19 @@ fn look_beyond_the_folders(
         .collect();
     let folders_first = history.first_migration.as_ref().map(|c| c.order);
     let mut before_folders = |order: u32| Ok(folders_first.is_none_or(|first| order < first));
-    let (open, unreadable) = look_in_own_trees(repo, nodes, history, removed, &mut before_folders)?;
-    history.unreadable_objects = unreadable;
+    let (open, search) = look_in_own_trees(repo, nodes, history, removed, &mut before_folders)?;
+    let Some((mut search, ids)) = search else {
+        return Ok(());
+    };
+    history.unreadable_objects = search.unreadable();
     if open.is_empty() {
         return Ok(());
     }
-    let ids: Vec<String> = open.iter().cloned().collect();
-    let mut search = Search::new(repo, ids.clone());
+    // The same search, its memo of the naming commits' trees kept: every suspect is looked
+    // for, and only the open ones' lives are kept.
     let at = search.all(nodes);
-    history.unreadable_objects += search.unreadable();
+    history.unreadable_objects = search.unreadable();
+    let is_open: Vec<bool> = ids.iter().map(|id| open.contains(id)).collect();
     if let Some(first) = at.iter().position(|f| f.migrations) {
         let first = commit_ref(nodes, first as u32);
         history.first_migration = match history.first_migration.take() {
@@ -630,6 +637,9 @@ fn look_beyond_the_folders(
     }
     let mut lives: Vec<RevisionLife> = vec![RevisionLife::default(); ids.len()];
     changes(nodes, &at, |pos, i, added| {
+        if !is_open.get(i).copied().unwrap_or(false) {
+            return;
+        }
         if let Some(life) = lives.get_mut(i) {
             match added {
                 true => life.added.push(commit_ref(nodes, pos as u32)),
