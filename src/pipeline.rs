@@ -161,10 +161,20 @@ fn examine(
     }
     collect::dbfacts::collect(source, evidence);
     evidence.upgrade_commands = upgrade_commands(source, evidence);
-    let mut history = repo.migration_history(&discovery.folders())?;
-    if let Some(scope) = scope {
-        history.mentions.retain(|m| scope.contains(&m.commit.sha));
-    }
+    // The walk over every commit is for the history rules only: with all of them disabled
+    // (`--disable phantom-migration`) it is skipped.
+    let history = match check::rules_of(Category::History)
+        .any(|r| !config.disabled.contains(r.meta().name))
+    {
+        true => {
+            let mut history = repo.migration_history(&discovery.folders())?;
+            if let Some(scope) = scope {
+                history.mentions.retain(|m| scope.contains(&m.commit.sha));
+            }
+            Some(history)
+        }
+        false => None,
+    };
     let links = source.skipped_links();
     if !links.is_empty() {
         evidence.note(
@@ -179,7 +189,7 @@ fn examine(
     }
     Ok(run_checks(
         evidence,
-        Some(&history),
+        history.as_ref(),
         config,
         parse_findings,
         source,

@@ -252,3 +252,43 @@ fn sarif_output_meets_github_code_scanning_requirements() {
         }
     }
 }
+
+/// The walk over every commit serves the history rule alone: with it disabled, a history git
+/// cannot read does not stop the other rules (and is not read at all).
+#[test]
+fn disabling_phantom_migration_skips_the_history() {
+    let dir = seed_repo();
+    let repo = git2::Repository::open(dir.path()).unwrap();
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    let odb = repo.odb().unwrap();
+    let broken = odb
+        .write(git2::ObjectType::Commit, b"this is not a commit\n")
+        .unwrap();
+    let raw = format!(
+        "tree {}\nparent {}\nparent {broken}\nauthor A <a@b.c> 1700000000 +0000\n\
+         committer A <a@b.c> 1700000000 +0000\n\nMerge a commit git cannot read\n",
+        head.tree_id(),
+        head.id()
+    );
+    let top = odb.write(git2::ObjectType::Commit, raw.as_bytes()).unwrap();
+    repo.set_head_detached(top).unwrap();
+
+    let read = check(dir.path(), &["--format", "json"]);
+    assert_eq!(read.status.code(), Some(2), "{}", stdout(&read));
+    let stderr = String::from_utf8_lossy(&read.stderr);
+    assert!(stderr.contains(&format!("commit {broken}")), "{stderr}");
+
+    let skipped = check(
+        dir.path(),
+        &["--format", "json", "--disable", "phantom-migration"],
+    );
+    assert_eq!(
+        skipped.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&skipped.stderr)
+    );
+    let found = rules(&skipped);
+    assert!(!found.is_empty());
+    assert!(!found.iter().any(|r| r == "phantom-migration"), "{found:?}");
+}

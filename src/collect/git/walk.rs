@@ -315,7 +315,12 @@ fn read_from(
             Err(e) if e.code() == git2::ErrorCode::NotFound && first != Some(oid) => continue,
             Err(e) => {
                 frontier.leave(true);
-                return Err(e.into());
+                return Err(crate::Error::Git(format!(
+                    "commit {oid} of HEAD's history: {} (the history index reads every commit; \
+                     `--disable phantom-migration`, or `disable: [phantom-migration]` in \
+                     postmortem.yaml, skips it)",
+                    e.message()
+                )));
             }
         };
         frontier.found(&read.parents, &mut mine);
