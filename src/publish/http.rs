@@ -429,7 +429,9 @@ fn header<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {
 /// (GitHub's `x-ratelimit-reset`, GitLab's `RateLimit-Reset`); GitHub's secondary limit
 /// without either asks for at least a minute.
 pub fn rate_limit_wait(reply: &Reply, now: DateTime<Utc>) -> Option<Duration> {
-    let retry_after = header(reply, "retry-after").and_then(|v| v.trim().parse::<u64>().ok());
+    // Seconds or an HTTP date (RFC 9110), as the Render client reads it.
+    let retry_after = header(reply, "retry-after")
+        .and_then(|v| crate::collect::render::client::retry_after(v, now));
     let exhausted = header(reply, "x-ratelimit-remaining").is_some_and(|v| v.trim() == "0");
     let limited = match reply.status {
         429 => true,
@@ -450,8 +452,8 @@ pub fn rate_limit_wait(reply: &Reply, now: DateTime<Utc>) -> Option<Duration> {
     if !limited {
         return None;
     }
-    if let Some(secs) = retry_after {
-        return Some(Duration::from_secs(secs));
+    if let Some(wait) = retry_after {
+        return Some(wait);
     }
     // An epoch (GitHub, GitLab, Linear) or an ISO-8601 time (Jira's X-RateLimit-Reset).
     let reset = header(reply, "x-ratelimit-reset")
@@ -692,6 +694,12 @@ mod tests {
         let epoch = now().timestamp();
         let secs = |r: Reply| rate_limit_wait(&r, now()).map(|d| d.as_secs());
         assert_eq!(secs(reply(429, &[("retry-after", "7")])), Some(7));
+        // An HTTP date: GitLab and proxies in front of Jira Data Center send one.
+        let date = (now() + chrono::Duration::seconds(42)).to_rfc2822();
+        assert_eq!(secs(reply(429, &[("retry-after", &date)])), Some(42));
+        assert_eq!(secs(reply(503, &[("retry-after", &date)])), Some(42));
+        // Neither seconds nor a date: the other headers decide.
+        assert_eq!(secs(reply(429, &[("retry-after", "soon")])), Some(60));
         let reset = (epoch + 30).to_string();
         assert_eq!(
             secs(reply(

@@ -495,6 +495,19 @@ fn error_message(body: &str) -> String {
     short
 }
 
+/// A `Retry-After` value (RFC 9110): seconds to wait (capped at a day), or an HTTP date, which
+/// is waited for from `now`; `None` when it is neither. Shared with the ticket publishers.
+pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(86_400.0)));
+    }
+    let at = DateTime::parse_from_rfc2822(value).ok()?;
+    let millis = (at.with_timezone(&Utc) - now).num_milliseconds().max(0);
+    Some(Duration::from_millis(millis as u64))
+}
+
 /// How long a 429 asks to wait: `Retry-After` (seconds or an HTTP date), else `RateLimit-Reset`,
 /// which Render documents as epoch seconds but shows as seconds-to-wait; values above 1e9 are
 /// read as an epoch.
@@ -505,16 +518,8 @@ pub fn rate_limit_wait(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Durati
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
-    if let Some(v) = header("retry-after") {
-        if let Ok(secs) = v.parse::<f64>() {
-            if secs.is_finite() && secs >= 0.0 {
-                return Some(Duration::from_secs_f64(secs.min(86_400.0)));
-            }
-        }
-        if let Ok(at) = DateTime::parse_from_rfc2822(v) {
-            let secs = (at.with_timezone(&Utc) - now).num_milliseconds().max(0);
-            return Some(Duration::from_millis(secs as u64));
-        }
+    if let Some(wait) = header("retry-after").and_then(|v| retry_after(v, now)) {
+        return Some(wait);
     }
     let reset = header("ratelimit-reset")?.parse::<i64>().ok()?;
     if reset > 1_000_000_000 {
