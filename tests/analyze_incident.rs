@@ -586,6 +586,27 @@ fn a_deploy_carrying_the_failed_commits_resolves_a_deploy_of_the_old_commit_miti
     assert_eq!(r.status, "mitigated", "{}", r.text);
     assert!(r.text.contains("still on the branch"), "{}", r.text);
     assert!(!r.text.contains("Resolved"), "{}", r.text);
+
+    // A commit the history read does not hold: neither a fix nor a mitigation can be claimed
+    // (it used to read "Resolved by a fix" because it differs from the last good commit).
+    let mut e = seed();
+    e.deploys.push(deploy(
+        "dep-unknown",
+        DeployStatus::Live,
+        t(18, 30),
+        &sha(99),
+    ));
+    e.normalize();
+    let analysis = run(&e);
+    let r = analysis.recovery.clone().unwrap();
+    assert_eq!(r.status, "recovered", "{}", r.text);
+    assert!(
+        r.text.starts_with("Live again: deploy dep-unknown"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("may be a fix, or older code"), "{}", r.text);
+    assert!(!r.text.contains("Resolved"), "{}", r.text);
 }
 
 #[test]

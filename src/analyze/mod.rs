@@ -71,7 +71,8 @@ pub struct Analysis {
 pub struct Recovery {
     /// `resolved` (a deploy carrying the failed commits went live: a fix), `mitigated` (a
     /// rollback or a deploy of an older commit went live: the fault is still on the branch),
-    /// `failing` (nothing went live since).
+    /// `recovered` (a deploy went live whose commit the history read does not place: fix or
+    /// older code, not known), `failing` (nothing went live since).
     pub status: String,
     /// The deploy that went live, and its commit.
     pub deploy: Option<String>,

@@ -103,11 +103,13 @@ pub fn recovery(evidence: &Evidence, streak: &Streak, range: Option<&CommitRange
         .as_deref()
         .and_then(|id| evidence.deploy(id))
         .and_then(sha_of);
-    // Does the recovering deploy carry the first failed commit?
+    // Does the recovering deploy carry the first failed commit? Without its history, only the
+    // last good deploy's commit is known not to; any other commit may be a fix or older code.
     let carries_fault = match (&sha, first_bad) {
         (Some(s), Some(bad)) => contains(evidence, s, bad).or_else(|| {
-            // Without history: the same commit as the last good deploy is an older one.
-            last_good_sha.map(|good| !same_sha(s, good))
+            last_good_sha
+                .filter(|good| same_sha(s, good))
+                .map(|_| false)
         }),
         _ => None,
     };
@@ -159,18 +161,29 @@ pub fn recovery(evidence: &Evidence, streak: &Streak, range: Option<&CommitRange
         .and_then(|s| evidence.commits.iter().find(|c| same_sha(&c.sha, s)))
         .map(|c| format!(" \"{}\"", c.summary))
         .unwrap_or_default();
-    let sure = if carries_fault == Some(true) {
-        ""
-    } else {
-        " (the history does not show whether it carries the failed commits)"
-    };
+    if carries_fault != Some(true) {
+        let fault = first_bad
+            .map(|b| format!(" (from commit {} on)", short_sha(b)))
+            .unwrap_or_default();
+        return Recovery {
+            status: "recovered".to_string(),
+            deploy: Some(deploy.id.clone()),
+            commit: sha,
+            target_deploy: None,
+            text: format!(
+                "Live again: deploy {}{commit_text}{subject} went live{when}. The history read does not show whether it carries the failed commits{fault}: it may be a fix, or older code with the fault still on the branch.",
+                deploy.id
+            ),
+            evidence: evidence_list,
+        };
+    }
     Recovery {
         status: "resolved".to_string(),
         deploy: Some(deploy.id.clone()),
         commit: sha.clone(),
         target_deploy: None,
         text: format!(
-            "Resolved by a fix: deploy {}{commit_text}{subject} went live{when}{sure}.",
+            "Resolved by a fix: deploy {}{commit_text}{subject} went live{when}.",
             deploy.id
         ),
         evidence: evidence_list,

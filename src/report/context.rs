@@ -377,6 +377,8 @@ impl View {
             let recovery = analysis.recovery.as_ref().map(|r| r.status.as_str());
             if recovery == Some("mitigated") {
                 "Mitigated (rolled back; the fault is still on the branch)".to_string()
+            } else if recovery == Some("recovered") {
+                "Recovered (live again; whether the fault is fixed is not known)".to_string()
             } else if recovered {
                 "Resolved".to_string()
             } else if top_cause.is_some_and(|c| !c.observed) {
