@@ -122,6 +122,9 @@ pub fn recovery(evidence: &Evidence, streak: &Streak, range: Option<&CommitRange
         .as_deref()
         .map(|s| format!(" (commit {})", short_sha(s)))
         .unwrap_or_default();
+    let fault = first_bad
+        .map(|b| format!(" (from commit {} on)", short_sha(b)))
+        .unwrap_or_default();
     if is_rollback || carries_fault == Some(false) {
         if let Some(t) = &target {
             evidence_list.push(cite(format!("rollback target {t}"), deploy.id.clone()));
@@ -142,9 +145,6 @@ pub fn recovery(evidence: &Evidence, streak: &Streak, range: Option<&CommitRange
                 deploy.id
             )
         };
-        let fault = first_bad
-            .map(|b| format!(" (from commit {} on)", short_sha(b)))
-            .unwrap_or_default();
         return Recovery {
             status: "mitigated".to_string(),
             deploy: Some(deploy.id.clone()),
@@ -162,9 +162,6 @@ pub fn recovery(evidence: &Evidence, streak: &Streak, range: Option<&CommitRange
         .map(|c| format!(" \"{}\"", c.summary))
         .unwrap_or_default();
     if carries_fault != Some(true) {
-        let fault = first_bad
-            .map(|b| format!(" (from commit {} on)", short_sha(b)))
-            .unwrap_or_default();
         return Recovery {
             status: "recovered".to_string(),
             deploy: Some(deploy.id.clone()),

@@ -150,7 +150,7 @@ struct Found {
     /// For each suspect, a file it was found in (the first met).
     files: Vec<Option<String>>,
     /// Objects that could not be read (a partial clone): "never committed" is then not proven.
-    unreadable: OidMap<Oid, ()>,
+    unreadable: u64,
     /// The facts of a tree without IDs or migrations, shared (most trees are such).
     empty: Arc<TreeFacts>,
     /// The suspects one file names, reused from file to file.
@@ -182,7 +182,7 @@ impl<'r> Search<'r> {
 
     /// Objects that could not be read (a partial clone): "never committed" is then not proven.
     pub fn unreadable(&self) -> u64 {
-        self.found.unreadable.len() as u64
+        self.found.unreadable
     }
 
     /// What the root tree `oid` holds.
@@ -208,7 +208,7 @@ impl Found {
             files: vec![None; suspects],
             trees: OidMap::default(),
             blobs: OidMap::default(),
-            unreadable: OidMap::default(),
+            unreadable: 0,
             empty: Arc::new(TreeFacts::default()),
             hits: Vec::new(),
         }
@@ -235,7 +235,7 @@ impl Found {
                 fallback = match Folders::entries(objects, oid) {
                     Ok(entries) => entries,
                     Err(_) => {
-                        self.unreadable.insert(oid, ());
+                        self.unreadable += 1;
                         Vec::new()
                     }
                 };
@@ -364,7 +364,7 @@ impl Found {
             None => match objects.repo.find_blob(oid) {
                 Ok(blob) => declared_revision(blob.content()),
                 Err(_) => {
-                    self.unreadable.insert(oid, ());
+                    self.unreadable += 1;
                     None
                 }
             },

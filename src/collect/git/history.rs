@@ -275,14 +275,11 @@ fn named_ids(shape: &IdShape, nodes: &[Node], mentioned: Vec<(u32, Mentioned)>) 
 }
 
 fn commit_ref(nodes: &[Node], pos: u32) -> CommitRef {
-    let time = nodes.get(pos as usize).map_or(0, |n| n.time);
+    let node = nodes.get(pos as usize);
     CommitRef {
         order: pos,
-        sha: nodes
-            .get(pos as usize)
-            .map(|n| n.oid.to_string())
-            .unwrap_or_default(),
-        time: DateTime::from_timestamp(time, 0).unwrap_or_default(),
+        sha: node.map(|n| n.oid.to_string()).unwrap_or_default(),
+        time: DateTime::from_timestamp(node.map_or(0, |n| n.time), 0).unwrap_or_default(),
     }
 }
 
@@ -335,7 +332,7 @@ fn at_naming_commits(
     let shape = history.id_shape;
     let mut first = FirstMigration::default();
     let mut before_folders =
-        |order: u32| first.is_after(order, nodes, sets, |id| shape.matches_id(id));
+        |order: u32| first.is_before(order, nodes, sets, |id| shape.matches_id(id));
     let (open, search) = look_in_own_trees(repo, nodes, history, removed, &mut before_folders)?;
     history.unreadable_objects = search.map_or(0, |(search, _)| search.unreadable());
     history.first_migration = first.found.map(|pos| commit_ref(nodes, pos));
@@ -386,24 +383,26 @@ struct FirstMigration {
     /// Commits looked at so far, from the oldest.
     scanned: u32,
     found: Option<u32>,
+    /// Whether each key's set holds a revision of the shape, across calls.
+    known: HashMap<u32, bool>,
 }
 
 impl FirstMigration {
     /// Whether the commit at `order` is older than the first migration.
-    fn is_after(
+    fn is_before(
         &mut self,
         order: u32,
         nodes: &[Node],
         sets: &mut Sets<'_, '_>,
         of_shape: impl Fn(&str) -> bool,
     ) -> Result<bool> {
-        let mut known: HashMap<u32, bool> = HashMap::new();
         while self.found.is_none() && self.scanned <= order {
             let Some(node) = nodes.get(self.scanned as usize) else {
                 break;
             };
             let key = sets.key(node.tree)?;
-            let has = *known
+            let has = *self
+                .known
                 .entry(key)
                 .or_insert_with(|| sets.set(key).keys().any(|id| of_shape(id)));
             if has {
@@ -619,8 +618,8 @@ fn look_beyond_the_folders(
     let Some((mut search, ids)) = search else {
         return Ok(());
     };
-    history.unreadable_objects = search.unreadable();
     if open.is_empty() {
+        history.unreadable_objects = search.unreadable();
         return Ok(());
     }
     // The same search, its memo of the naming commits' trees kept: every suspect is looked

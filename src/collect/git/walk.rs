@@ -598,7 +598,7 @@ mod tests {
             assert_eq!(got, expected);
             assert_eq!(two_named, one_named);
         }
-        // More readers than commits to share: the same again.
+        // More readers than the history keeps busy: the same again.
         let (many, _) = read_commits(&repo, head, 6, true).unwrap();
         assert_eq!(many.len(), one.len());
     }
